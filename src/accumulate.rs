@@ -1,0 +1,308 @@
+//! Open-minute accumulators: where the hot path writes.
+//!
+//! Each model slot owns one shard per writer lane, each on its own cache line. A thread
+//! picks its lane once (round robin over threads) and from then on writes only there, so
+//! two threads recording the same model touch different cache lines. A shard holds the
+//! open minute's counters and a dense `u32` latency array (see [`crate::hdr`]) in
+//! [`OpenCell`]s, one per minute that is still open.
+//!
+//! ## Why a lock per shard
+//!
+//! Each shard is guarded by its own `parking_lot::Mutex`. It is uncontended unless more
+//! threads than lanes write the same model at the same instant, or the sealer takes the
+//! shard's finished cells (an O(1) swap, once a minute). One uncontended lock costs one
+//! atomic read-modify-write, fewer than the six relaxed atomic adds a lock-free layout
+//! needs, and it makes sealing trivially exact: a cell is either wholly before the seal
+//! or wholly after it, so no count can be lost or counted twice.
+//!
+//! ## Allocation
+//!
+//! A slot allocates its shards and two spare cells per shard when the model is first
+//! seen. A minute rollover reuses a spare; the sealer hands cells back zeroed. Only an
+//! event for a third concurrently open minute (a late replay) allocates.
+
+use std::cell::Cell;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use crossbeam_utils::CachePadded;
+use parking_lot::Mutex;
+
+use crate::aggregate::{Event, Totals};
+
+static NEXT_LANE: AtomicUsize = AtomicUsize::new(0);
+
+thread_local! {
+    static LANE: Cell<usize> = const { Cell::new(usize::MAX) };
+}
+
+/// This thread's writer lane; lanes are handed out round robin as threads first record.
+#[inline]
+pub(crate) fn thread_lane() -> usize {
+    LANE.with(|lane| {
+        let v = lane.get();
+        if v != usize::MAX {
+            return v;
+        }
+        let v = NEXT_LANE.fetch_add(1, Ordering::Relaxed);
+        lane.set(v);
+        v
+    })
+}
+
+/// One minute's worth of one shard's events.
+#[derive(Debug)]
+pub(crate) struct OpenCell {
+    pub minute: u64,
+    pub totals: Totals,
+    counts: Box<[u32]>,
+    lo: usize,
+    hi: usize,
+}
+
+impl OpenCell {
+    fn new(buckets: usize) -> Self {
+        Self {
+            minute: 0,
+            totals: Totals::default(),
+            counts: vec![0; buckets].into_boxed_slice(),
+            lo: usize::MAX,
+            hi: 0,
+        }
+    }
+
+    #[inline]
+    fn add(&mut self, e: &Event) {
+        self.totals.add(e);
+        self.counts[e.bucket] += 1;
+        self.lo = self.lo.min(e.bucket);
+        self.hi = self.hi.max(e.bucket);
+    }
+
+    /// The non-empty buckets, in index order.
+    pub(crate) fn buckets(&self) -> impl Iterator<Item = (usize, u64)> + '_ {
+        let range = if self.lo == usize::MAX {
+            0..0
+        } else {
+            self.lo..self.hi + 1
+        };
+        range.filter_map(|i| {
+            let c = self.counts[i];
+            (c != 0).then_some((i, u64::from(c)))
+        })
+    }
+
+    /// Empties the cell for reuse, touching only the buckets that were used.
+    fn clear(&mut self) {
+        if self.lo != usize::MAX {
+            self.counts[self.lo..=self.hi].fill(0);
+        }
+        self.lo = usize::MAX;
+        self.hi = 0;
+        self.totals = Totals::default();
+    }
+
+    fn heap_bytes(&self) -> usize {
+        self.counts.len() * std::mem::size_of::<u32>()
+    }
+}
+
+#[derive(Debug)]
+struct Shard {
+    active: Vec<OpenCell>,
+    spare: Vec<OpenCell>,
+    /// Set when the slot is evicted; writers that find it go back to the registry.
+    retired: bool,
+    /// Events that landed here because the model-id cap was reached.
+    overflowed: u64,
+}
+
+/// The slot was evicted between lookup and write; resolve the model again.
+#[derive(Debug)]
+pub(crate) struct Retired;
+
+/// Everything the hot path needs for one model.
+#[derive(Debug)]
+pub(crate) struct ModelSlot {
+    pub name: Arc<str>,
+    shards: Box<[CachePadded<Mutex<Shard>>]>,
+    buckets: usize,
+}
+
+impl ModelSlot {
+    pub(crate) fn new(name: Arc<str>, shards: usize, buckets: usize) -> Self {
+        debug_assert!(shards.is_power_of_two());
+        let shards = (0..shards)
+            .map(|_| {
+                CachePadded::new(Mutex::new(Shard {
+                    active: Vec::with_capacity(4),
+                    spare: vec![OpenCell::new(buckets), OpenCell::new(buckets)],
+                    retired: false,
+                    overflowed: 0,
+                }))
+            })
+            .collect();
+        Self {
+            name,
+            shards,
+            buckets,
+        }
+    }
+
+    /// Adds one event to the cell of `minute` in this thread's shard.
+    #[inline]
+    pub(crate) fn record(&self, minute: u64, e: &Event, overflow: bool) -> Result<(), Retired> {
+        let lane = thread_lane() & (self.shards.len() - 1);
+        let mut shard = self.shards[lane].lock();
+        if shard.retired {
+            return Err(Retired);
+        }
+        shard.overflowed += u64::from(overflow);
+        let cell = match shard.active.iter().position(|c| c.minute == minute) {
+            Some(i) => &mut shard.active[i],
+            None => {
+                let mut cell = shard
+                    .spare
+                    .pop()
+                    .unwrap_or_else(|| OpenCell::new(self.buckets));
+                cell.minute = minute;
+                shard.active.push(cell);
+                shard.active.last_mut().expect("just pushed")
+            }
+        };
+        cell.add(e);
+        Ok(())
+    }
+
+    /// Moves every open cell with `minute < before` into `out`, tagged with its shard.
+    pub(crate) fn take_cells(&self, before: u64, out: &mut Vec<(usize, OpenCell)>) {
+        for (i, shard) in self.shards.iter().enumerate() {
+            let mut shard = shard.lock();
+            let mut j = 0;
+            while j < shard.active.len() {
+                if shard.active[j].minute < before {
+                    out.push((i, shard.active.swap_remove(j)));
+                } else {
+                    j += 1;
+                }
+            }
+        }
+    }
+
+    /// Hands sealed cells back, emptied, for reuse.
+    pub(crate) fn return_cells(&self, cells: impl Iterator<Item = (usize, OpenCell)>) {
+        for (i, mut cell) in cells {
+            cell.clear();
+            let mut shard = self.shards[i].lock();
+            // Keep a couple of spares per shard; more would only hold memory.
+            if shard.spare.len() < 2 {
+                shard.spare.push(cell);
+            }
+        }
+    }
+
+    /// Calls `f` with every open cell whose minute is in `from..to`, under its shard lock.
+    pub(crate) fn peek_open(&self, from: u64, to: u64, mut f: impl FnMut(&OpenCell)) {
+        for shard in self.shards.iter() {
+            let shard = shard.lock();
+            shard
+                .active
+                .iter()
+                .filter(|c| (from..to).contains(&c.minute))
+                .for_each(&mut f);
+        }
+    }
+
+    /// Marks the slot retired if no cell is open; returns whether it did.
+    pub(crate) fn retire_if_idle(&self) -> bool {
+        let mut guards: Vec<_> = self.shards.iter().map(|s| s.lock()).collect();
+        if guards.iter().any(|g| !g.active.is_empty()) {
+            return false;
+        }
+        guards.iter_mut().for_each(|g| g.retired = true);
+        true
+    }
+
+    /// Events sent here because the model-id cap was reached.
+    pub(crate) fn overflowed(&self) -> u64 {
+        self.shards.iter().map(|s| s.lock().overflowed).sum()
+    }
+
+    /// Events in cells not yet sealed.
+    pub(crate) fn open_events(&self) -> u64 {
+        let mut n = 0;
+        self.peek_open(0, u64::MAX, |c| n += c.totals.count);
+        n
+    }
+
+    /// Bytes held by the shards' cells.
+    pub(crate) fn footprint(&self) -> usize {
+        self.shards
+            .iter()
+            .map(|s| {
+                let s = s.lock();
+                s.active
+                    .iter()
+                    .chain(s.spare.iter())
+                    .map(OpenCell::heap_bytes)
+                    .sum::<usize>()
+            })
+            .sum::<usize>()
+            + std::mem::size_of::<Self>()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::hdr::BucketLayout;
+    use crate::selection::Selection;
+    use std::time::Duration;
+
+    fn event(ms: u64) -> Event {
+        let layout = BucketLayout::new(1, 3_600_000_000, 2).unwrap();
+        Event::new(
+            &Selection::new("m", Duration::from_millis(ms)).error(ms > 100),
+            &layout,
+        )
+    }
+
+    #[test]
+    fn cells_are_taken_by_minute_and_reused() {
+        let slot = ModelSlot::new("m".into(), 2, 3328);
+        slot.record(10, &event(5), false).unwrap();
+        slot.record(10, &event(500), false).unwrap();
+        slot.record(11, &event(7), true).unwrap();
+        let mut out = Vec::new();
+        slot.take_cells(11, &mut out);
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].1.minute, 10);
+        assert_eq!(out[0].1.totals.count, 2);
+        assert_eq!(out[0].1.totals.errors, 1);
+        assert_eq!(out[0].1.buckets().count(), 2);
+        assert_eq!(slot.open_events(), 1);
+        assert_eq!(slot.overflowed(), 1);
+        slot.return_cells(out.into_iter());
+        slot.take_cells(u64::MAX, &mut Vec::new());
+        assert_eq!(slot.open_events(), 0);
+    }
+
+    #[test]
+    fn retired_slot_refuses_writes() {
+        let slot = ModelSlot::new("m".into(), 1, 3328);
+        slot.record(1, &event(1), false).unwrap();
+        assert!(!slot.retire_if_idle());
+        slot.take_cells(u64::MAX, &mut Vec::new());
+        assert!(slot.retire_if_idle());
+        assert!(slot.record(1, &event(1), false).is_err());
+    }
+
+    #[test]
+    fn cleared_cells_are_empty() {
+        let mut c = OpenCell::new(3328);
+        c.add(&event(3));
+        c.clear();
+        assert_eq!(c.buckets().count(), 0);
+        assert_eq!(c.totals, Totals::default());
+    }
+}

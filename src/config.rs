@@ -1,0 +1,485 @@
+//! Configuration: every tunable, with the product's reference defaults.
+//!
+//! [`Config`] reads the JSON shape teams already keep (`performanceMetrics` and
+//! `monitoring`, see `reference-config.json`): unknown keys are ignored, a wrong type or
+//! an impossible value is a [`ConfigError`] naming the field. modelmeter's own settings
+//! live under `recording`, in the same camelCase style, durations in milliseconds.
+//!
+//! ```
+//! use modelmeter::Config;
+//!
+//! let config = Config::from_json_str(r#"{
+//!     "performanceMetrics": {
+//!         "responseTime": { "target": 1500, "warning": 2500, "critical": 4000, "unit": "milliseconds" }
+//!     },
+//!     "monitoring": { "updateInterval": 1000 },
+//!     "recording": { "maxModels": 200 }
+//! }"#).unwrap();
+//! assert_eq!(config.performance_metrics.response_time.warning, 2500.0);
+//! assert_eq!(config.performance_metrics.error_rate.critical, 0.10); // default kept
+//! assert_eq!(config.recording.max_models, 200);
+//! ```
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::ConfigError;
+
+const MINUTE_MS: u64 = 60_000;
+const HOUR_MS: u64 = 60 * MINUTE_MS;
+const DAY_MS: u64 = 24 * HOUR_MS;
+
+/// Everything a [`Monitor`](crate::Monitor) can be tuned with.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Config {
+    /// KPI thresholds (`performanceMetrics` in the reference file).
+    pub performance_metrics: PerformanceMetrics,
+    /// Tick interval, retention and tiers (`monitoring`).
+    pub monitoring: Monitoring,
+    /// modelmeter's own recording settings (`recording`).
+    pub recording: Recording,
+}
+
+impl Config {
+    /// Parses and validates a configuration in the reference JSON shape.
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError::Parse`] for malformed JSON or a wrong type, with the field's dotted
+    /// path; [`ConfigError::Invalid`] for a value out of range.
+    pub fn from_json_str(json: &str) -> Result<Self, ConfigError> {
+        let de = &mut serde_json::Deserializer::from_str(json);
+        let config: Config = serde_path_to_error::deserialize(de).map_err(|e| {
+            let field = e.path().to_string();
+            ConfigError::Parse {
+                field: if field == "." {
+                    "(root)".to_owned()
+                } else {
+                    field
+                },
+                message: e.inner().to_string(),
+            }
+        })?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Reads, parses and validates a configuration file.
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError::Io`] when the file cannot be read, otherwise as
+    /// [`from_json_str`](Self::from_json_str).
+    pub fn from_json_file(path: impl AsRef<std::path::Path>) -> Result<Self, ConfigError> {
+        let path = path.as_ref();
+        let text = std::fs::read_to_string(path).map_err(|e| ConfigError::Io {
+            path: path.display().to_string(),
+            message: e.to_string(),
+        })?;
+        Self::from_json_str(&text)
+    }
+
+    /// Checks every value; [`MonitorBuilder::build`](crate::MonitorBuilder::build) calls it.
+    ///
+    /// # Errors
+    ///
+    /// The first [`ConfigError::Invalid`] found, naming its field.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        self.performance_metrics.validate()?;
+        self.monitoring.validate()?;
+        self.recording.validate()
+    }
+}
+
+/// Which way a KPI gets worse.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Direction {
+    /// Larger values are worse (latency, error rate).
+    HigherIsWorse,
+    /// Smaller values are worse (accuracy, cache hit rate).
+    LowerIsWorse,
+}
+
+/// One KPI's thresholds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Kpi {
+    /// Where the KPI should be.
+    pub target: f64,
+    /// Past this, a warning.
+    pub warning: f64,
+    /// Past this, critical.
+    pub critical: f64,
+    /// Free text from the file (`milliseconds`, `ratio`); informational.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unit: Option<String>,
+}
+
+impl Kpi {
+    fn new(target: f64, warning: f64, critical: f64, unit: &str) -> Self {
+        Self {
+            target,
+            warning,
+            critical,
+            unit: Some(unit.to_owned()),
+        }
+    }
+
+    fn validate(&self, name: &str, direction: Direction, ratio: bool) -> Result<(), ConfigError> {
+        for (field, v) in [
+            ("target", self.target),
+            ("warning", self.warning),
+            ("critical", self.critical),
+        ] {
+            let path = format!("performanceMetrics.{name}.{field}");
+            if !v.is_finite() || v < 0.0 {
+                return Err(ConfigError::invalid(
+                    &path,
+                    v,
+                    "must be a finite number >= 0",
+                ));
+            }
+            if ratio && v > 1.0 {
+                return Err(ConfigError::invalid(
+                    &path,
+                    v,
+                    "must be a ratio within 0..=1",
+                ));
+            }
+        }
+        let ordered = match direction {
+            Direction::HigherIsWorse => {
+                self.target <= self.warning && self.warning <= self.critical
+            }
+            Direction::LowerIsWorse => self.target >= self.warning && self.warning >= self.critical,
+        };
+        if !ordered {
+            let expect = match direction {
+                Direction::HigherIsWorse => {
+                    "higher is worse here: need target <= warning <= critical"
+                }
+                Direction::LowerIsWorse => {
+                    "lower is worse here: need target >= warning >= critical"
+                }
+            };
+            return Err(ConfigError::invalid(
+                &format!("performanceMetrics.{name}.warning"),
+                format!(
+                    "{} (target {}, critical {})",
+                    self.warning, self.target, self.critical
+                ),
+                expect,
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// The five product KPIs (`performanceMetrics`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct PerformanceMetrics {
+    /// Response time in milliseconds; higher is worse. Default 2000 / 3000 / 5000.
+    pub response_time: Kpi,
+    /// Share of selections that picked the right model; lower is worse. Default 0.95 / 0.90 / 0.85.
+    pub selection_accuracy: Kpi,
+    /// Share of selections served from cache; lower is worse. Default 0.90 / 0.80 / 0.70.
+    pub cache_hit_rate: Kpi,
+    /// Share of spend avoided against the reference model; lower is worse. Default 0.80 / 0.70 / 0.60.
+    pub cost_efficiency: Kpi,
+    /// Share of failed selections; higher is worse. Default 0.02 / 0.05 / 0.10.
+    pub error_rate: Kpi,
+}
+
+impl Default for PerformanceMetrics {
+    fn default() -> Self {
+        Self {
+            response_time: Kpi::new(2000.0, 3000.0, 5000.0, "milliseconds"),
+            selection_accuracy: Kpi::new(0.95, 0.90, 0.85, "ratio"),
+            cache_hit_rate: Kpi::new(0.90, 0.80, 0.70, "ratio"),
+            cost_efficiency: Kpi::new(0.80, 0.70, 0.60, "ratio"),
+            error_rate: Kpi::new(0.02, 0.05, 0.10, "ratio"),
+        }
+    }
+}
+
+impl PerformanceMetrics {
+    fn validate(&self) -> Result<(), ConfigError> {
+        use Direction::*;
+        self.response_time
+            .validate("responseTime", HigherIsWorse, false)?;
+        self.selection_accuracy
+            .validate("selectionAccuracy", LowerIsWorse, true)?;
+        self.cache_hit_rate
+            .validate("cacheHitRate", LowerIsWorse, true)?;
+        self.cost_efficiency
+            .validate("costEfficiency", LowerIsWorse, true)?;
+        self.error_rate.validate("errorRate", HigherIsWorse, true)
+    }
+}
+
+/// A roll-up tier.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AggregationLevel {
+    /// One bucket per minute; always kept, sealing produces it.
+    Minute,
+    /// One bucket per hour.
+    Hour,
+    /// One bucket per UTC day.
+    Day,
+    /// One bucket per ISO week (Monday 00:00 UTC).
+    Week,
+}
+
+/// `monitoring`: how often the monitor works and how long it remembers.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Monitoring {
+    /// Whether recording is on at all; when false, `record_selection` is a no-op.
+    pub enabled: bool,
+    /// Background tick interval in milliseconds. Default 5000.
+    pub update_interval: u64,
+    /// How far back history reaches, in milliseconds: the retention of the day and week
+    /// tiers. Default 30 days.
+    pub retention_period: u64,
+    /// Which tiers to keep. `minute` is required. Default all four.
+    pub aggregation_levels: Vec<AggregationLevel>,
+}
+
+impl Default for Monitoring {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            update_interval: 5_000,
+            retention_period: 30 * DAY_MS,
+            aggregation_levels: vec![
+                AggregationLevel::Minute,
+                AggregationLevel::Hour,
+                AggregationLevel::Day,
+                AggregationLevel::Week,
+            ],
+        }
+    }
+}
+
+impl Monitoring {
+    /// The tick interval.
+    pub fn update_interval(&self) -> Duration {
+        Duration::from_millis(self.update_interval)
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        if self.update_interval == 0 || self.update_interval > HOUR_MS {
+            return Err(ConfigError::invalid(
+                "monitoring.updateInterval",
+                self.update_interval,
+                "must be between 1 and 3600000 milliseconds",
+            ));
+        }
+        if self.retention_period < HOUR_MS {
+            return Err(ConfigError::invalid(
+                "monitoring.retentionPeriod",
+                self.retention_period,
+                "must be at least one hour (3600000 ms)",
+            ));
+        }
+        let levels = &self.aggregation_levels;
+        if !levels.contains(&AggregationLevel::Minute) {
+            return Err(ConfigError::invalid(
+                "monitoring.aggregationLevels",
+                format!("{levels:?}"),
+                "must include \"minute\": sealing produces minute buckets",
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// `recording`: modelmeter's own settings for the hot path and the tiers.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Recording {
+    /// Distinct model ids tracked before new ids go to the `__other__` slot. Default 1000.
+    pub max_models: usize,
+    /// Lowest latency the histograms discern, in microseconds. Default 1.
+    pub latency_low_micros: u64,
+    /// Highest latency tracked, in microseconds; longer ones saturate. Default one hour.
+    pub latency_high_micros: u64,
+    /// Significant decimal digits of latency (0 to 5). Default 2 (1% relative error).
+    pub latency_significant_digits: u8,
+    /// How long after a minute ends the tick waits before sealing it, in milliseconds,
+    /// so that events stamped just before the edge arrive first. Default 2000.
+    pub seal_grace: u64,
+    /// How long minute buckets are kept, in milliseconds; also how late an event with an
+    /// explicit time may arrive. Default 6 hours.
+    pub minute_retention: u64,
+    /// How long hour buckets are kept, in milliseconds. Default 8 days.
+    pub hour_retention: u64,
+    /// Writer shards per model; 0 picks the number of CPUs (rounded up to a power of
+    /// two, at most 64). Default 0.
+    pub shards: usize,
+}
+
+impl Default for Recording {
+    fn default() -> Self {
+        Self {
+            max_models: 1000,
+            latency_low_micros: 1,
+            latency_high_micros: 3_600_000_000,
+            latency_significant_digits: 2,
+            seal_grace: 2_000,
+            minute_retention: 6 * HOUR_MS,
+            hour_retention: 8 * DAY_MS,
+            shards: 0,
+        }
+    }
+}
+
+impl Recording {
+    fn validate(&self) -> Result<(), ConfigError> {
+        if self.max_models == 0 || self.max_models > 1_000_000 {
+            return Err(ConfigError::invalid(
+                "recording.maxModels",
+                self.max_models,
+                "must be 1..=1000000",
+            ));
+        }
+        crate::hdr::BucketLayout::new(
+            self.latency_low_micros,
+            self.latency_high_micros,
+            self.latency_significant_digits,
+        )?;
+        if self.seal_grace >= MINUTE_MS {
+            return Err(ConfigError::invalid(
+                "recording.sealGrace",
+                self.seal_grace,
+                "must be below 60000 ms",
+            ));
+        }
+        if self.minute_retention < 2 * MINUTE_MS {
+            return Err(ConfigError::invalid(
+                "recording.minuteRetention",
+                self.minute_retention,
+                "must be at least two minutes (120000 ms)",
+            ));
+        }
+        if self.hour_retention < self.minute_retention {
+            return Err(ConfigError::invalid(
+                "recording.hourRetention",
+                self.hour_retention,
+                "must be at least recording.minuteRetention",
+            ));
+        }
+        if self.shards > 1024 {
+            return Err(ConfigError::invalid(
+                "recording.shards",
+                self.shards,
+                "must be 0 (auto) or 1..=1024",
+            ));
+        }
+        Ok(())
+    }
+
+    /// The number of writer shards in effect (a power of two).
+    pub fn effective_shards(&self) -> usize {
+        let n = if self.shards == 0 {
+            std::thread::available_parallelism()
+                .map_or(1, |n| n.get())
+                .min(64)
+        } else {
+            self.shards
+        };
+        n.next_power_of_two()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const REFERENCE: &str = include_str!("../tests/data/reference-config.json");
+
+    #[test]
+    fn reference_file_loads_as_is() {
+        let c = Config::from_json_str(REFERENCE).unwrap();
+        assert_eq!(c.performance_metrics, PerformanceMetrics::default());
+        assert_eq!(c.monitoring.update_interval, 5000);
+        assert_eq!(c.monitoring.retention_period, 2_592_000_000);
+        assert_eq!(c.monitoring.aggregation_levels.len(), 4);
+    }
+
+    #[test]
+    fn default_equals_reference() {
+        let c = Config::from_json_str(REFERENCE).unwrap();
+        assert_eq!(c.performance_metrics, Config::default().performance_metrics);
+        assert_eq!(c.monitoring, Config::default().monitoring);
+    }
+
+    #[test]
+    fn wrong_type_names_the_field() {
+        let err = Config::from_json_str(r#"{"monitoring":{"updateInterval":"fast"}}"#).unwrap_err();
+        match err {
+            ConfigError::Parse { field, message } => {
+                assert_eq!(field, "monitoring.updateInterval");
+                assert!(message.contains("fast"), "{message}");
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    #[test]
+    fn bad_values_name_the_field_and_value() {
+        let cases = [
+            (
+                r#"{"monitoring":{"updateInterval":0}}"#,
+                "monitoring.updateInterval",
+            ),
+            (
+                r#"{"monitoring":{"aggregationLevels":["hour"]}}"#,
+                "monitoring.aggregationLevels",
+            ),
+            (
+                r#"{"performanceMetrics":{"errorRate":{"target":0.02,"warning":0.2,"critical":0.1}}}"#,
+                "performanceMetrics.errorRate.warning",
+            ),
+            (
+                r#"{"performanceMetrics":{"cacheHitRate":{"target":0.9,"warning":0.95,"critical":0.7}}}"#,
+                "performanceMetrics.cacheHitRate.warning",
+            ),
+            (
+                r#"{"performanceMetrics":{"selectionAccuracy":{"target":1.5,"warning":0.9,"critical":0.8}}}"#,
+                "performanceMetrics.selectionAccuracy.target",
+            ),
+            (r#"{"recording":{"maxModels":0}}"#, "recording.maxModels"),
+            (
+                r#"{"recording":{"sealGrace":60000}}"#,
+                "recording.sealGrace",
+            ),
+        ];
+        for (json, field) in cases {
+            match Config::from_json_str(json) {
+                Err(ConfigError::Invalid { field: f, .. }) => assert_eq!(f, field, "{json}"),
+                other => panic!("{json}: {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn unknown_level_is_a_parse_error() {
+        let err =
+            Config::from_json_str(r#"{"monitoring":{"aggregationLevels":["minute","year"]}}"#);
+        assert!(
+            matches!(err, Err(ConfigError::Parse { field, .. }) if field.starts_with("monitoring.aggregationLevels"))
+        );
+    }
+
+    #[test]
+    fn histogram_bounds_are_checked() {
+        let err = Config::from_json_str(r#"{"recording":{"latencyLowMicros":0}}"#);
+        assert!(matches!(err, Err(ConfigError::Histogram { low: 0, .. })));
+    }
+}

@@ -1,0 +1,245 @@
+//! The crate's error types. Each variant carries the offending value, so a message says
+//! what to fix.
+
+use std::fmt;
+use std::time::SystemTime;
+
+use serde::Serialize;
+
+/// Why [`record_selection`](crate::Monitor::record_selection) refused an event.
+///
+/// A refused event changes nothing but the matching counter in
+/// [`Health::rejected`](crate::Health::rejected); events around it are kept.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum RecordError {
+    /// The cost was NaN, infinite, negative or above [`MAX_COST_USD`](crate::MAX_COST_USD).
+    #[error("cost_usd must be a number of dollars within 0..=1000000, got {value}")]
+    InvalidCost {
+        /// The value given.
+        value: f64,
+    },
+    /// The task complexity was outside `0..=1` (or NaN).
+    #[error("complexity must be within 0..=1, got {value}")]
+    InvalidComplexity {
+        /// The value given.
+        value: f64,
+    },
+    /// The selection accuracy was outside `0..=1` (or NaN).
+    #[error("accuracy must be within 0..=1, got {value}")]
+    InvalidAccuracy {
+        /// The value given.
+        value: f64,
+    },
+    /// The user satisfaction was outside `0..=1` (or NaN).
+    #[error("satisfaction must be within 0..=1, got {value}")]
+    InvalidSatisfaction {
+        /// The value given.
+        value: f64,
+    },
+    /// The model id was empty.
+    #[error("model id must not be empty")]
+    EmptyModelId,
+    /// The model id was longer than the limit.
+    #[error("model id is {len} bytes long, the limit is {max}")]
+    ModelIdTooLong {
+        /// Its length in bytes.
+        len: usize,
+        /// The limit in bytes.
+        max: usize,
+    },
+    /// The explicit event time lies before the oldest retained minute.
+    #[error("event time {at:?} is older than the oldest retained minute {oldest:?}")]
+    TooOld {
+        /// The event time given.
+        at: SystemTime,
+        /// The oldest time still accepted.
+        oldest: SystemTime,
+    },
+    /// The explicit event time lies more than a minute in the future.
+    #[error("event time {at:?} is later than {latest:?}, one minute past now")]
+    InFuture {
+        /// The event time given.
+        at: SystemTime,
+        /// The latest time accepted.
+        latest: SystemTime,
+    },
+}
+
+impl RecordError {
+    /// The counter this error is tallied under in [`Health`](crate::Health).
+    pub fn reason(&self) -> RejectReason {
+        match self {
+            Self::InvalidCost { .. } => RejectReason::InvalidCost,
+            Self::InvalidComplexity { .. } => RejectReason::InvalidComplexity,
+            Self::InvalidAccuracy { .. } => RejectReason::InvalidAccuracy,
+            Self::InvalidSatisfaction { .. } => RejectReason::InvalidSatisfaction,
+            Self::EmptyModelId => RejectReason::EmptyModelId,
+            Self::ModelIdTooLong { .. } => RejectReason::ModelIdTooLong,
+            Self::TooOld { .. } => RejectReason::TooOld,
+            Self::InFuture { .. } => RejectReason::InFuture,
+        }
+    }
+}
+
+/// The kinds of refused events, one counter each in [`Health`](crate::Health).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum RejectReason {
+    /// See [`RecordError::InvalidCost`].
+    InvalidCost,
+    /// See [`RecordError::InvalidComplexity`].
+    InvalidComplexity,
+    /// See [`RecordError::InvalidAccuracy`].
+    InvalidAccuracy,
+    /// See [`RecordError::InvalidSatisfaction`].
+    InvalidSatisfaction,
+    /// See [`RecordError::EmptyModelId`].
+    EmptyModelId,
+    /// See [`RecordError::ModelIdTooLong`].
+    ModelIdTooLong,
+    /// See [`RecordError::TooOld`].
+    TooOld,
+    /// See [`RecordError::InFuture`].
+    InFuture,
+}
+
+impl RejectReason {
+    /// Every reason, in counter order.
+    pub const ALL: [RejectReason; 8] = [
+        Self::InvalidCost,
+        Self::InvalidComplexity,
+        Self::InvalidAccuracy,
+        Self::InvalidSatisfaction,
+        Self::EmptyModelId,
+        Self::ModelIdTooLong,
+        Self::TooOld,
+        Self::InFuture,
+    ];
+
+    pub(crate) fn slot(self) -> usize {
+        self as usize
+    }
+}
+
+impl fmt::Display for RejectReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let s = match self {
+            Self::InvalidCost => "invalid_cost",
+            Self::InvalidComplexity => "invalid_complexity",
+            Self::InvalidAccuracy => "invalid_accuracy",
+            Self::InvalidSatisfaction => "invalid_satisfaction",
+            Self::EmptyModelId => "empty_model_id",
+            Self::ModelIdTooLong => "model_id_too_long",
+            Self::TooOld => "too_old",
+            Self::InFuture => "in_future",
+        };
+        f.write_str(s)
+    }
+}
+
+/// A configuration the monitor cannot run with.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// The configuration text is not valid JSON or a field has the wrong type.
+    #[error("configuration field `{field}`: {message}")]
+    Parse {
+        /// Dotted path of the field, as written in the file (`monitoring.updateInterval`).
+        field: String,
+        /// What the parser said.
+        message: String,
+    },
+    /// A field has a value outside what it may be.
+    #[error("configuration field `{field}` = {value}: {reason}")]
+    Invalid {
+        /// Dotted path of the field, as written in the file.
+        field: String,
+        /// The value found.
+        value: String,
+        /// What it must be instead.
+        reason: String,
+    },
+    /// The latency histogram bounds are not ones `hdrhistogram` accepts.
+    #[error("latency histogram bounds low={low} high={high} sigfig={sigfig}: {reason}")]
+    Histogram {
+        /// Lowest discernible value (µs).
+        low: u64,
+        /// Highest trackable value (µs).
+        high: u64,
+        /// Significant digits.
+        sigfig: u8,
+        /// hdrhistogram's reason.
+        reason: String,
+    },
+    /// The configuration file could not be read.
+    #[error("cannot read configuration file {path}: {message}")]
+    Io {
+        /// The path given.
+        path: String,
+        /// The I/O error.
+        message: String,
+    },
+}
+
+impl ConfigError {
+    pub(crate) fn invalid(field: &str, value: impl fmt::Display, reason: &str) -> Self {
+        Self::Invalid {
+            field: field.to_owned(),
+            value: value.to_string(),
+            reason: reason.to_owned(),
+        }
+    }
+}
+
+/// A failure inside an [`Exporter`](crate::Exporter).
+///
+/// Host code builds its own from anything that converts into a boxed error:
+///
+/// ```
+/// use modelmeter::ExportError;
+/// let e = ExportError::new("sink down");
+/// let io = ExportError::new(std::io::Error::other("disk full"));
+/// assert_eq!(e.to_string(), "sink down");
+/// assert_eq!(io.to_string(), "disk full");
+/// ```
+#[derive(Debug, thiserror::Error)]
+#[error("{source}")]
+pub struct ExportError {
+    source: Box<dyn std::error::Error + Send + Sync>,
+}
+
+impl ExportError {
+    /// Wraps a message or an error.
+    pub fn new(source: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
+        Self {
+            source: source.into(),
+        }
+    }
+}
+
+/// [`set_global`](crate::set_global) was called when a global monitor was already set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("a global monitor is already set")]
+pub struct SetGlobalError;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_reason_has_its_own_slot() {
+        for (i, r) in RejectReason::ALL.iter().enumerate() {
+            assert_eq!(r.slot(), i);
+        }
+    }
+
+    #[test]
+    fn messages_name_the_value() {
+        let e = RecordError::InvalidCost { value: -1.5 };
+        assert!(e.to_string().contains("-1.5"));
+        let e = RecordError::ModelIdTooLong { len: 300, max: 256 };
+        assert!(e.to_string().contains("300") && e.to_string().contains("256"));
+    }
+}

@@ -1,0 +1,158 @@
+use crate::error::ConfigError;
+
+/// The bucket geometry of an `hdrhistogram::Histogram` with given bounds, computed the
+/// same way `hdrhistogram` does, so that bucket indices can be exchanged with it.
+///
+/// Values are in microseconds. Values above the highest trackable value saturate into the
+/// last bucket, as `Histogram::saturating_record` does.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BucketLayout {
+    low: u64,
+    high: u64,
+    sigfig: u8,
+    unit_magnitude: u32,
+    sub_bucket_half_count_magnitude: u32,
+    sub_bucket_half_count: u32,
+    sub_bucket_mask: u64,
+    leading_zero_count_base: u32,
+    len: usize,
+    last_index: usize,
+}
+
+impl BucketLayout {
+    /// The layout of `Histogram::new_with_bounds(low, high, sigfig)`.
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError::Histogram`] when `hdrhistogram` would refuse these bounds.
+    pub fn new(low: u64, high: u64, sigfig: u8) -> Result<Self, ConfigError> {
+        // Let hdrhistogram judge the bounds, so both accept exactly the same ones.
+        let reference = hdrhistogram::Histogram::<u64>::new_with_bounds(low, high, sigfig)
+            .map_err(|e| ConfigError::Histogram {
+                low,
+                high,
+                sigfig,
+                reason: format!("{e:?}"),
+            })?;
+        let largest = 2 * 10_u32.pow(u32::from(sigfig));
+        let unit_magnitude = 63 - low.leading_zeros();
+        let sub_bucket_count_magnitude = 32 - (largest - 1).leading_zeros();
+        let sub_bucket_half_count_magnitude = sub_bucket_count_magnitude - 1;
+        let sub_bucket_count = 1_u32 << sub_bucket_count_magnitude;
+        let len = reference.distinct_values();
+        let layout = Self {
+            low,
+            high,
+            sigfig,
+            unit_magnitude,
+            sub_bucket_half_count_magnitude,
+            sub_bucket_half_count: sub_bucket_count / 2,
+            sub_bucket_mask: (u64::from(sub_bucket_count) - 1) << unit_magnitude,
+            leading_zero_count_base: 64 - unit_magnitude - sub_bucket_count_magnitude,
+            len,
+            last_index: len - 1,
+        };
+        Ok(layout)
+    }
+
+    /// Number of buckets.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Highest trackable value (µs).
+    #[cfg(test)]
+    pub fn high(&self) -> u64 {
+        self.high
+    }
+
+    /// The bucket a value falls in; values past [`high`](Self::high) saturate.
+    #[inline]
+    pub fn index(&self, value: u64) -> usize {
+        let value = value.min(self.high);
+        let bucket = self.leading_zero_count_base - (value | self.sub_bucket_mask).leading_zeros();
+        let sub_bucket = (value >> (bucket + self.unit_magnitude)) as usize;
+        let base = ((bucket as usize) + 1) << self.sub_bucket_half_count_magnitude;
+        (base + sub_bucket - self.sub_bucket_half_count as usize).min(self.last_index)
+    }
+
+    fn bucket_and_sub(&self, index: usize) -> (u32, u64) {
+        let mut bucket = (index >> self.sub_bucket_half_count_magnitude) as i64 - 1;
+        let mut sub = (index as u64 & u64::from(self.sub_bucket_half_count - 1))
+            + u64::from(self.sub_bucket_half_count);
+        if bucket < 0 {
+            sub -= u64::from(self.sub_bucket_half_count);
+            bucket = 0;
+        }
+        (bucket as u32, sub)
+    }
+
+    /// The lowest value that falls in bucket `index`.
+    #[inline]
+    pub fn lowest_value(&self, index: usize) -> u64 {
+        let (bucket, sub) = self.bucket_and_sub(index);
+        sub << (bucket + self.unit_magnitude)
+    }
+
+    /// The highest value that falls in bucket `index`.
+    #[inline]
+    pub fn highest_value(&self, index: usize) -> u64 {
+        let (bucket, _) = self.bucket_and_sub(index);
+        self.lowest_value(index) + (1_u64 << (bucket + self.unit_magnitude)) - 1
+    }
+
+    /// An empty `hdrhistogram::Histogram` with this layout's bounds.
+    pub fn empty_histogram(&self) -> hdrhistogram::Histogram<u64> {
+        hdrhistogram::Histogram::new_with_bounds(self.low, self.high, self.sigfig)
+            .expect("bounds were validated when the layout was built")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn default_layout() -> BucketLayout {
+        BucketLayout::new(1, 3_600_000_000, 2).unwrap()
+    }
+
+    #[test]
+    fn default_layout_has_the_documented_size() {
+        assert_eq!(default_layout().len(), 3328);
+    }
+
+    #[test]
+    fn bad_bounds_are_refused_like_hdrhistogram_does() {
+        assert!(matches!(
+            BucketLayout::new(0, 10, 2),
+            Err(ConfigError::Histogram { low: 0, .. })
+        ));
+        assert!(BucketLayout::new(1, 1, 2).is_err());
+        assert!(BucketLayout::new(1, 100, 6).is_err());
+    }
+
+    #[test]
+    fn saturates_at_high() {
+        let l = default_layout();
+        assert_eq!(l.index(u64::MAX), l.index(l.high()));
+    }
+
+    proptest! {
+        #[test]
+        fn index_matches_hdrhistogram(
+            low_pow in 0u32..6, sigfig in 1u8..4, value in 0u64..5_000_000_000u64
+        ) {
+            let low = 1u64 << low_pow;
+            let l = BucketLayout::new(low, 3_600_000_000, sigfig).unwrap();
+            let mut h = l.empty_histogram();
+            let v = value.min(l.high());
+            h.record(v).unwrap();
+            let i = l.index(v);
+            prop_assert_eq!(l.lowest_value(i), h.lowest_equivalent(v));
+            prop_assert_eq!(l.highest_value(i), h.highest_equivalent(v));
+            // Recording the bucket's lowest value lands in the same hdrhistogram bucket.
+            prop_assert!(h.equivalent(l.lowest_value(i), v));
+        }
+    }
+}

@@ -1,0 +1,37 @@
+//! [`Health`]: how the monitor itself is doing.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::error::RejectReason;
+
+/// The monitor's own counters, from [`Monitor::health`](crate::Monitor::health).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
+pub struct Health {
+    /// Selections accepted (sealed and still open).
+    pub recorded: u64,
+    /// Selections refused, by reason; every reason is present, zero or not.
+    pub rejected: BTreeMap<RejectReason, u64>,
+    /// Sum of `rejected`.
+    pub rejected_total: u64,
+    /// Selections whose model id arrived after the `maxModels` cap and were counted
+    /// under `__other__`.
+    pub overflowed_selections: u64,
+    /// Minute buckets sealed since start (a late minute counts again).
+    pub sealed_buckets: u64,
+    /// Model ids tracked (`__other__` excluded).
+    pub models_tracked: usize,
+    /// Estimated bytes held by open cells and stored buckets.
+    pub bytes_retained: usize,
+    /// Ticks run.
+    pub ticks: u64,
+    /// Calls to the global [`record_selection`](crate::record_selection) made while no
+    /// global monitor was set (process-wide).
+    pub global_noop: u64,
+    /// Exporter calls that returned an error or panicked.
+    pub export_failures: u64,
+    /// The last exporter failure, as `exporter name: message`.
+    pub last_export_error: Option<String>,
+}

@@ -1,0 +1,75 @@
+//! # modelmeter
+//!
+//! Performance, cost and quality metrics for applications that route requests between
+//! AI models. The host calls [`Monitor::record_selection`] once per routed request;
+//! modelmeter keeps per-model, per-minute aggregates with HDR latency histograms, rolls
+//! them up into hours, days and weeks, and answers [`Monitor::summary`] queries.
+//!
+//! ```
+//! use modelmeter::{ManualClock, Monitor, Selection};
+//! use std::time::{Duration, SystemTime};
+//!
+//! let clock = ManualClock::new(SystemTime::now());
+//! let monitor = Monitor::builder().clock(clock.clone()).background(false).build()?;
+//! for ms in [120, 340, 95, 2100] {
+//!     monitor.record_selection(
+//!         &Selection::new("gpt-4o", Duration::from_millis(ms)).cost_usd(0.004).cache_hit(ms < 100),
+//!     )?;
+//! }
+//! clock.advance(Duration::from_secs(60));
+//! monitor.tick();
+//! let s = monitor.summary(Duration::from_secs(3600));
+//! assert_eq!(s.models["gpt-4o"].count, 4);
+//! assert_eq!(s.models["gpt-4o"].cache_hit_rate, 0.25);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! ## The path of an event
+//!
+//! Each stage is a module, and data flows one way:
+//!
+//! 1. [`selection`](Selection): the host's report of one request;
+//! 2. `registry`: model id to slot, lock-free, capped at `maxModels`;
+//! 3. `accumulate`: per-thread shards of the open minute, dense HDR-compatible buckets;
+//! 4. `seal`: finished minutes become stored buckets at each tick;
+//! 5. `store`: minute, hour, day and week tiers with retention;
+//! 6. `query`: [`Summary`] over any window, from the finest tier covering each part;
+//! 7. `export`: each tick's sealed buckets go to every [`Exporter`].
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod accumulate;
+mod aggregate;
+mod bucket;
+mod builder;
+mod clock;
+mod config;
+mod error;
+mod export;
+mod global;
+mod hdr;
+mod health;
+mod monitor;
+mod query;
+mod registry;
+mod seal;
+mod selection;
+mod store;
+mod summary;
+mod worker;
+
+pub use bucket::MinuteBucket;
+pub use builder::MonitorBuilder;
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use config::{
+    AggregationLevel, Config, Direction, Kpi, Monitoring, PerformanceMetrics, Recording,
+};
+pub use error::{ConfigError, ExportError, RecordError, RejectReason, SetGlobalError};
+pub use export::{ExportBatch, Exporter};
+pub use global::{global, record_selection, set_global};
+pub use health::Health;
+pub use monitor::{ModelHandle, Monitor};
+pub use registry::OTHER_MODEL;
+pub use selection::{MAX_COST_USD, MAX_MODEL_ID_LEN, Selection};
+pub use summary::{LatencyStats, Stats, Summary};

@@ -1,0 +1,376 @@
+//! [`Monitor`]: the handle the host records through and queries.
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, SystemTime};
+
+use crossbeam_utils::CachePadded;
+use parking_lot::{Mutex, RwLock};
+
+use crate::accumulate::{ModelSlot, thread_lane};
+use crate::aggregate::Event;
+use crate::builder::MonitorBuilder;
+use crate::clock::{Clock, to_unix_nanos};
+use crate::config::Config;
+use crate::error::{RecordError, RejectReason};
+use crate::export::{ExportBatch, Exporter};
+use crate::hdr::BucketLayout;
+use crate::health::Health;
+use crate::registry::Registry;
+use crate::seal::{NANOS_PER_MINUTE, Sealer};
+use crate::selection::Selection;
+use crate::store::Store;
+use crate::summary::Summary;
+use crate::worker::Lifecycle;
+
+const REJECT_LANES: usize = 16;
+type RejectCounters = [AtomicU64; RejectReason::ALL.len()];
+
+/// What the tick owns: exporters and reusable buffers.
+pub(crate) struct TickState {
+    pub sealer: Sealer,
+    pub exporters: Vec<Box<dyn Exporter>>,
+}
+
+#[derive(Default)]
+struct ExportHealth {
+    failures: u64,
+    last_error: Option<String>,
+}
+
+/// Shared state behind every handle.
+pub(crate) struct Inner {
+    pub config: Config,
+    pub clock: Arc<dyn Clock>,
+    pub layout: BucketLayout,
+    pub registry: Registry,
+    pub store: RwLock<Store>,
+    pub tick_state: Mutex<TickState>,
+    rejects: Box<[CachePadded<RejectCounters>]>,
+    export_health: Mutex<ExportHealth>,
+    ticks: AtomicU64,
+    grace_nanos: u64,
+    minute_retention: u64,
+}
+
+impl Inner {
+    pub(crate) fn new(
+        config: Config,
+        clock: Arc<dyn Clock>,
+        exporters: Vec<Box<dyn Exporter>>,
+    ) -> Self {
+        let r = &config.recording;
+        let layout = BucketLayout::new(
+            r.latency_low_micros,
+            r.latency_high_micros,
+            r.latency_significant_digits,
+        )
+        .expect("config was validated");
+        let shards = r.effective_shards();
+        let store = Store::new(&config);
+        Self {
+            registry: Registry::new(r.max_models, shards, layout.len()),
+            tick_state: Mutex::new(TickState {
+                sealer: Sealer::new(layout.len()),
+                exporters,
+            }),
+            rejects: (0..REJECT_LANES)
+                .map(|_| CachePadded::new(Default::default()))
+                .collect(),
+            export_health: Mutex::new(ExportHealth::default()),
+            ticks: AtomicU64::new(0),
+            grace_nanos: r.seal_grace * 1_000_000,
+            minute_retention: store.tiers[0].retention,
+            store: RwLock::new(store),
+            layout,
+            clock,
+            config,
+        }
+    }
+
+    /// Validates `s` and returns the minute it belongs to.
+    #[inline]
+    fn minute_of(&self, s: &Selection<'_>) -> Result<u64, RecordError> {
+        s.validate()?;
+        let now = self.clock.unix_nanos();
+        let t = match s.at {
+            None => now,
+            Some(at) => self.check_time(at, now)?,
+        };
+        Ok(t / NANOS_PER_MINUTE)
+    }
+
+    #[cold]
+    fn check_time(&self, at: SystemTime, now: u64) -> Result<u64, RecordError> {
+        let at_nanos = to_unix_nanos(at);
+        let latest = now.saturating_add(NANOS_PER_MINUTE);
+        if at_nanos > latest {
+            return Err(RecordError::InFuture {
+                at,
+                latest: crate::clock::from_unix_nanos(latest),
+            });
+        }
+        let oldest_minute = (now / NANOS_PER_MINUTE).saturating_sub(self.minute_retention);
+        if at_nanos / NANOS_PER_MINUTE < oldest_minute {
+            let oldest = crate::seal::minute_start(oldest_minute);
+            return Err(RecordError::TooOld { at, oldest });
+        }
+        Ok(at_nanos)
+    }
+
+    #[cold]
+    fn reject(&self, e: &RecordError) {
+        self.rejects[thread_lane() % REJECT_LANES][e.reason().slot()]
+            .fetch_add(1, Ordering::Relaxed);
+    }
+
+    #[inline]
+    fn record(&self, s: &Selection<'_>, slot: Option<&ModelSlot>) -> Result<(), RecordError> {
+        if !self.config.monitoring.enabled {
+            return Ok(());
+        }
+        let minute = match self.minute_of(s) {
+            Ok(m) => m,
+            Err(e) => {
+                self.reject(&e);
+                return Err(e);
+            }
+        };
+        let event = Event::new(s, &self.layout);
+        if let Some(Ok(())) = slot.map(|slot| slot.record(minute, &event, false)) {
+            return Ok(());
+        }
+        let name = slot.map_or(s.model, |slot| &*slot.name);
+        self.registry
+            .with_slot(name, |slot, overflow| slot.record(minute, &event, overflow));
+        Ok(())
+    }
+
+    /// Seals what is due (everything when `all`), prunes, evicts idle models, exports.
+    pub(crate) fn tick(&self, all: bool) {
+        let mut state = self.tick_state.lock();
+        let now = self.clock.unix_nanos();
+        let before = if all {
+            u64::MAX
+        } else {
+            now.saturating_sub(self.grace_nanos) / NANOS_PER_MINUTE
+        };
+        let export = !state.exporters.is_empty();
+        let buckets = {
+            let mut store = self.store.write();
+            let TickState { sealer, .. } = &mut *state;
+            let buckets = sealer.seal(&self.registry, &mut store, &self.layout, before, export);
+            for name in store.prune(now / NANOS_PER_MINUTE) {
+                let Some(slot) = self.registry.get(&name) else {
+                    continue;
+                };
+                if slot.retire_if_idle() {
+                    self.registry.remove(&name);
+                    store.forget(&name);
+                }
+            }
+            buckets
+        };
+        self.ticks.fetch_add(1, Ordering::Relaxed);
+        if export {
+            let batch = ExportBatch::new(crate::clock::from_unix_nanos(now), buckets);
+            for exporter in &mut state.exporters {
+                let outcome = catch_unwind(AssertUnwindSafe(|| exporter.export(&batch)));
+                let message = match outcome {
+                    Ok(Ok(())) => continue,
+                    Ok(Err(e)) => e.to_string(),
+                    Err(_) => "exporter panicked".to_owned(),
+                };
+                let mut h = self.export_health.lock();
+                h.failures += 1;
+                h.last_error = Some(format!("{}: {message}", exporter.name()));
+            }
+        }
+    }
+
+    pub(crate) fn health(&self) -> Health {
+        let mut rejected = std::collections::BTreeMap::new();
+        for reason in RejectReason::ALL {
+            let n = self
+                .rejects
+                .iter()
+                .map(|lane| lane[reason.slot()].load(Ordering::Relaxed))
+                .sum();
+            rejected.insert(reason, n);
+        }
+        let store = self.store.read();
+        let slots = self.registry.slots();
+        let open: u64 = slots.iter().map(|s| s.open_events()).sum();
+        let export = self.export_health.lock();
+        Health {
+            recorded: store.sealed_events + open,
+            rejected_total: rejected.values().sum(),
+            rejected,
+            overflowed_selections: self.registry.other().overflowed(),
+            sealed_buckets: store.sealed_buckets,
+            models_tracked: self.registry.len(),
+            bytes_retained: store.footprint() + slots.iter().map(|s| s.footprint()).sum::<usize>(),
+            ticks: self.ticks.load(Ordering::Relaxed),
+            global_noop: crate::global::noop_count(),
+            export_failures: export.failures,
+            last_export_error: export.last_error.clone(),
+        }
+    }
+}
+
+/// The monitor: record selections on the hot path, query summaries, tick.
+///
+/// A cheap handle (`Clone + Send + Sync`); all clones share one state. When the last
+/// handle is dropped, the background worker (if any) stops and everything open is
+/// sealed and exported.
+///
+/// ```
+/// use modelmeter::{ManualClock, Monitor, Selection};
+/// use std::time::{Duration, SystemTime};
+///
+/// let clock = ManualClock::new(SystemTime::now());
+/// let monitor = Monitor::builder().clock(clock.clone()).background(false).build()?;
+/// monitor.record_selection(&Selection::new("gpt-4o", Duration::from_millis(840)).cost_usd(0.0042))?;
+/// monitor.record_selection(&Selection::new("gpt-4o-mini", Duration::from_millis(210)).error(true))?;
+/// clock.advance(Duration::from_secs(60));
+/// monitor.tick();
+/// let summary = monitor.summary(Duration::from_secs(300));
+/// assert_eq!(summary.overview.count, 2);
+/// assert_eq!(summary.models["gpt-4o-mini"].error_rate, 1.0);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone)]
+pub struct Monitor {
+    pub(crate) inner: Arc<Inner>,
+    pub(crate) _lifecycle: Arc<Lifecycle>,
+}
+
+impl std::fmt::Debug for Monitor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Monitor")
+            .field("models", &self.inner.registry.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Monitor {
+    /// Starts configuring a monitor.
+    pub fn builder() -> MonitorBuilder {
+        MonitorBuilder::default()
+    }
+
+    /// Records one routed request. Call it on the request path, from any thread.
+    ///
+    /// ## Performance
+    ///
+    /// No global lock and no allocation after a model's first event: a lock-free map
+    /// lookup, one coarse clock read, and a few adds under the calling thread's own
+    /// shard lock. See `BENCHMARKS.md` for figures.
+    ///
+    /// # Errors
+    ///
+    /// A [`RecordError`] naming the bad value when the selection is invalid; the event
+    /// is then dropped, counted in [`Health::rejected`], and nothing else changes.
+    #[inline]
+    pub fn record_selection(&self, selection: &Selection<'_>) -> Result<(), RecordError> {
+        self.inner.record(selection, None)
+    }
+
+    /// A handle that records for one model without looking its id up on each call.
+    ///
+    /// Past the `maxModels` cap, the handle records into `__other__`.
+    pub fn model(&self, model: &str) -> ModelHandle {
+        ModelHandle {
+            slot: self.inner.registry.resolve(model),
+            monitor: self.clone(),
+        }
+    }
+
+    /// Seals every minute that has ended (plus the grace period), applies retention,
+    /// and exports. The background worker calls this every `updateInterval`; with
+    /// `background(false)` the host calls it.
+    pub fn tick(&self) {
+        self.inner.tick(false);
+    }
+
+    /// Like [`tick`](Self::tick), but seals the open minute too. Events recorded for
+    /// that minute afterwards are merged into it at a later tick.
+    pub fn flush(&self) {
+        self.inner.tick(true);
+    }
+
+    /// Statistics over the `window` ending now, overall and per model.
+    ///
+    /// The window covers whole minutes: it starts at the start of the minute that
+    /// `now - window` falls in and includes the open minute. Where that start is older
+    /// than the minute tier keeps (6 h by default), the oldest part comes from the
+    /// finest tier that still holds it and the window starts at that bucket's start;
+    /// [`Summary::start`] says where the covered span really begins.
+    ///
+    /// ## Performance
+    ///
+    /// Cost grows with the number of buckets merged: a 5-minute window reads 5 minute
+    /// buckets per model, a 24-hour window about 23 hour buckets and up to 60 minute
+    /// buckets per model.
+    pub fn summary(&self, window: Duration) -> Summary {
+        let i = &*self.inner;
+        crate::query::summary(
+            &i.registry,
+            &i.store,
+            &i.layout,
+            i.clock.unix_nanos(),
+            window,
+        )
+    }
+
+    /// The monitor's own counters.
+    pub fn health(&self) -> Health {
+        self.inner.health()
+    }
+
+    /// The configuration in force.
+    pub fn config(&self) -> &Config {
+        &self.inner.config
+    }
+}
+
+/// Records for one model with no per-call id lookup; from [`Monitor::model`].
+///
+/// The model id of the selections passed in is not consulted; everything else is
+/// validated as in [`Monitor::record_selection`].
+#[derive(Clone)]
+#[must_use = "a ModelHandle records nothing until record_selection is called on it"]
+pub struct ModelHandle {
+    monitor: Monitor,
+    slot: Arc<ModelSlot>,
+}
+
+impl std::fmt::Debug for ModelHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ModelHandle")
+            .field("model", &self.slot.name)
+            .finish()
+    }
+}
+
+impl ModelHandle {
+    /// The model id this handle records for (`__other__` past the cap).
+    pub fn model(&self) -> &str {
+        &self.slot.name
+    }
+
+    /// Records one selection for this handle's model.
+    ///
+    /// # Errors
+    ///
+    /// As [`Monitor::record_selection`].
+    #[inline]
+    pub fn record_selection(&self, selection: &Selection<'_>) -> Result<(), RecordError> {
+        let s = Selection {
+            model: &self.slot.name,
+            ..*selection
+        };
+        self.monitor.inner.record(&s, Some(&self.slot))
+    }
+}

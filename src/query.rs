@@ -1,0 +1,61 @@
+//! Queries over a window ending now: the finest stored tier for each part of the
+//! window, plus the cells still open.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use parking_lot::RwLock;
+
+use crate::clock::from_unix_nanos;
+use crate::hdr::BucketLayout;
+use crate::registry::Registry;
+use crate::seal::NANOS_PER_MINUTE;
+use crate::store::Store;
+use crate::summary::{Summary, WindowAcc};
+
+/// Summarizes the window of length `window` ending at `now_nanos`.
+pub(crate) fn summary(
+    registry: &Registry,
+    store: &RwLock<Store>,
+    layout: &BucketLayout,
+    now_nanos: u64,
+    window: Duration,
+) -> Summary {
+    let window_nanos = u64::try_from(window.as_nanos()).unwrap_or(u64::MAX);
+    let now_minute = now_nanos / NANOS_PER_MINUTE;
+    let from = now_nanos.saturating_sub(window_nanos) / NANOS_PER_MINUTE;
+    let to = now_minute + 1;
+    // Holding the read lock while peeking at open cells keeps the sealer out, so no
+    // event is seen both open and stored, or neither.
+    let store = store.read();
+    let plan = store.plan(from, to, now_minute);
+    let start_nanos = plan.start.saturating_mul(NANOS_PER_MINUTE);
+    let span = Duration::from_nanos(now_nanos.saturating_sub(start_nanos));
+    let mut models = BTreeMap::new();
+    let mut overall = WindowAcc::new(layout.len());
+    let mut acc = WindowAcc::new(layout.len());
+    for slot in registry.slots() {
+        if let Some(history) = store.models.get(&slot.name) {
+            Store::for_each_planned(history, &plan, |agg| {
+                acc.totals.merge(&agg.totals);
+                acc.add_buckets(agg.latency.iter());
+            });
+        }
+        slot.peek_open(plan.start, to, |cell| {
+            acc.totals.merge(&cell.totals);
+            acc.add_buckets(cell.buckets());
+        });
+        if acc.totals.count > 0 {
+            overall.merge(&acc);
+            models.insert(slot.name.to_string(), acc.stats(layout, span));
+        }
+        acc.clear();
+    }
+    Summary {
+        window,
+        start: from_unix_nanos(start_nanos),
+        end: from_unix_nanos(now_nanos),
+        overview: overall.stats(layout, span),
+        models,
+    }
+}

@@ -1,0 +1,168 @@
+//! Model slots: interning model ids without a global lock on the hot path.
+//!
+//! The id-to-slot map is an immutable `HashMap` behind an `ArcSwap`. Lookups read the
+//! current map with no lock and no write to any shared cache line; adding a model (rare,
+//! at most `maxModels` times) copies the map under a writer mutex and swaps it in.
+//!
+//! Once `maxModels` ids are tracked, new ids share the `__other__` slot and each such
+//! event is counted in [`Health::overflowed_selections`](crate::Health). Recording the
+//! id `__other__` explicitly lands in that same slot.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use arc_swap::ArcSwap;
+use parking_lot::Mutex;
+
+use crate::accumulate::{ModelSlot, Retired};
+
+/// The slot that absorbs model ids past the cardinality cap.
+pub const OTHER_MODEL: &str = "__other__";
+
+type SlotMap = HashMap<Arc<str>, Arc<ModelSlot>, foldhash::fast::RandomState>;
+
+#[derive(Debug)]
+pub(crate) struct Registry {
+    map: ArcSwap<SlotMap>,
+    write: Mutex<()>,
+    other: Arc<ModelSlot>,
+    full: AtomicBool,
+    cap: usize,
+    shards: usize,
+    buckets: usize,
+}
+
+impl Registry {
+    pub(crate) fn new(cap: usize, shards: usize, buckets: usize) -> Self {
+        Self {
+            map: ArcSwap::from_pointee(SlotMap::default()),
+            write: Mutex::new(()),
+            other: Arc::new(ModelSlot::new(OTHER_MODEL.into(), shards, buckets)),
+            full: AtomicBool::new(false),
+            cap,
+            shards,
+            buckets,
+        }
+    }
+
+    /// Runs `f` on the slot for `name` (creating it if needed), retrying if the slot was
+    /// retired under our feet. `f` also learns whether the id overflowed the cap.
+    #[inline]
+    pub(crate) fn with_slot<R>(
+        &self,
+        name: &str,
+        mut f: impl FnMut(&ModelSlot, bool) -> Result<R, Retired>,
+    ) -> R {
+        loop {
+            {
+                let map = self.map.load();
+                if let Some(slot) = map.get(name) {
+                    if let Ok(r) = f(slot, false) {
+                        return r;
+                    }
+                    continue;
+                }
+            }
+            let (slot, overflow) = self.resolve_slow(name);
+            if let Ok(r) = f(&slot, overflow) {
+                return r;
+            }
+        }
+    }
+
+    /// The slot for `name`, created if there is room.
+    pub(crate) fn resolve(&self, name: &str) -> Arc<ModelSlot> {
+        if let Some(slot) = self.map.load().get(name) {
+            return slot.clone();
+        }
+        self.resolve_slow(name).0
+    }
+
+    #[cold]
+    fn resolve_slow(&self, name: &str) -> (Arc<ModelSlot>, bool) {
+        if name == OTHER_MODEL {
+            return (self.other.clone(), false);
+        }
+        // Once full, overflowing ids must not take the writer lock on every event.
+        if self.full.load(Ordering::Acquire) {
+            return (self.other.clone(), true);
+        }
+        let _w = self.write.lock();
+        let current = self.map.load_full();
+        if let Some(slot) = current.get(name) {
+            return (slot.clone(), false);
+        }
+        if current.len() >= self.cap {
+            self.full.store(true, Ordering::Release);
+            return (self.other.clone(), true);
+        }
+        let slot = Arc::new(ModelSlot::new(name.into(), self.shards, self.buckets));
+        let mut next = SlotMap::clone(&current);
+        next.insert(slot.name.clone(), slot.clone());
+        self.map.store(Arc::new(next));
+        (slot, false)
+    }
+
+    /// The slot tracked for `name`, if any (never `__other__`, which is not evictable).
+    pub(crate) fn get(&self, name: &str) -> Option<Arc<ModelSlot>> {
+        self.map.load().get(name).cloned()
+    }
+
+    /// Every slot, `__other__` included.
+    pub(crate) fn slots(&self) -> Vec<Arc<ModelSlot>> {
+        let map = self.map.load();
+        map.values()
+            .cloned()
+            .chain(std::iter::once(self.other.clone()))
+            .collect()
+    }
+
+    /// Tracked ids, `__other__` excluded.
+    pub(crate) fn len(&self) -> usize {
+        self.map.load().len()
+    }
+
+    /// Removes a slot that has been retired.
+    pub(crate) fn remove(&self, name: &str) {
+        let _w = self.write.lock();
+        let current = self.map.load_full();
+        if !current.contains_key(name) {
+            return;
+        }
+        let mut next = SlotMap::clone(&current);
+        next.remove(name);
+        self.map.store(Arc::new(next));
+        self.full.store(false, Ordering::Release);
+    }
+
+    pub(crate) fn other(&self) -> &ModelSlot {
+        &self.other
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cap_sends_new_ids_to_other() {
+        let r = Registry::new(2, 1, 8);
+        assert_eq!(&*r.resolve("a").name, "a");
+        assert_eq!(&*r.resolve("b").name, "b");
+        assert_eq!(&*r.resolve("c").name, OTHER_MODEL);
+        assert_eq!(&*r.resolve("a").name, "a");
+        assert_eq!(r.len(), 2);
+        assert!(r.with_slot("d", |_, overflow| Ok::<_, Retired>(overflow)));
+        assert!(!r.with_slot("a", |_, overflow| Ok::<_, Retired>(overflow)));
+        r.remove("b");
+        assert_eq!(&*r.resolve("c").name, "c");
+    }
+
+    #[test]
+    fn explicit_other_is_the_overflow_slot() {
+        let r = Registry::new(10, 1, 8);
+        assert!(Arc::ptr_eq(&r.resolve(OTHER_MODEL), &r.other));
+        assert_eq!(r.len(), 0);
+    }
+}

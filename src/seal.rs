@@ -1,0 +1,85 @@
+//! Sealing: turning finished open cells into stored minutes.
+//!
+//! The sealer takes every cell whose minute is due out of every shard (an O(1) move
+//! under the shard's lock), merges the cells of each (model, minute) across shards into
+//! one [`Aggregate`], stores it in every tier, and hands the emptied cells back for
+//! reuse. The store's write lock is held throughout, so a query sees each event exactly
+//! once: either still open or already stored.
+
+use std::time::SystemTime;
+
+use crate::accumulate::OpenCell;
+use crate::aggregate::{Aggregate, Totals};
+use crate::bucket::MinuteBucket;
+use crate::clock::from_unix_nanos;
+use crate::hdr::{BucketLayout, CompactCounts};
+use crate::registry::Registry;
+use crate::store::Store;
+use crate::summary::WindowAcc;
+
+pub(crate) const NANOS_PER_MINUTE: u64 = 60_000_000_000;
+
+/// Reusable buffers for sealing.
+#[derive(Debug)]
+pub(crate) struct Sealer {
+    cells: Vec<(usize, OpenCell)>,
+    scratch: WindowAcc,
+}
+
+impl Sealer {
+    pub(crate) fn new(buckets: usize) -> Self {
+        Self {
+            cells: Vec::new(),
+            scratch: WindowAcc::new(buckets),
+        }
+    }
+
+    /// Seals every open cell with `minute < before`. Returns the sealed buckets when
+    /// `export` is set (building `hdrhistogram`s costs time nobody needs otherwise).
+    pub(crate) fn seal(
+        &mut self,
+        registry: &Registry,
+        store: &mut Store,
+        layout: &BucketLayout,
+        before: u64,
+        export: bool,
+    ) -> Vec<MinuteBucket> {
+        let mut out = Vec::new();
+        for slot in registry.slots() {
+            slot.take_cells(before, &mut self.cells);
+            if self.cells.is_empty() {
+                continue;
+            }
+            self.cells.sort_unstable_by_key(|(_, c)| c.minute);
+            let mut i = 0;
+            while i < self.cells.len() {
+                let minute = self.cells[i].1.minute;
+                let mut totals = Totals::default();
+                while i < self.cells.len() && self.cells[i].1.minute == minute {
+                    let cell = &self.cells[i].1;
+                    totals.merge(&cell.totals);
+                    self.scratch.add_buckets(cell.buckets());
+                    i += 1;
+                }
+                let latency = CompactCounts::from_sorted(self.scratch.buckets());
+                self.scratch.clear();
+                let agg = Aggregate { totals, latency };
+                if export {
+                    out.push(MinuteBucket::new(
+                        &slot.name,
+                        minute_start(minute),
+                        &agg,
+                        layout,
+                    ));
+                }
+                store.insert(&slot.name, minute, agg);
+            }
+            slot.return_cells(self.cells.drain(..));
+        }
+        out
+    }
+}
+
+pub(crate) fn minute_start(minute: u64) -> SystemTime {
+    from_unix_nanos(minute.saturating_mul(NANOS_PER_MINUTE))
+}

@@ -1,0 +1,220 @@
+//! One routed request, as the host reports it.
+
+use std::time::{Duration, SystemTime};
+
+use crate::error::RecordError;
+
+/// Longest model id accepted, in bytes.
+pub const MAX_MODEL_ID_LEN: usize = 256;
+
+/// Largest cost accepted for one selection, in US dollars.
+pub const MAX_COST_USD: f64 = 1_000_000.0;
+
+/// What happened when the router sent one request to one model.
+///
+/// Built with [`Selection::new`] and chained setters; borrowed by
+/// [`Monitor::record_selection`](crate::Monitor::record_selection), which validates it.
+/// It borrows the model id, so building one allocates nothing.
+///
+/// ```
+/// use modelmeter::Selection;
+/// use std::time::Duration;
+///
+/// let s = Selection::new("gpt-4o", Duration::from_millis(840))
+///     .cost_usd(0.0042)
+///     .cache_hit(false)
+///     .accuracy(1.0)
+///     .tokens(1200, 350);
+/// assert_eq!(s.model(), "gpt-4o");
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq)]
+#[must_use = "a Selection does nothing until it is passed to record_selection"]
+pub struct Selection<'a> {
+    pub(crate) model: &'a str,
+    pub(crate) latency: Duration,
+    pub(crate) cost_usd: Option<f64>,
+    pub(crate) cache_hit: bool,
+    pub(crate) error: bool,
+    pub(crate) complexity: Option<f64>,
+    pub(crate) accuracy: Option<f64>,
+    pub(crate) satisfaction: Option<f64>,
+    pub(crate) input_tokens: u64,
+    pub(crate) output_tokens: u64,
+    pub(crate) at: Option<SystemTime>,
+}
+
+impl<'a> Selection<'a> {
+    /// A successful, uncached selection of `model` that took `latency`.
+    pub fn new(model: &'a str, latency: Duration) -> Self {
+        Self {
+            model,
+            latency,
+            cost_usd: None,
+            cache_hit: false,
+            error: false,
+            complexity: None,
+            accuracy: None,
+            satisfaction: None,
+            input_tokens: 0,
+            output_tokens: 0,
+            at: None,
+        }
+    }
+
+    /// What the request cost, in US dollars (finite, `>= 0`).
+    pub fn cost_usd(mut self, usd: f64) -> Self {
+        self.cost_usd = Some(usd);
+        self
+    }
+
+    /// Whether the answer came from a cache.
+    pub fn cache_hit(mut self, hit: bool) -> Self {
+        self.cache_hit = hit;
+        self
+    }
+
+    /// Whether the request failed.
+    pub fn error(mut self, error: bool) -> Self {
+        self.error = error;
+        self
+    }
+
+    /// How hard the task was, `0..=1`, as the router judged it.
+    pub fn complexity(mut self, complexity: f64) -> Self {
+        self.complexity = Some(complexity);
+        self
+    }
+
+    /// Whether this was the right model for the task, `0..=1` (1 = right).
+    pub fn accuracy(mut self, accuracy: f64) -> Self {
+        self.accuracy = Some(accuracy);
+        self
+    }
+
+    /// The user's satisfaction with the answer, `0..=1`.
+    pub fn satisfaction(mut self, satisfaction: f64) -> Self {
+        self.satisfaction = Some(satisfaction);
+        self
+    }
+
+    /// Input and output tokens.
+    pub fn tokens(mut self, input: u64, output: u64) -> Self {
+        self.input_tokens = input;
+        self.output_tokens = output;
+        self
+    }
+
+    /// When the request happened, for replays and late reports; defaults to the
+    /// monitor's clock at the time of recording.
+    pub fn at(mut self, at: SystemTime) -> Self {
+        self.at = Some(at);
+        self
+    }
+
+    /// The model id.
+    pub fn model(&self) -> &'a str {
+        self.model
+    }
+
+    /// The latency.
+    pub fn latency(&self) -> Duration {
+        self.latency
+    }
+
+    /// Checks every field that does not depend on the monitor's state.
+    #[inline]
+    pub(crate) fn validate(&self) -> Result<(), RecordError> {
+        if self.model.is_empty() {
+            return Err(RecordError::EmptyModelId);
+        }
+        if self.model.len() > MAX_MODEL_ID_LEN {
+            return Err(RecordError::ModelIdTooLong {
+                len: self.model.len(),
+                max: MAX_MODEL_ID_LEN,
+            });
+        }
+        if let Some(value) = self.cost_usd {
+            // `!(v >= 0)` also catches NaN; the upper bound keeps fixed-point sums exact.
+            if !(value >= 0.0) || value > MAX_COST_USD {
+                return Err(RecordError::InvalidCost { value });
+            }
+        }
+        if let Some(value) = self.complexity.filter(|v| !is_ratio(*v)) {
+            return Err(RecordError::InvalidComplexity { value });
+        }
+        if let Some(value) = self.accuracy.filter(|v| !is_ratio(*v)) {
+            return Err(RecordError::InvalidAccuracy { value });
+        }
+        if let Some(value) = self.satisfaction.filter(|v| !is_ratio(*v)) {
+            return Err(RecordError::InvalidSatisfaction { value });
+        }
+        Ok(())
+    }
+}
+
+#[inline]
+fn is_ratio(v: f64) -> bool {
+    (0.0..=1.0).contains(&v)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn base() -> Selection<'static> {
+        Selection::new("m", Duration::from_millis(1))
+    }
+
+    #[test]
+    fn valid_selection_passes() {
+        assert_eq!(
+            base()
+                .cost_usd(0.0)
+                .complexity(1.0)
+                .accuracy(0.0)
+                .validate(),
+            Ok(())
+        );
+    }
+
+    #[test]
+    fn each_bad_field_is_named() {
+        assert!(matches!(
+            base().cost_usd(f64::NAN).validate(),
+            Err(RecordError::InvalidCost { .. })
+        ));
+        assert!(matches!(
+            base().cost_usd(f64::INFINITY).validate(),
+            Err(RecordError::InvalidCost { .. })
+        ));
+        assert_eq!(
+            base().cost_usd(-0.5).validate(),
+            Err(RecordError::InvalidCost { value: -0.5 })
+        );
+        assert_eq!(
+            base().complexity(1.5).validate(),
+            Err(RecordError::InvalidComplexity { value: 1.5 })
+        );
+        assert_eq!(
+            base().accuracy(-0.1).validate(),
+            Err(RecordError::InvalidAccuracy { value: -0.1 })
+        );
+        assert!(matches!(
+            base().satisfaction(f64::NAN).validate(),
+            Err(RecordError::InvalidSatisfaction { .. })
+        ));
+        assert_eq!(
+            Selection::new("", Duration::ZERO).validate(),
+            Err(RecordError::EmptyModelId)
+        );
+        let long = "x".repeat(257);
+        assert_eq!(
+            Selection::new(&long, Duration::ZERO).validate(),
+            Err(RecordError::ModelIdTooLong { len: 257, max: 256 })
+        );
+        assert_eq!(
+            Selection::new(&long[..256], Duration::ZERO).validate(),
+            Ok(())
+        );
+    }
+}

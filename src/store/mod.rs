@@ -1,0 +1,210 @@
+//! Sealed history: minute, hour, day and week tiers per model, with retention.
+//!
+//! A sealed minute is merged into every tier at once (the minute bucket and the hour,
+//! day and week buckets that contain it), so a late minute lands in all of them and a
+//! coarse bucket always equals the exact merge of its minutes. Buckets past their tier's
+//! retention are dropped at each tick; retention is measured from the newest minute ever
+//! sealed, so a clock that steps backwards never deletes anything.
+//!
+//! ## Memory
+//!
+//! A bucket costs its counters (~170 bytes) plus 2 to 3 bytes per non-empty latency
+//! bucket. With the defaults (minutes for 6 h, hours for 8 days, days for 30 days, weeks
+//! for 30 days) a model keeps at most 360 + 192 + 31 + 6 buckets. `BENCHMARKS.md`
+//! reports the measured total for 100 busy models.
+
+mod tier;
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+pub(crate) use tier::{Plan, Tier, plan};
+
+use crate::aggregate::Aggregate;
+use crate::config::{AggregationLevel, Config};
+
+const MS_PER_MINUTE: u64 = 60_000;
+
+/// One model's buckets, one map per tier, keyed by bucket start minute.
+#[derive(Debug, Default)]
+pub(crate) struct History {
+    pub tiers: Vec<BTreeMap<u64, Aggregate>>,
+}
+
+impl History {
+    fn is_empty(&self) -> bool {
+        self.tiers.iter().all(BTreeMap::is_empty)
+    }
+}
+
+#[derive(Debug)]
+pub(crate) struct Store {
+    pub tiers: Vec<Tier>,
+    pub models: HashMap<Arc<str>, History>,
+    /// The newest minute ever sealed or ticked; retention counts back from here.
+    pub newest: u64,
+    pub sealed_buckets: u64,
+    pub sealed_events: u64,
+}
+
+impl Store {
+    pub(crate) fn new(config: &Config) -> Self {
+        let minutes = |ms: u64| ms.div_ceil(MS_PER_MINUTE);
+        let history = minutes(config.monitoring.retention_period);
+        let mut levels = config.monitoring.aggregation_levels.clone();
+        levels.sort();
+        levels.dedup();
+        let tiers = levels
+            .into_iter()
+            .map(|level| {
+                let retention = match level {
+                    AggregationLevel::Minute => minutes(config.recording.minute_retention),
+                    AggregationLevel::Hour => minutes(config.recording.hour_retention),
+                    AggregationLevel::Day | AggregationLevel::Week => history,
+                };
+                Tier::new(level, retention)
+            })
+            .collect();
+        Self {
+            tiers,
+            models: HashMap::new(),
+            newest: 0,
+            sealed_buckets: 0,
+            sealed_events: 0,
+        }
+    }
+
+    /// Merges one sealed minute of one model into every tier.
+    pub(crate) fn insert(&mut self, model: &Arc<str>, minute: u64, agg: Aggregate) {
+        self.sealed_buckets += 1;
+        self.sealed_events += agg.totals.count;
+        self.newest = self.newest.max(minute);
+        let n = self.tiers.len();
+        let history = self.models.entry(model.clone()).or_insert_with(|| History {
+            tiers: (0..n).map(|_| BTreeMap::new()).collect(),
+        });
+        for (tier, buckets) in self.tiers.iter().zip(history.tiers.iter_mut()).skip(1) {
+            buckets
+                .entry(tier.start_of(minute))
+                .or_default()
+                .merge(&agg);
+        }
+        match history.tiers[0].entry(minute) {
+            std::collections::btree_map::Entry::Vacant(v) => {
+                v.insert(agg);
+            }
+            std::collections::btree_map::Entry::Occupied(mut o) => o.get_mut().merge(&agg),
+        }
+    }
+
+    /// Drops buckets past retention; returns the models left with no history at all.
+    pub(crate) fn prune(&mut self, now_minute: u64) -> Vec<Arc<str>> {
+        self.newest = self.newest.max(now_minute);
+        let newest = self.newest;
+        let mut emptied = Vec::new();
+        for (name, history) in &mut self.models {
+            for (tier, buckets) in self.tiers.iter().zip(history.tiers.iter_mut()) {
+                while let Some(entry) = buckets.first_entry() {
+                    if tier.retains(*entry.key(), newest) {
+                        break;
+                    }
+                    entry.remove();
+                }
+            }
+            if history.is_empty() {
+                emptied.push(name.clone());
+            }
+        }
+        emptied
+    }
+
+    pub(crate) fn forget(&mut self, model: &str) {
+        self.models.remove(model);
+    }
+
+    /// Which buckets answer the window of minutes `from..to`.
+    pub(crate) fn plan(&self, from: u64, to: u64, now_minute: u64) -> Plan {
+        plan(&self.tiers, from, to, now_minute.max(self.newest))
+    }
+
+    /// Calls `f` with every bucket of `history` that `plan` selects.
+    pub(crate) fn for_each_planned(history: &History, plan: &Plan, mut f: impl FnMut(&Aggregate)) {
+        for &(tier, from, to) in &plan.ranges {
+            history.tiers[tier]
+                .range(from..to)
+                .for_each(|(_, agg)| f(agg));
+        }
+    }
+
+    /// Approximate bytes held by all buckets.
+    pub(crate) fn footprint(&self) -> usize {
+        // A BTreeMap entry also carries its key and a share of node overhead.
+        const PER_ENTRY_OVERHEAD: usize = 8 + 8;
+        self.models
+            .values()
+            .flat_map(|h| h.tiers.iter())
+            .flat_map(|t| t.values())
+            .map(|a| a.footprint() + PER_ENTRY_OVERHEAD)
+            .sum()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::aggregate::Totals;
+
+    fn agg(count: u64) -> Aggregate {
+        Aggregate {
+            totals: Totals {
+                count,
+                ..Totals::default()
+            },
+            latency: Default::default(),
+        }
+    }
+
+    #[test]
+    fn minutes_roll_up_into_every_tier_and_late_minutes_merge() {
+        let mut s = Store::new(&Config::default());
+        let m: Arc<str> = "m".into();
+        let base = 30_000_000;
+        for i in 0..120 {
+            s.insert(&m, base + i, agg(1));
+        }
+        s.insert(&m, base + 5, agg(10));
+        let h = &s.models[&m];
+        assert_eq!(h.tiers[0].len(), 120);
+        assert_eq!(h.tiers[0][&(base + 5)].totals.count, 11);
+        let hour_total: u64 = h.tiers[1].values().map(|a| a.totals.count).sum();
+        assert_eq!(hour_total, 130);
+        assert_eq!(
+            h.tiers[3].values().map(|a| a.totals.count).sum::<u64>(),
+            130
+        );
+        assert_eq!(s.sealed_events, 130);
+    }
+
+    #[test]
+    fn retention_drops_old_buckets_and_reports_empty_models() {
+        let mut s = Store::new(&Config::default());
+        let m: Arc<str> = "m".into();
+        s.insert(&m, 1_000_000, agg(1));
+        assert!(s.prune(1_000_000 + 10).is_empty());
+        assert_eq!(s.models[&m].tiers[0].len(), 1);
+        s.prune(1_000_000 + 7 * 60);
+        assert!(s.models[&m].tiers[0].is_empty());
+        assert_eq!(s.models[&m].tiers[1].len(), 1);
+        let emptied = s.prune(1_000_000 + 40 * 1440);
+        assert_eq!(emptied, vec![m]);
+    }
+
+    #[test]
+    fn clock_going_backwards_deletes_nothing() {
+        let mut s = Store::new(&Config::default());
+        let m: Arc<str> = "m".into();
+        s.insert(&m, 2_000_000, agg(1));
+        s.prune(0);
+        assert_eq!(s.models[&m].tiers[0].len(), 1);
+    }
+}

@@ -1,0 +1,262 @@
+//! What queries return: [`Summary`], [`Stats`] and [`LatencyStats`].
+//!
+//! Durations serialize as floating-point milliseconds, times as milliseconds since the
+//! Unix epoch, so the JSON reads naturally in dashboards.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, SystemTime};
+
+use serde::{Serialize, Serializer};
+
+use crate::aggregate::{RATIO_SCALE, Totals};
+use crate::hdr::BucketLayout;
+
+pub(crate) fn ser_ms<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_f64(d.as_secs_f64() * 1000.0)
+}
+
+pub(crate) fn ser_time<S: Serializer>(t: &SystemTime, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_u64((crate::clock::to_unix_nanos(*t) / 1_000_000) as u64)
+}
+
+/// Latency distribution of a set of selections.
+///
+/// `min`, `max` and `mean` are exact; the percentiles come from the HDR buckets and are
+/// within the configured relative error (1% with the default 2 significant digits) of
+/// the exact percentile, never below `min` nor above `max`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+pub struct LatencyStats {
+    /// Fastest selection.
+    #[serde(serialize_with = "ser_ms")]
+    pub min: Duration,
+    /// Arithmetic mean.
+    #[serde(serialize_with = "ser_ms")]
+    pub mean: Duration,
+    /// Median.
+    #[serde(serialize_with = "ser_ms")]
+    pub p50: Duration,
+    /// 75th percentile.
+    #[serde(serialize_with = "ser_ms")]
+    pub p75: Duration,
+    /// 90th percentile.
+    #[serde(serialize_with = "ser_ms")]
+    pub p90: Duration,
+    /// 95th percentile.
+    #[serde(serialize_with = "ser_ms")]
+    pub p95: Duration,
+    /// 99th percentile.
+    #[serde(serialize_with = "ser_ms")]
+    pub p99: Duration,
+    /// Slowest selection.
+    #[serde(serialize_with = "ser_ms")]
+    pub max: Duration,
+}
+
+/// Everything known about a set of selections: one model, or all of them.
+///
+/// Optional means (`mean_cost_usd`, `mean_complexity`, `mean_accuracy`,
+/// `mean_satisfaction`) are `None` when no selection in the set carried that field: an
+/// absent value, not a zero.
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+pub struct Stats {
+    /// Selections.
+    pub count: u64,
+    /// Failed selections.
+    pub errors: u64,
+    /// Selections served from cache.
+    pub cache_hits: u64,
+    /// `errors / count` (0 when empty).
+    pub error_rate: f64,
+    /// `cache_hits / count` (0 when empty).
+    pub cache_hit_rate: f64,
+    /// Selections per second over the covered span.
+    pub throughput_per_sec: f64,
+    /// Total spend in US dollars (resolution: one nano-dollar).
+    pub cost_usd: f64,
+    /// Mean cost of the selections that reported a cost.
+    pub mean_cost_usd: Option<f64>,
+    /// Latency distribution.
+    pub latency: LatencyStats,
+    /// Mean task complexity.
+    pub mean_complexity: Option<f64>,
+    /// Mean selection accuracy.
+    pub mean_accuracy: Option<f64>,
+    /// Mean user satisfaction.
+    pub mean_satisfaction: Option<f64>,
+    /// Input tokens.
+    pub input_tokens: u64,
+    /// Output tokens.
+    pub output_tokens: u64,
+}
+
+/// The answer to [`Monitor::summary`](crate::Monitor::summary).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Summary {
+    /// The window asked for.
+    #[serde(serialize_with = "ser_ms")]
+    pub window: Duration,
+    /// Start of the span actually covered: the start of the minute the window begins
+    /// in, or earlier where only a coarser tier still holds that part (see
+    /// [`Monitor::summary`](crate::Monitor::summary)).
+    #[serde(serialize_with = "ser_time")]
+    pub start: SystemTime,
+    /// End of the span: the time of the query.
+    #[serde(serialize_with = "ser_time")]
+    pub end: SystemTime,
+    /// All models together.
+    pub overview: Stats,
+    /// Per model, by id.
+    pub models: BTreeMap<String, Stats>,
+}
+
+/// Counters plus a dense latency array, filled by a query.
+#[derive(Debug, Clone)]
+pub(crate) struct WindowAcc {
+    pub totals: Totals,
+    pub dense: Vec<u64>,
+    lo: usize,
+    hi: usize,
+}
+
+impl WindowAcc {
+    pub(crate) fn new(buckets: usize) -> Self {
+        Self {
+            totals: Totals::default(),
+            dense: vec![0; buckets],
+            lo: usize::MAX,
+            hi: 0,
+        }
+    }
+
+    pub(crate) fn add_bucket(&mut self, index: usize, count: u64) {
+        self.dense[index] += count;
+        self.lo = self.lo.min(index);
+        self.hi = self.hi.max(index);
+    }
+
+    pub(crate) fn add_buckets(&mut self, buckets: impl Iterator<Item = (usize, u64)>) {
+        for (i, c) in buckets {
+            self.add_bucket(i, c);
+        }
+    }
+
+    pub(crate) fn merge(&mut self, o: &WindowAcc) {
+        self.totals.merge(&o.totals);
+        if o.lo != usize::MAX {
+            for i in o.lo..=o.hi {
+                if o.dense[i] != 0 {
+                    self.add_bucket(i, o.dense[i]);
+                }
+            }
+        }
+    }
+
+    /// Empties the accumulator, touching only the buckets that were used.
+    pub(crate) fn clear(&mut self) {
+        if self.lo != usize::MAX {
+            self.dense[self.lo..=self.hi].fill(0);
+        }
+        self.lo = usize::MAX;
+        self.hi = 0;
+        self.totals = Totals::default();
+    }
+
+    /// The non-empty buckets, in index order.
+    pub(crate) fn buckets(&self) -> impl Iterator<Item = (usize, u64)> + '_ {
+        let range = if self.lo == usize::MAX {
+            0..0
+        } else {
+            self.lo..self.hi + 1
+        };
+        range.filter_map(|i| (self.dense[i] != 0).then_some((i, self.dense[i])))
+    }
+
+    /// Values at the given quantiles (ascending), in microseconds, clamped to the exact
+    /// min and max.
+    pub(crate) fn quantiles<const N: usize>(
+        &self,
+        layout: &BucketLayout,
+        qs: [f64; N],
+    ) -> [u64; N] {
+        let mut out = [0; N];
+        let n = self.totals.count;
+        if n == 0 {
+            return out;
+        }
+        let (min, max) = (self.totals.latency_min_us, self.totals.latency_max_us);
+        let mut seen = 0u64;
+        let mut k = 0;
+        for (i, c) in self.buckets() {
+            seen += c;
+            while k < N && seen >= rank(qs[k], n) {
+                out[k] = layout.highest_value(i).clamp(min, max);
+                k += 1;
+            }
+        }
+        // Only reachable if bucket counts disagree with the total; stay within bounds.
+        out[k..].iter_mut().for_each(|v| *v = max);
+        out
+    }
+
+    pub(crate) fn stats(&self, layout: &BucketLayout, span: Duration) -> Stats {
+        let t = &self.totals;
+        if t.count == 0 {
+            return Stats::default();
+        }
+        let n = t.count as f64;
+        let [p50, p75, p90, p95, p99] = self.quantiles(layout, [0.5, 0.75, 0.9, 0.95, 0.99]);
+        let us = Duration::from_micros;
+        let secs = span.as_secs_f64();
+        Stats {
+            count: t.count,
+            errors: t.errors,
+            cache_hits: t.cache_hits,
+            error_rate: t.errors as f64 / n,
+            cache_hit_rate: t.cache_hits as f64 / n,
+            throughput_per_sec: if secs > 0.0 { n / secs } else { 0.0 },
+            cost_usd: t.cost_usd(),
+            mean_cost_usd: t.cost.mean(crate::aggregate::COST_SCALE),
+            latency: LatencyStats {
+                min: us(t.latency_min_us),
+                mean: us(t.latency_sum_us / t.count),
+                p50: us(p50),
+                p75: us(p75),
+                p90: us(p90),
+                p95: us(p95),
+                p99: us(p99),
+                max: us(t.latency_max_us),
+            },
+            mean_complexity: t.complexity.mean(RATIO_SCALE),
+            mean_accuracy: t.accuracy.mean(RATIO_SCALE),
+            mean_satisfaction: t.satisfaction.mean(RATIO_SCALE),
+            input_tokens: t.input_tokens,
+            output_tokens: t.output_tokens,
+        }
+    }
+}
+
+/// The 1-based rank of quantile `q` among `n` values, as `hdrhistogram` computes it.
+fn rank(q: f64, n: u64) -> u64 {
+    ((q * n as f64).ceil() as u64).clamp(1, n)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_window_has_zero_stats_and_absent_means() {
+        let layout = BucketLayout::new(1, 3_600_000_000, 2).unwrap();
+        let s = WindowAcc::new(layout.len()).stats(&layout, Duration::from_secs(60));
+        assert_eq!(s.count, 0);
+        assert_eq!(s.mean_accuracy, None);
+        assert_eq!(s.mean_cost_usd, None);
+    }
+
+    #[test]
+    fn rank_matches_hdrhistogram() {
+        assert_eq!(rank(0.5, 10), 5);
+        assert_eq!(rank(0.99, 10), 10);
+        assert_eq!(rank(0.0, 10), 1);
+    }
+}
