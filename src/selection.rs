@@ -134,8 +134,8 @@ impl<'a> Selection<'a> {
             });
         }
         if let Some(value) = self.cost_usd {
-            // `!(v >= 0)` also catches NaN; the upper bound keeps fixed-point sums exact.
-            if !(value >= 0.0) || value > MAX_COST_USD {
+            // The range check also refuses NaN; the upper bound keeps fixed-point sums exact.
+            if !(0.0..=MAX_COST_USD).contains(&value) {
                 return Err(RecordError::InvalidCost { value });
             }
         }

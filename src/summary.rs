@@ -16,7 +16,7 @@ pub(crate) fn ser_ms<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Erro
 }
 
 pub(crate) fn ser_time<S: Serializer>(t: &SystemTime, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_u64((crate::clock::to_unix_nanos(*t) / 1_000_000) as u64)
+    s.serialize_u64(crate::clock::to_unix_nanos(*t) / 1_000_000)
 }
 
 /// Latency distribution of a set of selections.
