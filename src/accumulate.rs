@@ -15,11 +15,15 @@
 //! needs, and it makes sealing trivially exact: a cell is either wholly before the seal
 //! or wholly after it, so no count can be lost or counted twice.
 //!
-//! ## Allocation
+//! ## Allocation and memory
 //!
-//! A slot allocates its shards and two spare cells per shard when the model is first
-//! seen. A minute rollover reuses a spare; the sealer hands cells back zeroed. Only an
-//! event for a third concurrently open minute (a late replay) allocates.
+//! A slot allocates its shard table when the model is first seen; a shard allocates a
+//! cell on the first event its lane writes for that model, and a second one at its first
+//! minute rollover (the old cell is still waiting for the sealer). From then on the
+//! sealer hands cells back zeroed and recording allocates nothing; only an event for a
+//! third concurrently open minute (a late replay) would. Memory is therefore
+//! `2 × buckets × 4 bytes` (26 KiB with the default layout) per model and per thread
+//! lane that actually records that model, not per configured shard.
 
 use std::cell::Cell;
 use std::sync::Arc;
@@ -136,7 +140,7 @@ impl ModelSlot {
             .map(|_| {
                 CachePadded::new(Mutex::new(Shard {
                     active: Vec::with_capacity(4),
-                    spare: vec![OpenCell::new(buckets), OpenCell::new(buckets)],
+                    spare: Vec::with_capacity(2),
                     retired: false,
                     overflowed: 0,
                 }))

@@ -1,0 +1,82 @@
+//! The hot path allocates nothing once a model's cells exist: counted with a global
+//! allocator that tallies allocations made by the current thread.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+use std::time::Duration;
+
+use modelmeter::{ManualClock, Monitor, Selection};
+
+struct Counting;
+
+thread_local! {
+    static ALLOCS: Cell<u64> = const { Cell::new(0) };
+}
+
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        ALLOCS.with(|a| a.set(a.get() + 1));
+        // SAFETY: forwards the caller's contract unchanged to the system allocator.
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: as above.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+fn allocations_during(f: impl FnOnce()) -> u64 {
+    let before = ALLOCS.with(Cell::get);
+    f();
+    ALLOCS.with(Cell::get) - before
+}
+
+#[test]
+fn recording_allocates_nothing_after_warm_up() {
+    let clock = ManualClock::new(std::time::UNIX_EPOCH + Duration::from_secs(1_795_392_000));
+    let monitor = Monitor::builder().clock(clock.clone()).background(false).build().unwrap();
+    let models = ["gpt-4o", "gpt-4o-mini", "claude", "haiku"];
+    let handle = monitor.model("handle");
+    let record = |i: u64| {
+        let sel = Selection::new(models[(i % 4) as usize], Duration::from_micros(50 + i * 37 % 900_000))
+            .cost_usd(0.002)
+            .cache_hit(i % 3 == 0)
+            .accuracy(1.0)
+            .tokens(100, 20);
+        monitor.record_selection(&sel).unwrap();
+        handle.record_selection(&sel).unwrap();
+    };
+    // Warm-up: first events and the first minute rollover for every model.
+    for i in 0..100 {
+        record(i);
+    }
+    clock.advance(Duration::from_secs(30));
+    for i in 0..100 {
+        record(i);
+    }
+    clock.advance(Duration::from_secs(40));
+    for i in 0..100 {
+        record(i);
+    }
+    monitor.tick();
+    // Steady state: hours of minutes, sealed as they go; only ticks may allocate.
+    let mut during_records = 0;
+    for minute in 0..180u64 {
+        during_records += allocations_during(|| {
+            for i in 0..500 {
+                record(minute * 500 + i);
+            }
+        });
+        clock.advance(Duration::from_secs(60));
+        monitor.tick();
+    }
+    assert_eq!(during_records, 0, "record_selection allocated after warm-up");
+    // And a rejected event allocates nothing either.
+    let bad = allocations_during(|| {
+        let _ = monitor.record_selection(&Selection::new("gpt-4o", Duration::ZERO).cost_usd(f64::NAN));
+    });
+    assert_eq!(bad, 0);
+}
