@@ -265,10 +265,11 @@ mod tests {
 
     fn event(ms: u64) -> Event {
         let layout = BucketLayout::new(1, 3_600_000_000, 2).unwrap();
-        Event::new(
+        Event::from_selection(
             &Selection::new("m", Duration::from_millis(ms)).error(ms > 100),
             &layout,
         )
+        .unwrap()
     }
 
     #[test]

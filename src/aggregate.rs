@@ -4,8 +4,9 @@
 //! so that merging is exactly associative and commutative: a day equals the sum of its
 //! minutes to the last unit, whatever order the pieces were added in.
 
-use crate::hdr::CompactCounts;
-use crate::selection::Selection;
+use crate::error::RecordError;
+use crate::hdr::{BucketLayout, CompactCounts};
+use crate::selection::{MAX_COST_USD, Selection};
 
 /// Nano-dollars per dollar.
 pub(crate) const COST_SCALE: f64 = 1e9;
@@ -14,41 +15,76 @@ pub(crate) const RATIO_SCALE: f64 = 1e6;
 
 #[inline]
 fn fixed(v: f64, scale: f64) -> u64 {
-    // Inputs are validated non-negative; adding 0.5 rounds to nearest without a libm call.
-    (v * scale + 0.5) as u64
+    // Inputs are validated and bounded, so going through i64 (one instruction on x86-64,
+    // unlike u64) is exact; adding 0.5 rounds to nearest without a libm call.
+    (v * scale + 0.5) as i64 as u64
 }
 
-/// One validated selection, converted to the units buckets store.
+/// Validates an optional ratio and converts it to millionths: `(value, present)`.
+#[inline]
+fn ratio(v: Option<f64>, err: fn(f64) -> RecordError) -> Result<(u64, u64), RecordError> {
+    match v {
+        None => Ok((0, 0)),
+        Some(v) if (0.0..=1.0).contains(&v) => Ok((fixed(v, RATIO_SCALE), 1)),
+        Some(v) => Err(err(v)),
+    }
+}
+
+/// One validated selection, converted to the units buckets store. Optional fields are
+/// `(value, present)` pairs so that adding them needs no branch.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Event {
     pub latency_us: u64,
     pub bucket: usize,
     pub error: bool,
     pub cache_hit: bool,
-    pub cost: Option<u64>,
-    pub complexity: Option<u64>,
-    pub accuracy: Option<u64>,
-    pub satisfaction: Option<u64>,
+    pub cost: (u64, u64),
+    pub complexity: (u64, u64),
+    pub accuracy: (u64, u64),
+    pub satisfaction: (u64, u64),
     pub input_tokens: u64,
     pub output_tokens: u64,
 }
 
 impl Event {
+    /// Validates every field that does not depend on time and converts the selection,
+    /// in one pass.
     #[inline]
-    pub(crate) fn new(s: &Selection<'_>, layout: &crate::hdr::BucketLayout) -> Self {
-        let latency_us = u64::try_from(s.latency.as_micros()).unwrap_or(u64::MAX);
-        Self {
+    pub(crate) fn from_selection(
+        s: &Selection<'_>,
+        layout: &BucketLayout,
+    ) -> Result<Self, RecordError> {
+        s.check_model()?;
+        let cost = match s.cost_usd {
+            None => (0, 0),
+            // The range check also refuses NaN; the upper bound keeps fixed-point sums exact.
+            Some(v) if (0.0..=MAX_COST_USD).contains(&v) => (fixed(v, COST_SCALE), 1),
+            Some(value) => return Err(RecordError::InvalidCost { value }),
+        };
+        let complexity = ratio(s.complexity, |value| RecordError::InvalidComplexity {
+            value,
+        })?;
+        let accuracy = ratio(s.accuracy, |value| RecordError::InvalidAccuracy { value })?;
+        let satisfaction = ratio(s.satisfaction, |value| RecordError::InvalidSatisfaction {
+            value,
+        })?;
+        let d = s.latency;
+        let latency_us = d
+            .as_secs()
+            .saturating_mul(1_000_000)
+            .saturating_add(u64::from(d.subsec_micros()));
+        Ok(Self {
             latency_us,
             bucket: layout.index(latency_us),
             error: s.error,
             cache_hit: s.cache_hit,
-            cost: s.cost_usd.map(|v| fixed(v, COST_SCALE)),
-            complexity: s.complexity.map(|v| fixed(v, RATIO_SCALE)),
-            accuracy: s.accuracy.map(|v| fixed(v, RATIO_SCALE)),
-            satisfaction: s.satisfaction.map(|v| fixed(v, RATIO_SCALE)),
+            cost,
+            complexity,
+            accuracy,
+            satisfaction,
             input_tokens: s.input_tokens,
             output_tokens: s.output_tokens,
-        }
+        })
     }
 }
 
@@ -62,11 +98,9 @@ pub(crate) struct SumCount {
 
 impl SumCount {
     #[inline]
-    fn add(&mut self, v: Option<u64>) {
-        if let Some(v) = v {
-            self.sum = self.sum.saturating_add(v);
-            self.count += 1;
-        }
+    fn add(&mut self, (value, present): (u64, u64)) {
+        self.sum = self.sum.saturating_add(value);
+        self.count += present;
     }
 
     fn merge(&mut self, o: &SumCount) {

@@ -89,16 +89,16 @@ impl Inner {
         }
     }
 
-    /// Validates `s` and returns the minute it belongs to.
+    /// Validates and converts `s`, and finds the minute it belongs to.
     #[inline]
-    fn minute_of(&self, s: &Selection<'_>) -> Result<u64, RecordError> {
-        s.validate()?;
+    fn prepare(&self, s: &Selection<'_>) -> Result<(u64, Event), RecordError> {
+        let event = Event::from_selection(s, &self.layout)?;
         let now = self.clock.unix_nanos();
         let t = match s.at {
             None => now,
             Some(at) => self.check_time(at, now)?,
         };
-        Ok(t / NANOS_PER_MINUTE)
+        Ok((t / NANOS_PER_MINUTE, event))
     }
 
     #[cold]
@@ -130,14 +130,13 @@ impl Inner {
         if !self.config.monitoring.enabled {
             return Ok(());
         }
-        let minute = match self.minute_of(s) {
-            Ok(m) => m,
+        let (minute, event) = match self.prepare(s) {
+            Ok(prepared) => prepared,
             Err(e) => {
                 self.reject(&e);
                 return Err(e);
             }
         };
-        let event = Event::new(s, &self.layout);
         if let Some(Ok(())) = slot.map(|slot| slot.record(minute, &event, false)) {
             return Ok(());
         }

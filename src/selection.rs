@@ -121,45 +121,41 @@ impl<'a> Selection<'a> {
         self.latency
     }
 
-    /// Checks every field that does not depend on the monitor's state.
+    /// Checks the model id; the other fields are checked as they are converted
+    /// (`aggregate::Event::from_selection`).
     #[inline]
-    pub(crate) fn validate(&self) -> Result<(), RecordError> {
-        if self.model.is_empty() {
-            return Err(RecordError::EmptyModelId);
+    pub(crate) fn check_model(&self) -> Result<(), RecordError> {
+        let len = self.model.len();
+        if len.wrapping_sub(1) < MAX_MODEL_ID_LEN {
+            return Ok(());
         }
-        if self.model.len() > MAX_MODEL_ID_LEN {
-            return Err(RecordError::ModelIdTooLong {
-                len: self.model.len(),
+        Err(if len == 0 {
+            RecordError::EmptyModelId
+        } else {
+            RecordError::ModelIdTooLong {
+                len,
                 max: MAX_MODEL_ID_LEN,
-            });
-        }
-        if let Some(value) = self.cost_usd {
-            // The range check also refuses NaN; the upper bound keeps fixed-point sums exact.
-            if !(0.0..=MAX_COST_USD).contains(&value) {
-                return Err(RecordError::InvalidCost { value });
             }
-        }
-        if let Some(value) = self.complexity.filter(|v| !is_ratio(*v)) {
-            return Err(RecordError::InvalidComplexity { value });
-        }
-        if let Some(value) = self.accuracy.filter(|v| !is_ratio(*v)) {
-            return Err(RecordError::InvalidAccuracy { value });
-        }
-        if let Some(value) = self.satisfaction.filter(|v| !is_ratio(*v)) {
-            return Err(RecordError::InvalidSatisfaction { value });
-        }
-        Ok(())
+        })
     }
-}
-
-#[inline]
-fn is_ratio(v: f64) -> bool {
-    (0.0..=1.0).contains(&v)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::aggregate::Event;
+    use crate::hdr::BucketLayout;
+
+    trait Validate {
+        fn validate(&self) -> Result<(), RecordError>;
+    }
+
+    impl Validate for Selection<'_> {
+        fn validate(&self) -> Result<(), RecordError> {
+            let layout = BucketLayout::new(1, 3_600_000_000, 2).unwrap();
+            Event::from_selection(self, &layout).map(|_| ())
+        }
+    }
 
     fn base() -> Selection<'static> {
         Selection::new("m", Duration::from_millis(1))

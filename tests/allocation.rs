@@ -37,15 +37,22 @@ fn allocations_during(f: impl FnOnce()) -> u64 {
 #[test]
 fn recording_allocates_nothing_after_warm_up() {
     let clock = ManualClock::new(std::time::UNIX_EPOCH + Duration::from_secs(1_795_392_000));
-    let monitor = Monitor::builder().clock(clock.clone()).background(false).build().unwrap();
+    let monitor = Monitor::builder()
+        .clock(clock.clone())
+        .background(false)
+        .build()
+        .unwrap();
     let models = ["gpt-4o", "gpt-4o-mini", "claude", "haiku"];
     let handle = monitor.model("handle");
     let record = |i: u64| {
-        let sel = Selection::new(models[(i % 4) as usize], Duration::from_micros(50 + i * 37 % 900_000))
-            .cost_usd(0.002)
-            .cache_hit(i % 3 == 0)
-            .accuracy(1.0)
-            .tokens(100, 20);
+        let sel = Selection::new(
+            models[(i % 4) as usize],
+            Duration::from_micros(50 + i * 37 % 900_000),
+        )
+        .cost_usd(0.002)
+        .cache_hit(i % 3 == 0)
+        .accuracy(1.0)
+        .tokens(100, 20);
         monitor.record_selection(&sel).unwrap();
         handle.record_selection(&sel).unwrap();
     };
@@ -73,10 +80,14 @@ fn recording_allocates_nothing_after_warm_up() {
         clock.advance(Duration::from_secs(60));
         monitor.tick();
     }
-    assert_eq!(during_records, 0, "record_selection allocated after warm-up");
+    assert_eq!(
+        during_records, 0,
+        "record_selection allocated after warm-up"
+    );
     // And a rejected event allocates nothing either.
     let bad = allocations_during(|| {
-        let _ = monitor.record_selection(&Selection::new("gpt-4o", Duration::ZERO).cost_usd(f64::NAN));
+        let _ =
+            monitor.record_selection(&Selection::new("gpt-4o", Duration::ZERO).cost_usd(f64::NAN));
     });
     assert_eq!(bad, 0);
 }

@@ -1,8 +1,12 @@
 //! Model slots: interning model ids without a global lock on the hot path.
 //!
-//! The id-to-slot map is an immutable `HashMap` behind an `ArcSwap`. Lookups read the
-//! current map with no lock and no write to any shared cache line; adding a model (rare,
-//! at most `maxModels` times) copies the map under a writer mutex and swaps it in.
+//! The authoritative id-to-slot map is an immutable `HashMap` behind an `ArcSwap`;
+//! adding a model (rare, at most `maxModels` times) copies the map under a writer mutex
+//! and swaps it in. In front of it, each thread keeps its own cache of the slots it has
+//! used ([`local`]), so a lookup is a hash and a string compare on thread-local memory:
+//! no atomic read-modify-write and no write to any shared cache line. Evicting a model
+//! bumps an epoch that every thread's cache checks, so no thread keeps writing to an
+//! evicted slot (and a writer that races the eviction is caught under the shard lock).
 //!
 //! Once `maxModels` ids are tracked, new ids share the `__other__` slot and each such
 //! event is counted in [`Health::overflowed_selections`](crate::Health). Recording the
@@ -10,12 +14,16 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use arc_swap::ArcSwap;
 use parking_lot::Mutex;
 
 use crate::accumulate::{ModelSlot, Retired};
+
+mod local;
+
+static NEXT_REGISTRY_ID: AtomicU64 = AtomicU64::new(1);
 
 /// The slot that absorbs model ids past the cardinality cap.
 pub const OTHER_MODEL: &str = "__other__";
@@ -24,6 +32,10 @@ type SlotMap = HashMap<Arc<str>, Arc<ModelSlot>, foldhash::fast::RandomState>;
 
 #[derive(Debug)]
 pub(crate) struct Registry {
+    /// Tells thread-local caches apart across monitors.
+    id: u64,
+    /// Bumped on every eviction; thread-local caches older than this are dropped.
+    epoch: AtomicU64,
     map: ArcSwap<SlotMap>,
     write: Mutex<()>,
     other: Arc<ModelSlot>,
@@ -36,6 +48,8 @@ pub(crate) struct Registry {
 impl Registry {
     pub(crate) fn new(cap: usize, shards: usize, buckets: usize) -> Self {
         Self {
+            id: NEXT_REGISTRY_ID.fetch_add(1, Ordering::Relaxed),
+            epoch: AtomicU64::new(0),
             map: ArcSwap::from_pointee(SlotMap::default()),
             write: Mutex::new(()),
             other: Arc::new(ModelSlot::new(OTHER_MODEL.into(), shards, buckets)),
@@ -54,20 +68,36 @@ impl Registry {
         name: &str,
         mut f: impl FnMut(&ModelSlot, bool) -> Result<R, Retired>,
     ) -> R {
+        let epoch = self.epoch.load(Ordering::Acquire);
+        if let Some(r) = local::with_cached(self.id, epoch, name, |slot| f(slot, false).ok()) {
+            return r;
+        }
+        self.with_slot_slow(name, epoch, f)
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn with_slot_slow<R>(
+        &self,
+        name: &str,
+        epoch: u64,
+        mut f: impl FnMut(&ModelSlot, bool) -> Result<R, Retired>,
+    ) -> R {
         loop {
-            {
-                let map = self.map.load();
-                if let Some(slot) = map.get(name) {
-                    if let Ok(r) = f(slot, false) {
-                        return r;
-                    }
-                    continue;
-                }
+            let found = self.map.load().get(name).cloned();
+            let (slot, overflow) = match found {
+                Some(slot) => (slot, false),
+                None => self.resolve_slow(name),
+            };
+            // Overflowing ids are not cached: there may be unboundedly many of them.
+            if !overflow {
+                local::insert(self.id, epoch, name, &slot);
             }
-            let (slot, overflow) = self.resolve_slow(name);
             if let Ok(r) = f(&slot, overflow) {
                 return r;
             }
+            // Retired: the evictor removes it from the map right after; look again.
+            std::thread::yield_now();
         }
     }
 
@@ -133,6 +163,7 @@ impl Registry {
         let mut next = SlotMap::clone(&current);
         next.remove(name);
         self.map.store(Arc::new(next));
+        self.epoch.fetch_add(1, Ordering::AcqRel);
         self.full.store(false, Ordering::Release);
     }
 

@@ -1,0 +1,58 @@
+//! Single-thread cost of one `record_selection`, against the floor.
+//!
+//! | case (ns per event)          | see BENCHMARKS.md for the figures and the machine |
+//! |------------------------------|---------------------------------------------------|
+//! | record/floor                 | 6 relaxed atomic adds + 1 bucket add, shared      |
+//! | record/str_lookup            | `Monitor::record_selection`                       |
+//! | record/model_handle          | `ModelHandle::record_selection`                   |
+
+mod common;
+
+use common::{BATCH, Ev, Floor, MODELS, events};
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use modelmeter::Monitor;
+use std::hint::black_box;
+
+fn record(c: &mut Criterion) {
+    let evs: Vec<Ev> = events(BATCH);
+    let mut g = c.benchmark_group("record");
+    g.throughput(Throughput::Elements(BATCH as u64));
+
+    let floor = Floor::default();
+    g.bench_function("floor", |b| {
+        b.iter(|| {
+            for e in &evs {
+                floor.record(black_box(e));
+            }
+        })
+    });
+
+    // The production set-up: system clock, background worker sealing every 5 s.
+    let monitor = Monitor::builder().build().unwrap();
+    g.bench_function("str_lookup", |b| {
+        b.iter(|| {
+            for e in &evs {
+                monitor.record_selection(black_box(&e.selection())).unwrap();
+            }
+        })
+    });
+
+    let handles: Vec<_> = MODELS.iter().map(|m| monitor.model(m)).collect();
+    g.bench_function("model_handle", |b| {
+        b.iter(|| {
+            for e in &evs {
+                handles[e.model]
+                    .record_selection(black_box(&e.selection()))
+                    .unwrap();
+            }
+        })
+    });
+    g.finish();
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default().measurement_time(std::time::Duration::from_secs(4));
+    targets = record
+}
+criterion_main!(benches);

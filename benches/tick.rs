@@ -1,0 +1,90 @@
+//! The background side: sealing a minute of 100 models, and summaries over 100 models.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::events;
+use criterion::{Criterion, criterion_group, criterion_main};
+use modelmeter::{ManualClock, Monitor, Selection};
+
+const MODELS: usize = 100;
+/// Selections per model per minute: a busy router (10,000 a minute in all).
+const PER_MINUTE: usize = 100;
+
+fn names() -> Vec<String> {
+    (0..MODELS).map(|i| format!("model-{i:03}")).collect()
+}
+
+fn start() -> std::time::SystemTime {
+    std::time::UNIX_EPOCH + Duration::from_secs(1_795_392_000)
+}
+
+fn fill_minute(monitor: &Monitor, names: &[String], evs: &[common::Ev]) {
+    for (i, e) in evs.iter().enumerate().take(MODELS * PER_MINUTE) {
+        let s = Selection::new(&names[i % MODELS], e.latency)
+            .cost_usd(e.cost_usd)
+            .cache_hit(e.cache_hit);
+        monitor.record_selection(&s).unwrap();
+    }
+}
+
+fn tick(c: &mut Criterion) {
+    let names = names();
+    let evs = events(MODELS * PER_MINUTE);
+    let clock = ManualClock::new(start());
+    let monitor = Monitor::builder()
+        .clock(clock.clone())
+        .background(false)
+        .build()
+        .unwrap();
+    c.bench_function("tick/seal_100_models", |b| {
+        b.iter_custom(|iters| {
+            let mut spent = Duration::ZERO;
+            for _ in 0..iters {
+                fill_minute(&monitor, &names, &evs);
+                clock.advance(Duration::from_secs(60));
+                let t = Instant::now();
+                monitor.tick();
+                spent += t.elapsed();
+            }
+            spent
+        })
+    });
+}
+
+fn summary(c: &mut Criterion) {
+    let names = names();
+    let evs = events(MODELS * PER_MINUTE);
+    let clock = ManualClock::new(start());
+    let monitor = Monitor::builder()
+        .clock(clock.clone())
+        .background(false)
+        .build()
+        .unwrap();
+    // 26 hours of history, so a 24-hour window is full.
+    for _ in 0..26 * 60 {
+        fill_minute(&monitor, &names, &evs);
+        clock.advance(Duration::from_secs(60));
+        monitor.tick();
+    }
+    clock.advance(Duration::from_secs(37 * 60 + 20));
+    let mut g = c.benchmark_group("summary");
+    for (label, window) in [("5m", 300), ("1h", 3600), ("24h", 86_400)] {
+        g.bench_function(format!("{label}_100_models"), |b| {
+            b.iter(|| monitor.summary(Duration::from_secs(window)))
+        });
+    }
+    g.finish();
+    eprintln!(
+        "retained after 26 h of 100 models: {} KiB",
+        monitor.health().bytes_retained / 1024
+    );
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default().measurement_time(Duration::from_secs(4)).sample_size(30);
+    targets = tick, summary
+}
+criterion_main!(benches);
