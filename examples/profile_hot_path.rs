@@ -1,5 +1,5 @@
-// Profiling aid: records a stream in a loop; `MODE=manual` uses a ManualClock,
-// `MODE=handle` records through ModelHandles, `MODE=bare` only builds selections.
+// Profiling aid for the hot path (see BENCHMARKS.md): records a fixed stream in a loop.
+// `MODE=manual` uses a ManualClock, `MODE=handle` records through ModelHandles.
 use modelmeter::{ManualClock, Monitor, Selection};
 use std::time::Duration;
 fn main() {
