@@ -59,6 +59,11 @@ mod store;
 mod summary;
 mod worker;
 
+/// The README's examples, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
+
 pub use bucket::MinuteBucket;
 pub use builder::MonitorBuilder;
 pub use clock::{Clock, ManualClock, SystemClock};
