@@ -7,6 +7,7 @@ use crate::config::Config;
 use crate::error::ConfigError;
 use crate::export::Exporter;
 use crate::monitor::{Inner, Monitor};
+use crate::rules::Rule;
 use crate::worker::Lifecycle;
 
 /// Configures and builds a [`Monitor`]; from [`Monitor::builder`].
@@ -27,6 +28,7 @@ pub struct MonitorBuilder {
     config: Config,
     clock: Arc<dyn Clock>,
     exporters: Vec<Box<dyn Exporter>>,
+    rules: Vec<Box<dyn Rule>>,
     background: bool,
 }
 
@@ -36,6 +38,7 @@ impl Default for MonitorBuilder {
             config: Config::default(),
             clock: Arc::new(SystemClock),
             exporters: Vec::new(),
+            rules: Vec::new(),
             background: true,
         }
     }
@@ -60,6 +63,12 @@ impl MonitorBuilder {
         self
     }
 
+    /// Adds a rule, evaluated at every tick after the default KPI rules.
+    pub fn rule(mut self, rule: impl Rule) -> Self {
+        self.rules.push(Box::new(rule));
+        self
+    }
+
     /// Whether a worker thread ticks every `updateInterval` (default `true`). With
     /// `false` the host calls [`Monitor::tick`].
     pub fn background(mut self, background: bool) -> Self {
@@ -75,7 +84,20 @@ impl MonitorBuilder {
     /// worker thread cannot be spawned.
     pub fn build(self) -> Result<Monitor, ConfigError> {
         self.config.validate()?;
-        let inner = Arc::new(Inner::new(self.config, self.clock, self.exporters));
+        let mut rules = crate::rules::default_rules(&self.config);
+        rules.extend(self.rules);
+        let mut ids = std::collections::HashSet::new();
+        for rule in &rules {
+            rule.validate()?;
+            if !ids.insert(rule.id().to_owned()) {
+                return Err(ConfigError::invalid(
+                    "rules",
+                    rule.id(),
+                    "rule ids must be unique: alerts are keyed by them",
+                ));
+            }
+        }
+        let inner = Arc::new(Inner::new(self.config, self.clock, rules, self.exporters));
         let lifecycle =
             Lifecycle::new(inner.clone(), self.background).map_err(|e| ConfigError::Io {
                 path: "(worker thread)".into(),

@@ -8,6 +8,7 @@ use std::time::SystemTime;
 
 use serde::Serialize;
 
+use crate::alerts::AlertEvent;
 use crate::bucket::MinuteBucket;
 use crate::error::ExportError;
 use crate::summary::ser_time;
@@ -21,16 +22,26 @@ pub struct ExportBatch {
     pub sealed_at: SystemTime,
     /// The minute buckets sealed at this tick, one per model and minute.
     pub buckets: Vec<MinuteBucket>,
+    /// Alert events of this tick: firing, escalated, resolved, ...
+    pub alerts: Vec<AlertEvent>,
 }
 
 impl ExportBatch {
-    pub(crate) fn new(sealed_at: SystemTime, buckets: Vec<MinuteBucket>) -> Self {
-        Self { sealed_at, buckets }
+    pub(crate) fn new(
+        sealed_at: SystemTime,
+        buckets: Vec<MinuteBucket>,
+        alerts: Vec<AlertEvent>,
+    ) -> Self {
+        Self {
+            sealed_at,
+            buckets,
+            alerts,
+        }
     }
 
     /// Whether the batch carries nothing.
     pub fn is_empty(&self) -> bool {
-        self.buckets.is_empty()
+        self.buckets.is_empty() && self.alerts.is_empty()
     }
 }
 

@@ -34,13 +34,17 @@
 //! 4. `seal`: finished minutes become stored buckets at each tick;
 //! 5. `store`: minute, hour, day and week tiers with retention;
 //! 6. `query`: [`Summary`] over any window, from the finest tier covering each part;
-//! 7. `export`: each tick's sealed buckets go to every [`Exporter`].
+//! 7. `rules`: every [`Rule`] judges the windows it asks for ([`ThresholdRule`],
+//!    [`AnomalyRule`], or your own);
+//! 8. `alerts`: findings become pending, firing and resolved [`Alert`]s;
+//! 9. `export`: each tick's sealed buckets and alert events go to every [`Exporter`].
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 mod accumulate;
 mod aggregate;
+mod alerts;
 mod bucket;
 mod builder;
 mod clock;
@@ -53,6 +57,7 @@ mod health;
 mod monitor;
 mod query;
 mod registry;
+mod rules;
 mod seal;
 mod selection;
 mod store;
@@ -64,11 +69,13 @@ mod worker;
 #[doc = include_str!("../README.md")]
 pub struct ReadmeDoctests;
 
+pub use alerts::{Alert, AlertEvent, AlertEventKind, AlertState, ResolvedAlert};
 pub use bucket::MinuteBucket;
 pub use builder::MonitorBuilder;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::{
-    AggregationLevel, Config, Direction, Kpi, Monitoring, PerformanceMetrics, Recording,
+    AggregationLevel, Alerting, AnomalySettings, Config, Cost, Direction, Kpi, Monitoring,
+    PerformanceMetrics, Recording, Thresholds,
 };
 pub use error::{ConfigError, ExportError, RecordError, RejectReason, SetGlobalError};
 pub use export::{ExportBatch, Exporter};
@@ -76,5 +83,9 @@ pub use global::{global, record_selection, set_global};
 pub use health::Health;
 pub use monitor::{ModelHandle, Monitor};
 pub use registry::OTHER_MODEL;
+pub use rules::{
+    AlertPolicy, AnomalyRule, DEFAULT_WINDOW, Finding, Metric, NoDataPolicy, Rule, RuleScope,
+    RuleView, Scope, Severity, ThresholdRule, Verdict, default_rules, wilson_interval,
+};
 pub use selection::{MAX_COST_USD, MAX_MODEL_ID_LEN, Selection};
 pub use summary::{LatencyStats, Stats, Summary};

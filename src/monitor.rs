@@ -10,6 +10,7 @@ use parking_lot::{Mutex, RwLock};
 
 use crate::accumulate::{ModelSlot, thread_lane};
 use crate::aggregate::Event;
+use crate::alerts::{Alert, AlertEvent, AlertManager, ResolvedAlert};
 use crate::builder::MonitorBuilder;
 use crate::clock::{Clock, to_unix_nanos};
 use crate::config::Config;
@@ -18,6 +19,7 @@ use crate::export::{ExportBatch, Exporter};
 use crate::hdr::BucketLayout;
 use crate::health::Health;
 use crate::registry::Registry;
+use crate::rules::{Rule, RuleView, Scope};
 use crate::seal::{NANOS_PER_MINUTE, Sealer};
 use crate::selection::Selection;
 use crate::store::Store;
@@ -27,9 +29,10 @@ use crate::worker::Lifecycle;
 const REJECT_LANES: usize = 16;
 type RejectCounters = [AtomicU64; RejectReason::ALL.len()];
 
-/// What the tick owns: exporters and reusable buffers.
+/// What the tick owns: rules, exporters and reusable buffers.
 pub(crate) struct TickState {
     pub sealer: Sealer,
+    pub rules: Vec<Box<dyn Rule>>,
     pub exporters: Vec<Box<dyn Exporter>>,
 }
 
@@ -47,6 +50,8 @@ pub(crate) struct Inner {
     pub registry: Registry,
     pub store: RwLock<Store>,
     pub tick_state: Mutex<TickState>,
+    /// Separate from the tick state so alert queries never wait on an exporter.
+    pub alerts: Mutex<AlertManager>,
     rejects: Box<[CachePadded<RejectCounters>]>,
     export_health: Mutex<ExportHealth>,
     ticks: AtomicU64,
@@ -58,6 +63,7 @@ impl Inner {
     pub(crate) fn new(
         config: Config,
         clock: Arc<dyn Clock>,
+        rules: Vec<Box<dyn Rule>>,
         exporters: Vec<Box<dyn Exporter>>,
     ) -> Self {
         let r = &config.recording;
@@ -73,8 +79,10 @@ impl Inner {
             registry: Registry::new(r.max_models, shards, layout.len()),
             tick_state: Mutex::new(TickState {
                 sealer: Sealer::new(layout.len()),
+                rules,
                 exporters,
             }),
+            alerts: Mutex::new(AlertManager::default()),
             rejects: (0..REJECT_LANES)
                 .map(|_| CachePadded::new(Default::default()))
                 .collect(),
@@ -172,8 +180,9 @@ impl Inner {
             buckets
         };
         self.ticks.fetch_add(1, Ordering::Relaxed);
+        let alerts = self.evaluate(&mut state.rules, now);
         if export {
-            let batch = ExportBatch::new(crate::clock::from_unix_nanos(now), buckets);
+            let batch = ExportBatch::new(crate::clock::from_unix_nanos(now), buckets, alerts);
             for exporter in &mut state.exporters {
                 let outcome = catch_unwind(AssertUnwindSafe(|| exporter.export(&batch)));
                 let message = match outcome {
@@ -186,6 +195,44 @@ impl Inner {
                 h.last_error = Some(format!("{}: {message}", exporter.name()));
             }
         }
+    }
+
+    /// Runs every rule over the windows it asks for and the alert lifecycle over
+    /// their findings; returns the alert events of this tick.
+    fn evaluate(&self, rules: &mut [Box<dyn Rule>], now: u64) -> Vec<AlertEvent> {
+        let mut events = Vec::new();
+        if rules.is_empty() {
+            return events;
+        }
+        let mut windows = std::collections::BTreeMap::new();
+        for rule in rules.iter() {
+            for w in rule.windows() {
+                windows.entry(w).or_insert_with(|| self.summary_at(now, w));
+            }
+        }
+        let at = crate::clock::from_unix_nanos(now);
+        let view = RuleView {
+            now: at,
+            windows: &windows,
+        };
+        let mut alerts = self.alerts.lock();
+        for rule in rules.iter_mut() {
+            let findings = rule.evaluate(&view);
+            alerts.process(rule.id(), &rule.policy(), findings, at, &mut events);
+        }
+        events
+    }
+
+    /// Statistics over the `window` ending at `now` (nanoseconds since the epoch).
+    pub(crate) fn summary_at(&self, now: u64, window: Duration) -> Summary {
+        crate::query::summary(
+            &self.registry,
+            &self.store,
+            &self.layout,
+            now,
+            window,
+            self.config.cost.reference_model.as_deref(),
+        )
     }
 
     pub(crate) fn health(&self) -> Health {
@@ -313,14 +360,7 @@ impl Monitor {
     /// buckets per model, a 24-hour window about 23 hour buckets and up to 60 minute
     /// buckets per model.
     pub fn summary(&self, window: Duration) -> Summary {
-        let i = &*self.inner;
-        crate::query::summary(
-            &i.registry,
-            &i.store,
-            &i.layout,
-            i.clock.unix_nanos(),
-            window,
-        )
+        self.inner.summary_at(self.inner.clock.unix_nanos(), window)
     }
 
     /// The monitor's own counters.
@@ -331,6 +371,38 @@ impl Monitor {
     /// The configuration in force.
     pub fn config(&self) -> &Config {
         &self.inner.config
+    }
+
+    /// Open alerts (pending, firing, or without data), ordered by rule and scope.
+    pub fn active_alerts(&self) -> Vec<Alert> {
+        self.inner.alerts.lock().active()
+    }
+
+    /// Resolved alerts, oldest first (the last 10,000).
+    pub fn alert_history(&self) -> Vec<ResolvedAlert> {
+        self.inner.alerts.lock().history()
+    }
+
+    /// The last 1,000 alert events, oldest first: what exporters were handed.
+    pub fn recent_alert_events(&self) -> Vec<AlertEvent> {
+        self.inner.alerts.lock().recent()
+    }
+
+    /// Mean time from firing to resolved, per rule id, over the alert history.
+    pub fn mean_time_to_resolve(&self) -> std::collections::BTreeMap<String, Duration> {
+        self.inner.alerts.lock().mean_time_to_resolve()
+    }
+
+    /// Acknowledges an open alert: it is not re-notified until its severity rises.
+    /// Returns whether an open alert had that id.
+    pub fn acknowledge(&self, alert_id: u64) -> bool {
+        self.inner.alerts.lock().acknowledge(alert_id)
+    }
+
+    /// Silences every event of `rule_id` for `scope` until `until`. The alert's state
+    /// still evolves underneath; see the lifecycle in [`Alert`].
+    pub fn snooze(&self, rule_id: &str, scope: Scope, until: SystemTime) {
+        self.inner.alerts.lock().snooze(rule_id, scope, until);
     }
 }
 

@@ -20,6 +20,7 @@ pub(crate) fn summary(
     layout: &BucketLayout,
     now_nanos: u64,
     window: Duration,
+    reference_model: Option<&str>,
 ) -> Summary {
     let window_nanos = u64::try_from(window.as_nanos()).unwrap_or(u64::MAX);
     let now_minute = now_nanos / NANOS_PER_MINUTE;
@@ -51,11 +52,13 @@ pub(crate) fn summary(
         }
         acc.clear();
     }
-    Summary {
+    let mut summary = Summary {
         window,
         start: from_unix_nanos(start_nanos),
         end: from_unix_nanos(now_nanos),
         overview: overall.stats(layout, span),
         models,
-    }
+    };
+    summary.rate_cost_efficiency(reference_model);
+    summary
 }

@@ -83,6 +83,20 @@ pub struct Stats {
     pub mean_accuracy: Option<f64>,
     /// Mean user satisfaction.
     pub mean_satisfaction: Option<f64>,
+    /// Selections that carried an accuracy value.
+    pub accuracy_samples: u64,
+    /// Selections that carried a satisfaction value.
+    pub satisfaction_samples: u64,
+    /// Selections that carried a cost.
+    pub cost_samples: u64,
+    /// Share of spend avoided against sending every selection to the reference model at
+    /// its observed mean cost per selection: `1 - cost / (cost_samples * reference mean)`.
+    ///
+    /// The reference model is `cost.referenceModel` when configured and present in the
+    /// window, else the model with the highest mean cost per selection. `None` (absent,
+    /// not zero) when fewer than two models reported a cost in the window, or the
+    /// reference's mean cost is zero. The reference model itself scores 0.
+    pub cost_efficiency: Option<f64>,
     /// Input tokens.
     pub input_tokens: u64,
     /// Output tokens.
@@ -107,6 +121,39 @@ pub struct Summary {
     pub overview: Stats,
     /// Per model, by id.
     pub models: BTreeMap<String, Stats>,
+}
+
+impl Stats {
+    /// Sets [`cost_efficiency`](Stats::cost_efficiency) for a reference mean cost.
+    fn rate_against(&mut self, reference_mean: f64) {
+        self.cost_efficiency = (reference_mean > 0.0 && self.cost_samples > 0)
+            .then(|| 1.0 - self.cost_usd / (self.cost_samples as f64 * reference_mean));
+    }
+}
+
+impl Summary {
+    /// Fills in cost efficiency for the overview and every model, against
+    /// `reference` when it is in the window, else the costliest model per selection.
+    pub(crate) fn rate_cost_efficiency(&mut self, reference: Option<&str>) {
+        let priced = || {
+            self.models
+                .iter()
+                .filter_map(|(k, s)| Some((k, s.mean_cost_usd?)))
+        };
+        if priced().count() < 2 {
+            return;
+        }
+        let configured = reference.and_then(|r| self.models.get(r)?.mean_cost_usd);
+        let Some(reference_mean) =
+            configured.or_else(|| priced().map(|(_, m)| m).max_by(f64::total_cmp))
+        else {
+            return;
+        };
+        self.overview.rate_against(reference_mean);
+        for s in self.models.values_mut() {
+            s.rate_against(reference_mean);
+        }
+    }
 }
 
 /// Counters plus a dense latency array, filled by a query.
@@ -229,6 +276,10 @@ impl WindowAcc {
             mean_complexity: t.complexity.mean(RATIO_SCALE),
             mean_accuracy: t.accuracy.mean(RATIO_SCALE),
             mean_satisfaction: t.satisfaction.mean(RATIO_SCALE),
+            accuracy_samples: t.accuracy.count,
+            satisfaction_samples: t.satisfaction.count,
+            cost_samples: t.cost.count,
+            cost_efficiency: None,
             input_tokens: t.input_tokens,
             output_tokens: t.output_tokens,
         }

@@ -9,7 +9,7 @@
 //! ## Memory
 //!
 //! A bucket costs its counters (~170 bytes) plus 2 to 3 bytes per non-empty latency
-//! bucket. With the defaults (minutes for 6 h, hours for 8 days, days for 30 days, weeks
+//! bucket. With the defaults (minutes for 6 h, hours for 2 days, days for 30 days, weeks
 //! for 30 days) a model keeps at most 360 + 192 + 31 + 6 buckets. `BENCHMARKS.md`
 //! reports the measured total for 100 busy models.
 

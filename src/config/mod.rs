@@ -26,6 +26,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::ConfigError;
 
+mod alerting;
+pub use alerting::{Alerting, AnomalySettings, Thresholds};
+
 const MINUTE_MS: u64 = 60_000;
 const HOUR_MS: u64 = 60 * MINUTE_MS;
 const DAY_MS: u64 = 24 * HOUR_MS;
@@ -40,6 +43,18 @@ pub struct Config {
     pub monitoring: Monitoring,
     /// modelmeter's own recording settings (`recording`).
     pub recording: Recording,
+    /// Cost analysis settings (`cost`).
+    pub cost: Cost,
+}
+
+/// `cost`: how spend is judged.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Cost {
+    /// The model cost efficiency is measured against (see
+    /// [`Stats::cost_efficiency`](crate::Stats::cost_efficiency)); by default the model
+    /// with the highest mean cost per selection in the window.
+    pub reference_model: Option<String>,
 }
 
 impl Config {
@@ -178,9 +193,10 @@ impl Kpi {
     }
 }
 
-/// The five product KPIs (`performanceMetrics`).
+/// The five product KPIs (`performanceMetrics`). An unknown KPI name is an error: a
+/// misspelt KPI would otherwise silently keep its default thresholds.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[serde(rename_all = "camelCase", default, deny_unknown_fields)]
 pub struct PerformanceMetrics {
     /// Response time in milliseconds; higher is worse. Default 2000 / 3000 / 5000.
     pub response_time: Kpi,
@@ -248,6 +264,8 @@ pub struct Monitoring {
     pub retention_period: u64,
     /// Which tiers to keep. `minute` is required. Default all four.
     pub aggregation_levels: Vec<AggregationLevel>,
+    /// The default KPI rules (`alerting`).
+    pub alerting: Alerting,
 }
 
 impl Default for Monitoring {
@@ -262,6 +280,7 @@ impl Default for Monitoring {
                 AggregationLevel::Day,
                 AggregationLevel::Week,
             ],
+            alerting: Alerting::default(),
         }
     }
 }
@@ -295,7 +314,7 @@ impl Monitoring {
                 "must include \"minute\": sealing produces minute buckets",
             ));
         }
-        Ok(())
+        self.alerting.validate()
     }
 }
 
@@ -317,7 +336,8 @@ pub struct Recording {
     /// How long minute buckets are kept, in milliseconds; also how late an event with an
     /// explicit time may arrive. Default 6 hours.
     pub minute_retention: u64,
-    /// How long hour buckets are kept, in milliseconds. Default 8 days.
+    /// How long hour buckets are kept, in milliseconds. Default 2 days: 24-hour windows
+    /// are served from hours, longer ones from days.
     pub hour_retention: u64,
     /// Writer shards per model; 0 picks the number of CPUs (rounded up to a power of
     /// two, at most 64). Default 0.
@@ -333,7 +353,7 @@ impl Default for Recording {
             latency_significant_digits: 2,
             seal_grace: 2_000,
             minute_retention: 6 * HOUR_MS,
-            hour_retention: 8 * DAY_MS,
+            hour_retention: 2 * DAY_MS,
             shards: 0,
         }
     }
@@ -401,7 +421,7 @@ impl Recording {
 mod tests {
     use super::*;
 
-    const REFERENCE: &str = include_str!("../tests/data/reference-config.json");
+    const REFERENCE: &str = include_str!("../../tests/data/reference-config.json");
 
     #[test]
     fn reference_file_loads_as_is() {
@@ -414,8 +434,14 @@ mod tests {
 
     #[test]
     fn default_equals_reference() {
-        let c = Config::from_json_str(REFERENCE).unwrap();
+        let mut c = Config::from_json_str(REFERENCE).unwrap();
         assert_eq!(c.performance_metrics, Config::default().performance_metrics);
+        // Channels are informational; everything else is the default.
+        assert_eq!(
+            c.monitoring.alerting.channels,
+            ["console", "webhook", "dashboard"]
+        );
+        c.monitoring.alerting.channels.clear();
         assert_eq!(c.monitoring, Config::default().monitoring);
     }
 
@@ -461,6 +487,60 @@ mod tests {
             ),
         ];
         for (json, field) in cases {
+            match Config::from_json_str(json) {
+                Err(ConfigError::Invalid { field: f, .. }) => assert_eq!(f, field, "{json}"),
+                other => panic!("{json}: {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn alerting_errors_name_the_field() {
+        let parse = [
+            (
+                r#"{"performanceMetrics":{"latency":{"target":1,"warning":2,"critical":3}}}"#,
+                "performanceMetrics",
+            ),
+            (
+                r#"{"monitoring":{"alerting":{"evaluationWindow":-300000}}}"#,
+                "monitoring.alerting.evaluationWindow",
+            ),
+            (
+                r#"{"monitoring":{"alerting":{"thresholds":"magic"}}}"#,
+                "monitoring.alerting.thresholds",
+            ),
+        ];
+        for (json, field) in parse {
+            match Config::from_json_str(json) {
+                Err(ConfigError::Parse { field: f, message }) => {
+                    assert!(f.starts_with(field), "{json}: {f}: {message}")
+                }
+                other => panic!("{json}: {other:?}"),
+            }
+        }
+        let invalid = [
+            (
+                r#"{"monitoring":{"alerting":{"evaluationWindow":1000}}}"#,
+                "monitoring.alerting.evaluationWindow",
+            ),
+            (
+                r#"{"monitoring":{"alerting":{"minSamples":0}}}"#,
+                "monitoring.alerting.minSamples",
+            ),
+            (
+                r#"{"monitoring":{"alerting":{"anomaly":{"sigma":0}}}}"#,
+                "monitoring.alerting.anomaly.sigma",
+            ),
+            (
+                r#"{"monitoring":{"alerting":{"responseTimeMetric":"error_rate"}}}"#,
+                "monitoring.alerting.responseTimeMetric",
+            ),
+            (
+                r#"{"performanceMetrics":{"responseTime":{"target":2000,"warning":6000,"critical":5000}}}"#,
+                "performanceMetrics.responseTime.warning",
+            ),
+        ];
+        for (json, field) in invalid {
             match Config::from_json_str(json) {
                 Err(ConfigError::Invalid { field: f, .. }) => assert_eq!(f, field, "{json}"),
                 other => panic!("{json}: {other:?}"),

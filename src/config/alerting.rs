@@ -1,0 +1,161 @@
+//! `monitoring.alerting`: how the default rules judge the KPIs.
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::ConfigError;
+use crate::rules::Metric;
+
+const MINUTE_MS: u64 = 60_000;
+
+/// Fixed thresholds only, or learned baselines too (`"thresholds": "auto"`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Thresholds {
+    /// The `performanceMetrics` thresholds as written.
+    Static,
+    /// The default, as in the reference file: the static thresholds plus an
+    /// [`AnomalyRule`](crate::AnomalyRule) per metric in `anomaly.metrics`, learning
+    /// each model's baseline.
+    #[default]
+    Auto,
+}
+
+/// `monitoring.alerting.anomaly`: the learned-baseline rules of `"thresholds": "auto"`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct AnomalySettings {
+    /// Deviations, in standard deviations of the baseline, past which a window is
+    /// anomalous. Default 3.
+    pub sigma: f64,
+    /// Non-overlapping windows observed before the rule may fire. Default 12 (an hour
+    /// with 5-minute windows).
+    pub warmup_windows: u32,
+    /// The metrics watched. Default p95 latency and error rate.
+    pub metrics: Vec<Metric>,
+}
+
+impl Default for AnomalySettings {
+    fn default() -> Self {
+        Self {
+            sigma: 3.0,
+            warmup_windows: 12,
+            metrics: vec![Metric::LatencyP95, Metric::ErrorRate],
+        }
+    }
+}
+
+/// `monitoring.alerting`: switches and timings of the default rule set.
+///
+/// Durations are in milliseconds, like the rest of the file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Alerting {
+    /// Whether the default KPI rules run. Rules added with
+    /// [`MonitorBuilder::rule`](crate::MonitorBuilder::rule) run regardless.
+    pub enabled: bool,
+    /// Free text from the reference file (`console`, `webhook`, ...); informational:
+    /// delivery goes through the configured exporters.
+    pub channels: Vec<String>,
+    /// `static` or `auto`. Default `auto`, as in the reference file.
+    pub thresholds: Thresholds,
+    /// The window each KPI is judged over. Default 5 minutes.
+    pub evaluation_window: u64,
+    /// Selections a window needs before a rule may judge it. Default 20.
+    pub min_samples: u64,
+    /// How long a breach must hold before the alert fires. Default 2 minutes.
+    #[serde(rename = "for")]
+    pub for_duration: u64,
+    /// How long an alert keeps firing after the breach clears, so a flapping metric
+    /// does not fire and resolve every tick. Default 5 minutes.
+    pub keep_firing_for: u64,
+    /// How often a firing, unacknowledged alert is announced again. Default 1 hour.
+    pub renotify_interval: u64,
+    /// Which latency statistic the response-time KPI judges. Default `latency_p95`.
+    pub response_time_metric: Metric,
+    /// The z-score of the Wilson bound that rate rules require beyond the threshold.
+    /// Default 1.645 (one-sided 95%).
+    pub wilson_z: f64,
+    /// Settings of the learned-baseline rules.
+    pub anomaly: AnomalySettings,
+}
+
+impl Default for Alerting {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            channels: Vec::new(),
+            thresholds: Thresholds::Auto,
+            evaluation_window: 5 * MINUTE_MS,
+            min_samples: 20,
+            for_duration: 2 * MINUTE_MS,
+            keep_firing_for: 5 * MINUTE_MS,
+            renotify_interval: 60 * MINUTE_MS,
+            response_time_metric: Metric::LatencyP95,
+            wilson_z: 1.645,
+            anomaly: AnomalySettings::default(),
+        }
+    }
+}
+
+impl Alerting {
+    /// The evaluation window as a `Duration`.
+    pub fn evaluation_window(&self) -> Duration {
+        Duration::from_millis(self.evaluation_window)
+    }
+
+    pub(crate) fn validate(&self) -> Result<(), ConfigError> {
+        let field = |f: &str| format!("monitoring.alerting.{f}");
+        if self.evaluation_window < MINUTE_MS {
+            return Err(ConfigError::invalid(
+                &field("evaluationWindow"),
+                self.evaluation_window,
+                "must be at least one minute (60000 ms)",
+            ));
+        }
+        if self.min_samples == 0 {
+            return Err(ConfigError::invalid(
+                &field("minSamples"),
+                0,
+                "must be at least 1",
+            ));
+        }
+        if self.renotify_interval == 0 {
+            return Err(ConfigError::invalid(
+                &field("renotifyInterval"),
+                0,
+                "must be positive",
+            ));
+        }
+        if !self.wilson_z.is_finite() || self.wilson_z < 0.0 {
+            return Err(ConfigError::invalid(
+                &field("wilsonZ"),
+                self.wilson_z,
+                "must be a finite number >= 0",
+            ));
+        }
+        if !self.anomaly.sigma.is_finite() || self.anomaly.sigma <= 0.0 {
+            return Err(ConfigError::invalid(
+                &field("anomaly.sigma"),
+                self.anomaly.sigma,
+                "must be a finite number > 0",
+            ));
+        }
+        if self.anomaly.warmup_windows < 2 {
+            return Err(ConfigError::invalid(
+                &field("anomaly.warmupWindows"),
+                self.anomaly.warmup_windows,
+                "must be at least 2: a baseline needs a spread",
+            ));
+        }
+        if !self.response_time_metric.is_latency() {
+            return Err(ConfigError::invalid(
+                &field("responseTimeMetric"),
+                format!("{:?}", self.response_time_metric),
+                "must be a latency metric (mean_latency, latency_p50 ... latency_p99)",
+            ));
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,373 @@
+//! Rules: judging window statistics.
+//!
+//! At every tick the monitor computes a [`Summary`] for each window its rules ask for,
+//! hands them to every [`Rule`] in a read-only [`RuleView`], and passes the
+//! [`Finding`]s to the alert lifecycle (`alerts`), which decides what is pending,
+//! firing, or resolved. A rule only says what it sees now; timing (`for`,
+//! `keep_firing_for`, re-notification) belongs to its [`AlertPolicy`].
+//!
+//! Built in: [`ThresholdRule`] (fixed warning and critical lines, Wilson bounds on
+//! rates) and [`AnomalyRule`] (learned per-model baselines). The default set built
+//! from [`Config`] holds one threshold rule per KPI and, with `"thresholds": "auto"`,
+//! anomaly rules on p95 latency and error rate.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::time::{Duration, SystemTime};
+
+use serde::{Deserialize, Serialize};
+
+use crate::config::Config;
+use crate::error::ConfigError;
+use crate::summary::{Stats, Summary};
+
+mod anomaly;
+mod metric;
+mod threshold;
+
+pub use anomaly::AnomalyRule;
+pub use metric::{Metric, wilson_interval};
+pub use threshold::{RuleScope, ThresholdRule};
+
+/// The window rules use unless they ask for another: 5 minutes.
+pub const DEFAULT_WINDOW: Duration = Duration::from_secs(300);
+
+/// How bad a breach is. A critical alert inhibits the warning of the same rule and
+/// scope: one alert per (rule, scope) carries the higher severity.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// Past the warning line.
+    Warning,
+    /// Past the critical line.
+    Critical,
+}
+
+/// What an alert is about: the whole fleet, or one model.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Scope {
+    /// All models together.
+    Overall,
+    /// One model, by id.
+    Model(String),
+}
+
+impl Scope {
+    /// The scope of one model.
+    pub fn model(id: impl Into<String>) -> Self {
+        Scope::Model(id.into())
+    }
+}
+
+impl fmt::Display for Scope {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Scope::Overall => f.write_str("overall"),
+            Scope::Model(m) => write!(f, "model {m}"),
+        }
+    }
+}
+
+/// A rule's judgement of one scope at one evaluation.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "snake_case", tag = "verdict", content = "severity")]
+pub enum Verdict {
+    /// Within bounds.
+    Ok,
+    /// Past a line.
+    Breach(Severity),
+    /// Too little data to judge; the rule's [`NoDataPolicy`] applies.
+    NoData,
+}
+
+/// One scope's judgement, with the numbers behind it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Finding {
+    /// What the finding is about.
+    pub scope: Scope,
+    /// The judgement.
+    pub verdict: Verdict,
+    /// The value observed (NaN when there was none).
+    pub observed: f64,
+    /// The line it was judged against (NaN when none applies).
+    pub threshold: f64,
+    /// A sentence for humans.
+    pub message: String,
+}
+
+impl Finding {
+    /// A breach of `threshold` by `observed`.
+    pub fn breach(
+        scope: Scope,
+        severity: Severity,
+        observed: f64,
+        threshold: f64,
+        message: impl Into<String>,
+    ) -> Self {
+        Self {
+            scope,
+            verdict: Verdict::Breach(severity),
+            observed,
+            threshold,
+            message: message.into(),
+        }
+    }
+
+    /// Within bounds. Scopes a rule does not mention are treated the same way.
+    pub fn ok(scope: Scope, observed: f64) -> Self {
+        Self {
+            scope,
+            verdict: Verdict::Ok,
+            observed,
+            threshold: f64::NAN,
+            message: String::new(),
+        }
+    }
+
+    /// Not enough data to judge.
+    pub fn no_data(scope: Scope, message: impl Into<String>) -> Self {
+        Self {
+            scope,
+            verdict: Verdict::NoData,
+            observed: f64::NAN,
+            threshold: f64::NAN,
+            message: message.into(),
+        }
+    }
+}
+
+/// What an alert does when its rule reports [`Verdict::NoData`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NoDataPolicy {
+    /// Leave the alert as it is (the default): a quiet minute neither fires nor clears.
+    #[default]
+    KeepState,
+    /// Treat it as recovered.
+    Resolve,
+    /// Announce a `no_data` event once and keep the alert open.
+    MarkNoData,
+}
+
+/// The timing of a rule's alerts, applied by the alert lifecycle.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AlertPolicy {
+    /// How long a breach must hold before the alert fires; until then it is pending.
+    pub for_duration: Duration,
+    /// How long a firing alert stays firing after the breach clears. Protects against
+    /// flapping: a metric oscillating around its line keeps one alert open.
+    pub keep_firing_for: Duration,
+    /// How often a firing, unacknowledged alert is announced again.
+    pub renotify_interval: Duration,
+    /// What [`Verdict::NoData`] does.
+    pub no_data: NoDataPolicy,
+}
+
+impl Default for AlertPolicy {
+    /// `for` 2 minutes, `keep_firing_for` 5 minutes, re-notify hourly, keep state on no
+    /// data: the defaults of `monitoring.alerting`.
+    fn default() -> Self {
+        Self {
+            for_duration: Duration::from_secs(120),
+            keep_firing_for: Duration::from_secs(300),
+            renotify_interval: Duration::from_secs(3600),
+            no_data: NoDataPolicy::KeepState,
+        }
+    }
+}
+
+/// The read-only view a rule evaluates: summaries of the windows it asked for.
+#[derive(Debug)]
+pub struct RuleView<'a> {
+    pub(crate) now: SystemTime,
+    pub(crate) windows: &'a BTreeMap<Duration, Summary>,
+}
+
+impl<'a> RuleView<'a> {
+    /// The time of the evaluation.
+    pub fn now(&self) -> SystemTime {
+        self.now
+    }
+
+    /// The summary of the window of length `window` ending now, if the rule asked for
+    /// it in [`Rule::windows`].
+    pub fn window(&self, window: Duration) -> Option<&'a Summary> {
+        self.windows.get(&window)
+    }
+
+    /// All models together over `window`.
+    pub fn overall(&self, window: Duration) -> Option<&'a Stats> {
+        self.window(window).map(|s| &s.overview)
+    }
+
+    /// Each model with traffic in `window`, by id.
+    pub fn models(&self, window: Duration) -> impl Iterator<Item = (&'a str, &'a Stats)> + 'a {
+        self.window(window)
+            .into_iter()
+            .flat_map(|s| s.models.iter().map(|(k, v)| (k.as_str(), v)))
+    }
+
+    /// The statistics of `scope` over `window`, if it had traffic.
+    pub fn stats(&self, window: Duration, scope: &Scope) -> Option<&'a Stats> {
+        let summary = self.window(window)?;
+        match scope {
+            Scope::Overall => Some(&summary.overview),
+            Scope::Model(m) => summary.models.get(m),
+        }
+    }
+}
+
+/// A judgement over window statistics; implement it for rules of your own.
+///
+/// ```
+/// use modelmeter::{Finding, Rule, RuleView, Scope, Severity};
+/// use std::time::Duration;
+///
+/// /// Pages when any model serves fewer than 1 in 3 selections from cache.
+/// struct ColdCache;
+///
+/// impl Rule for ColdCache {
+///     fn id(&self) -> &str { "cold_cache" }
+///     fn evaluate(&mut self, view: &RuleView<'_>) -> Vec<Finding> {
+///         view.models(Duration::from_secs(300))
+///             .filter(|(_, s)| s.count >= 50 && s.cache_hit_rate < 1.0 / 3.0)
+///             .map(|(m, s)| Finding::breach(Scope::model(m), Severity::Warning,
+///                 s.cache_hit_rate, 1.0 / 3.0, format!("{m}: cache is cold")))
+///             .collect()
+///     }
+/// }
+/// ```
+pub trait Rule: Send + Sync + 'static {
+    /// A stable id: alerts are keyed by (rule id, scope).
+    fn id(&self) -> &str;
+
+    /// The windows [`evaluate`](Self::evaluate) reads; by default [`DEFAULT_WINDOW`].
+    fn windows(&self) -> Vec<Duration> {
+        vec![DEFAULT_WINDOW]
+    }
+
+    /// The timing of this rule's alerts.
+    fn policy(&self) -> AlertPolicy {
+        AlertPolicy::default()
+    }
+
+    /// Judges the current windows. Return breaches, and optionally `Ok` or `NoData`
+    /// findings; a scope with an open alert that is not mentioned counts as `Ok`.
+    /// Several findings for one scope count as the worst of them.
+    fn evaluate(&mut self, view: &RuleView<'_>) -> Vec<Finding>;
+
+    /// Checks the rule's settings; called by
+    /// [`MonitorBuilder::build`](crate::MonitorBuilder::build).
+    ///
+    /// # Errors
+    ///
+    /// A [`ConfigError`] naming the bad setting.
+    fn validate(&self) -> Result<(), ConfigError> {
+        Ok(())
+    }
+}
+
+impl<R: Rule + ?Sized> Rule for Box<R> {
+    fn id(&self) -> &str {
+        (**self).id()
+    }
+    fn windows(&self) -> Vec<Duration> {
+        (**self).windows()
+    }
+    fn policy(&self) -> AlertPolicy {
+        (**self).policy()
+    }
+    fn evaluate(&mut self, view: &RuleView<'_>) -> Vec<Finding> {
+        (**self).evaluate(view)
+    }
+    fn validate(&self) -> Result<(), ConfigError> {
+        (**self).validate()
+    }
+}
+
+/// The default rule set for `config`: one [`ThresholdRule`] per KPI of
+/// `performanceMetrics` and, with `"thresholds": "auto"`, one [`AnomalyRule`] per
+/// metric of `alerting.anomaly.metrics`. Empty when `alerting.enabled` is false.
+///
+/// Response time, error rate, cache hit rate and selection accuracy are judged per
+/// model; cost efficiency, a fleet-wide measure, overall.
+pub fn default_rules(config: &Config) -> Vec<Box<dyn Rule>> {
+    let a = &config.monitoring.alerting;
+    if !a.enabled {
+        return Vec::new();
+    }
+    let k = &config.performance_metrics;
+    let policy = AlertPolicy {
+        for_duration: Duration::from_millis(a.for_duration),
+        keep_firing_for: Duration::from_millis(a.keep_firing_for),
+        renotify_interval: Duration::from_millis(a.renotify_interval),
+        no_data: NoDataPolicy::KeepState,
+    };
+    let rule = |id: &str, metric: Metric, kpi: &crate::config::Kpi, scope: RuleScope| {
+        ThresholdRule::new(id, metric, kpi.warning, kpi.critical)
+            .target(kpi.target)
+            .window(a.evaluation_window())
+            .min_samples(a.min_samples)
+            .wilson_z(a.wilson_z)
+            .policy(policy)
+            .scope(scope)
+    };
+    let mut rules: Vec<Box<dyn Rule>> = vec![
+        Box::new(rule(
+            "response_time",
+            a.response_time_metric,
+            &k.response_time,
+            RuleScope::PerModel,
+        )),
+        Box::new(rule(
+            "selection_accuracy",
+            Metric::SelectionAccuracy,
+            &k.selection_accuracy,
+            RuleScope::PerModel,
+        )),
+        Box::new(rule(
+            "cache_hit_rate",
+            Metric::CacheHitRate,
+            &k.cache_hit_rate,
+            RuleScope::PerModel,
+        )),
+        Box::new(rule(
+            "cost_efficiency",
+            Metric::CostEfficiency,
+            &k.cost_efficiency,
+            RuleScope::Overall,
+        )),
+        Box::new(rule(
+            "error_rate",
+            Metric::ErrorRate,
+            &k.error_rate,
+            RuleScope::PerModel,
+        )),
+    ];
+    if a.thresholds == crate::config::Thresholds::Auto {
+        for &metric in &a.anomaly.metrics {
+            let id = format!("anomaly_{}", metric_id(metric));
+            rules.push(Box::new(
+                AnomalyRule::new(id, metric)
+                    .sigma(a.anomaly.sigma)
+                    .warmup(a.anomaly.warmup_windows)
+                    .window(a.evaluation_window())
+                    .min_samples(a.min_samples)
+                    .policy(AlertPolicy {
+                        for_duration: Duration::from_secs(60),
+                        ..policy
+                    }),
+            ));
+        }
+    }
+    rules
+}
+
+/// The metric's serde name, for rule ids.
+fn metric_id(metric: Metric) -> String {
+    serde_json::to_value(metric)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_else(|| format!("{metric:?}"))
+}
