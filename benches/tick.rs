@@ -1,4 +1,5 @@
-//! The background side: sealing a minute of 100 models, and summaries over 100 models.
+//! The background side: sealing a minute of 100 models, evaluating the default rules
+//! over 100 models, and summaries over 100 models.
 
 mod common;
 
@@ -6,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use common::events;
 use criterion::{Criterion, criterion_group, criterion_main};
-use modelmeter::{ManualClock, Monitor, Selection};
+use modelmeter::{Config, ManualClock, Monitor, Selection};
 
 const MODELS: usize = 100;
 /// Selections per model per minute: a busy router (10,000 a minute in all).
@@ -29,15 +30,25 @@ fn fill_minute(monitor: &Monitor, names: &[String], evs: &[common::Ev]) {
     }
 }
 
-fn tick(c: &mut Criterion) {
-    let names = names();
-    let evs = events(MODELS * PER_MINUTE);
+/// A manual monitor, with the default rules (5 KPI threshold rules and 2 anomaly
+/// rules) or none.
+fn manual(rules: bool) -> (ManualClock, Monitor) {
     let clock = ManualClock::new(start());
+    let mut config = Config::default();
+    config.monitoring.alerting.enabled = rules;
     let monitor = Monitor::builder()
         .clock(clock.clone())
+        .config(config)
         .background(false)
         .build()
         .unwrap();
+    (clock, monitor)
+}
+
+fn tick(c: &mut Criterion) {
+    let names = names();
+    let evs = events(MODELS * PER_MINUTE);
+    let (clock, monitor) = manual(false);
     c.bench_function("tick/seal_100_models", |b| {
         b.iter_custom(|iters| {
             let mut spent = Duration::ZERO;
@@ -53,15 +64,33 @@ fn tick(c: &mut Criterion) {
     });
 }
 
+/// A tick with nothing to seal, with and without the default rules over 100 models
+/// that have 2 hours of history (anomaly baselines warmed up): the difference is the
+/// cost of rule evaluation and the alert lifecycle.
+fn rules(c: &mut Criterion) {
+    let names = names();
+    let evs = events(MODELS * PER_MINUTE);
+    let mut g = c.benchmark_group("rules");
+    for (label, with_rules) in [
+        ("tick_without_rules", false),
+        ("tick_with_default_rules", true),
+    ] {
+        let (clock, monitor) = manual(with_rules);
+        for _ in 0..120 {
+            fill_minute(&monitor, &names, &evs);
+            clock.advance(Duration::from_secs(60));
+            monitor.tick();
+        }
+        fill_minute(&monitor, &names, &evs);
+        g.bench_function(format!("{label}_100_models"), |b| b.iter(|| monitor.tick()));
+    }
+    g.finish();
+}
+
 fn summary(c: &mut Criterion) {
     let names = names();
     let evs = events(MODELS * PER_MINUTE);
-    let clock = ManualClock::new(start());
-    let monitor = Monitor::builder()
-        .clock(clock.clone())
-        .background(false)
-        .build()
-        .unwrap();
+    let (clock, monitor) = manual(false);
     // 26 hours of history, so a 24-hour window is full.
     for _ in 0..26 * 60 {
         fill_minute(&monitor, &names, &evs);
@@ -85,6 +114,6 @@ fn summary(c: &mut Criterion) {
 criterion_group! {
     name = benches;
     config = Criterion::default().measurement_time(Duration::from_secs(4)).sample_size(30);
-    targets = tick, summary
+    targets = tick, rules, summary
 }
 criterion_main!(benches);

@@ -128,10 +128,10 @@ impl AlertManager {
                     t.announce(policy, now, out);
                 }
             }
-            Verdict::Ok => self.recover(key, policy, now, silenced, out),
+            Verdict::Ok => self.recover(key, f.observed, policy, now, silenced, out),
             Verdict::NoData => match policy.no_data {
                 NoDataPolicy::KeepState => {}
-                NoDataPolicy::Resolve => self.recover(key, policy, now, silenced, out),
+                NoDataPolicy::Resolve => self.recover(key, f.observed, policy, now, silenced, out),
                 NoDataPolicy::MarkNoData => {
                     let Some(t) = self.open.get_mut(&key) else {
                         return;
@@ -154,6 +154,7 @@ impl AlertManager {
     fn recover(
         &mut self,
         key: Key,
+        observed: f64,
         policy: &AlertPolicy,
         now: SystemTime,
         silenced: bool,
@@ -170,11 +171,18 @@ impl AlertManager {
         if elapsed(now, since) < policy.keep_firing_for {
             return;
         }
-        let t = self.open.remove(&key).expect("looked up above");
+        let mut t = self.open.remove(&key).expect("looked up above");
+        let started_at = t.alert.firing_since.unwrap_or(t.alert.started_at);
+        t.alert.observed = observed;
+        t.alert.message = format!(
+            "{}: {} resolved after {:?}",
+            t.alert.scope,
+            t.alert.rule_id,
+            elapsed(now, started_at)
+        );
         if !silenced && t.notified.is_some() {
             out.push(t.event(AlertEventKind::Resolved, now));
         }
-        let started_at = t.alert.firing_since.unwrap_or(t.alert.started_at);
         if self.history.len() == HISTORY_CAP {
             self.history.pop_front();
         }
