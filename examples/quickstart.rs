@@ -281,5 +281,40 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         health.models_tracked,
         health.bytes_retained / 1024
     );
+    print_alerts(&monitor);
     Ok(())
+}
+
+/// What the default KPI rules made of the day: alerts raised per rule and scope, and
+/// what is still open.
+fn print_alerts(monitor: &Monitor) {
+    let mut raised: std::collections::BTreeMap<(String, String), (u32, String)> =
+        Default::default();
+    for r in monitor.alert_history() {
+        let e = raised
+            .entry((r.rule_id.clone(), r.scope.to_string()))
+            .or_default();
+        e.0 += 1;
+        e.1 = format!("{:?}", r.peak_severity);
+    }
+    println!();
+    println!("alerts resolved during the day (rule, scope, times, peak severity):");
+    for ((rule, scope), (n, peak)) in &raised {
+        println!("  {rule:<20} {scope:<26} {n:>3}x  {peak}");
+    }
+    println!("alerts open at the end of the day:");
+    for a in monitor.active_alerts() {
+        println!(
+            "  {:<20} {:<26} {:?} {:?}: {}",
+            a.rule_id,
+            a.scope.to_string(),
+            a.state,
+            a.severity,
+            a.message
+        );
+    }
+    let mttr = monitor.mean_time_to_resolve();
+    if !mttr.is_empty() {
+        println!("mean time to resolve: {mttr:?}");
+    }
 }

@@ -264,8 +264,6 @@ impl Tracked {
     fn breach(&mut self, severity: Severity, f: &Finding, policy: &AlertPolicy, now: SystemTime) {
         let a = &mut self.alert;
         a.observed = f.observed;
-        a.threshold = f.threshold;
-        a.message.clone_from(&f.message);
         self.recovered_since = None;
         match a.state {
             AlertState::Pending => {
@@ -289,6 +287,12 @@ impl Tracked {
                     }
                 }
             }
+        }
+        // The line and message follow the finding only when it speaks for the
+        // alert's severity (not while a de-escalation waits out keep_firing_for).
+        if a.severity == severity {
+            a.threshold = f.threshold;
+            a.message.clone_from(&f.message);
         }
         self.peak = self.peak.max(a.severity);
     }
