@@ -5,7 +5,7 @@ use std::sync::Arc;
 use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
 use crate::error::ConfigError;
-use crate::export::Exporter;
+use crate::export::{Delivery, ExportSettings, Exporter};
 use crate::monitor::{Inner, Monitor};
 use crate::rules::Rule;
 use crate::worker::Lifecycle;
@@ -27,9 +27,10 @@ use crate::worker::Lifecycle;
 pub struct MonitorBuilder {
     config: Config,
     clock: Arc<dyn Clock>,
-    exporters: Vec<Box<dyn Exporter>>,
+    exporters: Vec<(Box<dyn Exporter>, Option<ExportSettings>)>,
     rules: Vec<Box<dyn Rule>>,
     background: bool,
+    synchronous_export: Option<bool>,
 }
 
 impl Default for MonitorBuilder {
@@ -40,6 +41,7 @@ impl Default for MonitorBuilder {
             exporters: Vec::new(),
             rules: Vec::new(),
             background: true,
+            synchronous_export: None,
         }
     }
 }
@@ -57,9 +59,26 @@ impl MonitorBuilder {
         self
     }
 
-    /// Adds an exporter; every tick hands it the buckets sealed at that tick.
+    /// Adds an exporter, delivered to on its own thread with the `export` settings of
+    /// the configuration; every tick hands it an [`ExportBatch`](crate::ExportBatch).
     pub fn exporter(mut self, exporter: impl Exporter) -> Self {
-        self.exporters.push(Box::new(exporter));
+        self.exporters.push((Box::new(exporter), None));
+        self
+    }
+
+    /// Adds an exporter with delivery settings of its own.
+    pub fn exporter_with(mut self, exporter: impl Exporter, settings: ExportSettings) -> Self {
+        self.exporters.push((Box::new(exporter), Some(settings)));
+        self
+    }
+
+    /// Whether `tick` waits until every exporter has finished the tick's batch (at most
+    /// each one's timeout per attempt, plus backoff). Default: `true` with
+    /// `background(false)`, so simulations and tests see each batch delivered when
+    /// `tick` returns; `false` with a background worker, so a stalled exporter never
+    /// holds up a tick.
+    pub fn synchronous_export(mut self, synchronous: bool) -> Self {
+        self.synchronous_export = Some(synchronous);
         self
     }
 
@@ -97,7 +116,24 @@ impl MonitorBuilder {
                 ));
             }
         }
-        let inner = Arc::new(Inner::new(self.config, self.clock, rules, self.exporters));
+        let io = |e: std::io::Error| ConfigError::Io {
+            path: "(exporter thread)".into(),
+            message: e.to_string(),
+        };
+        let mut deliveries = Vec::new();
+        for (exporter, settings) in self.exporters {
+            let settings = settings.unwrap_or_else(|| self.config.export.clone());
+            settings.validate()?;
+            deliveries.push(Delivery::spawn(exporter, settings).map_err(io)?);
+        }
+        let synchronous = self.synchronous_export.unwrap_or(!self.background);
+        let inner = Arc::new(Inner::new(
+            self.config,
+            self.clock,
+            rules,
+            deliveries,
+            synchronous,
+        ));
         let lifecycle =
             Lifecycle::new(inner.clone(), self.background).map_err(|e| ConfigError::Io {
                 path: "(worker thread)".into(),

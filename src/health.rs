@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use crate::error::RejectReason;
+use crate::export::ExporterHealth;
 
 /// The monitor's own counters, from [`Monitor::health`](crate::Monitor::health).
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -30,8 +31,9 @@ pub struct Health {
     /// Calls to the global [`record_selection`](crate::record_selection) made while no
     /// global monitor was set (process-wide).
     pub global_noop: u64,
-    /// Exporter calls that returned an error or panicked.
+    /// Batches that failed every attempt, panicked or timed out, over all exporters.
     pub export_failures: u64,
-    /// The last exporter failure, as `exporter name: message`.
-    pub last_export_error: Option<String>,
+    /// Per exporter: delivered, retried, failed, dropped, panicked, timed out, queued,
+    /// last error.
+    pub exporters: Vec<ExporterHealth>,
 }

@@ -78,7 +78,12 @@ pub use config::{
     PerformanceMetrics, Recording, Thresholds,
 };
 pub use error::{ConfigError, ExportError, RecordError, RejectReason, SetGlobalError};
-pub use export::{ExportBatch, Exporter};
+pub use export::{
+    CsvExporter, DURATION_BOUNDS, ExportBatch, ExportSettings, Exporter, ExporterHealth,
+    JsonLinesExporter, LogExporter, PrometheusFileExporter, PrometheusText, SCHEMA_VERSION,
+};
+#[cfg(feature = "metrics")]
+pub use export::MetricsExporter;
 pub use global::{global, record_selection, set_global};
 pub use health::Health;
 pub use monitor::{ModelHandle, Monitor};

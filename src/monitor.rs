@@ -1,9 +1,8 @@
 //! [`Monitor`]: the handle the host records through and queries.
 
-use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use crossbeam_utils::CachePadded;
 use parking_lot::{Mutex, RwLock};
@@ -15,7 +14,7 @@ use crate::builder::MonitorBuilder;
 use crate::clock::{Clock, to_unix_nanos};
 use crate::config::Config;
 use crate::error::{RecordError, RejectReason};
-use crate::export::{ExportBatch, Exporter};
+use crate::export::{Delivery, ExportBatch, PrometheusText};
 use crate::hdr::BucketLayout;
 use crate::health::Health;
 use crate::registry::Registry;
@@ -33,13 +32,7 @@ type RejectCounters = [AtomicU64; RejectReason::ALL.len()];
 pub(crate) struct TickState {
     pub sealer: Sealer,
     pub rules: Vec<Box<dyn Rule>>,
-    pub exporters: Vec<Box<dyn Exporter>>,
-}
-
-#[derive(Default)]
-struct ExportHealth {
-    failures: u64,
-    last_error: Option<String>,
+    pub deliveries: Vec<Delivery>,
 }
 
 /// Shared state behind every handle.
@@ -52,8 +45,11 @@ pub(crate) struct Inner {
     pub tick_state: Mutex<TickState>,
     /// Separate from the tick state so alert queries never wait on an exporter.
     pub alerts: Mutex<AlertManager>,
+    /// Cumulative series for `render_prometheus`.
+    prometheus: Mutex<PrometheusText>,
+    /// Whether a tick waits for its batch to be delivered.
+    synchronous_export: bool,
     rejects: Box<[CachePadded<RejectCounters>]>,
-    export_health: Mutex<ExportHealth>,
     ticks: AtomicU64,
     grace_nanos: u64,
     minute_retention: u64,
@@ -64,7 +60,8 @@ impl Inner {
         config: Config,
         clock: Arc<dyn Clock>,
         rules: Vec<Box<dyn Rule>>,
-        exporters: Vec<Box<dyn Exporter>>,
+        deliveries: Vec<Delivery>,
+        synchronous_export: bool,
     ) -> Self {
         let r = &config.recording;
         let layout = BucketLayout::new(
@@ -80,13 +77,14 @@ impl Inner {
             tick_state: Mutex::new(TickState {
                 sealer: Sealer::new(layout.len()),
                 rules,
-                exporters,
+                deliveries,
             }),
+            prometheus: Mutex::new(PrometheusText::new()),
+            synchronous_export,
             alerts: Mutex::new(AlertManager::default()),
             rejects: (0..REJECT_LANES)
                 .map(|_| CachePadded::new(Default::default()))
                 .collect(),
-            export_health: Mutex::new(ExportHealth::default()),
             ticks: AtomicU64::new(0),
             grace_nanos: r.seal_grace * 1_000_000,
             minute_retention: store.tiers[0].retention,
@@ -163,11 +161,10 @@ impl Inner {
         } else {
             now.saturating_sub(self.grace_nanos) / NANOS_PER_MINUTE
         };
-        let export = !state.exporters.is_empty();
         let buckets = {
             let mut store = self.store.write();
             let TickState { sealer, .. } = &mut *state;
-            let buckets = sealer.seal(&self.registry, &mut store, &self.layout, before, export);
+            let buckets = sealer.seal(&self.registry, &mut store, &self.layout, before, true);
             for name in store.prune(now / NANOS_PER_MINUTE) {
                 let Some(slot) = self.registry.get(&name) else {
                     continue;
@@ -181,20 +178,43 @@ impl Inner {
         };
         self.ticks.fetch_add(1, Ordering::Relaxed);
         let alerts = self.evaluate(&mut state.rules, now);
-        if export {
-            let batch = ExportBatch::new(crate::clock::from_unix_nanos(now), buckets, alerts);
-            for exporter in &mut state.exporters {
-                let outcome = catch_unwind(AssertUnwindSafe(|| exporter.export(&batch)));
-                let message = match outcome {
-                    Ok(Ok(())) => continue,
-                    Ok(Err(e)) => e.to_string(),
-                    Err(_) => "exporter panicked".to_owned(),
-                };
-                let mut h = self.export_health.lock();
-                h.failures += 1;
-                h.last_error = Some(format!("{}: {message}", exporter.name()));
-            }
+        let batch = Arc::new(ExportBatch::new(
+            crate::clock::from_unix_nanos(now),
+            buckets,
+            alerts,
+        ));
+        self.prometheus.lock().observe(&batch);
+        for d in &mut state.deliveries {
+            d.send(batch.clone());
         }
+        if self.synchronous_export {
+            state.deliveries.iter().for_each(Delivery::wait);
+        }
+    }
+
+    /// Seals everything, then drains every exporter's queue and calls its `flush`,
+    /// waiting at most `flushTimeout` in all.
+    pub(crate) fn flush(&self) {
+        self.tick(true);
+        let state = self.tick_state.lock();
+        let deadline = Instant::now() + self.flush_timeout();
+        for d in &state.deliveries {
+            d.flush(deadline);
+        }
+    }
+
+    /// Flushes, then shuts every exporter down (joining threads that finish in time).
+    pub(crate) fn shutdown(&self) {
+        self.tick(true);
+        let mut state = self.tick_state.lock();
+        let deadline = Instant::now() + self.flush_timeout();
+        for d in &mut state.deliveries {
+            d.shutdown(deadline);
+        }
+    }
+
+    fn flush_timeout(&self) -> Duration {
+        Duration::from_millis(self.config.export.flush_timeout)
     }
 
     /// Runs every rule over the windows it asks for and the alert lifecycle over
@@ -248,7 +268,13 @@ impl Inner {
         let store = self.store.read();
         let slots = self.registry.slots();
         let open: u64 = slots.iter().map(|s| s.open_events()).sum();
-        let export = self.export_health.lock();
+        let exporters: Vec<_> = self
+            .tick_state
+            .lock()
+            .deliveries
+            .iter()
+            .map(Delivery::health)
+            .collect();
         Health {
             recorded: store.sealed_events + open,
             rejected_total: rejected.values().sum(),
@@ -259,8 +285,11 @@ impl Inner {
             bytes_retained: store.footprint() + slots.iter().map(|s| s.footprint()).sum::<usize>(),
             ticks: self.ticks.load(Ordering::Relaxed),
             global_noop: crate::global::noop_count(),
-            export_failures: export.failures,
-            last_export_error: export.last_error.clone(),
+            export_failures: exporters
+                .iter()
+                .map(|e| e.failed + e.panicked + e.timed_out)
+                .sum(),
+            exporters,
         }
     }
 }
@@ -273,7 +302,7 @@ impl Inner {
 ///
 /// ```
 /// use modelmeter::{ManualClock, Monitor, Selection};
-/// use std::time::{Duration, SystemTime};
+/// use std::time::{Duration, Instant, SystemTime};
 ///
 /// let clock = ManualClock::new(SystemTime::now());
 /// let monitor = Monitor::builder().clock(clock.clone()).background(false).build()?;
@@ -343,7 +372,20 @@ impl Monitor {
     /// Like [`tick`](Self::tick), but seals the open minute too. Events recorded for
     /// that minute afterwards are merged into it at a later tick.
     pub fn flush(&self) {
-        self.inner.tick(true);
+        self.inner.flush();
+    }
+
+    /// The Prometheus text exposition (format 0.0.4) of everything sealed so far, for
+    /// the host's `/metrics` handler; see [`PrometheusText`] for the families.
+    ///
+    /// ```
+    /// let monitor = modelmeter::Monitor::builder().background(false).build()?;
+    /// let body = monitor.render_prometheus();
+    /// assert!(body.contains("# TYPE gen_ai_client_operation_duration_seconds histogram"));
+    /// # Ok::<(), modelmeter::ConfigError>(())
+    /// ```
+    pub fn render_prometheus(&self) -> String {
+        self.inner.prometheus.lock().render()
     }
 
     /// Statistics over the `window` ending now, overall and per model.

@@ -44,6 +44,6 @@ impl Drop for Lifecycle {
             drop(stop);
             let _ = handle.join();
         }
-        self.inner.tick(true);
+        self.inner.shutdown();
     }
 }

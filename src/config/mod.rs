@@ -45,6 +45,8 @@ pub struct Config {
     pub recording: Recording,
     /// Cost analysis settings (`cost`).
     pub cost: Cost,
+    /// Default delivery settings of exporters (`export`).
+    pub export: crate::export::ExportSettings,
 }
 
 /// `cost`: how spend is judged.
@@ -104,6 +106,7 @@ impl Config {
     pub fn validate(&self) -> Result<(), ConfigError> {
         self.performance_metrics.validate()?;
         self.monitoring.validate()?;
+        self.export.validate()?;
         self.recording.validate()
     }
 }

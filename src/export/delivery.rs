@@ -1,0 +1,335 @@
+//! Reliable delivery: one worker thread and one bounded queue per exporter.
+//!
+//! The tick only enqueues (an `Arc` clone per exporter); it never runs exporter code,
+//! so a slow, failing or panicking exporter delays nobody and loses nothing for the
+//! others. On its own thread each exporter gets every batch in order with:
+//!
+//! - **retries**: an `Err` is retried up to `attempts` times in all, with exponential
+//!   backoff from `initial_backoff` doubling to at most `max_backoff`;
+//! - **timeouts**: a call that takes longer than `timeout` is counted as timed out and
+//!   its batch abandoned (not retried). Rust cannot pre-empt a running call, so while
+//!   it stalls its queue fills, and then
+//! - **drop-oldest**: when the queue (`queue_capacity` batches) is full, the oldest
+//!   queued batch is dropped and counted, so memory stays bounded;
+//! - **panics** are caught and counted; the exporter carries on with the next batch.
+//!
+//! With synchronous delivery (the default with `background(false)`), the tick then
+//! waits for each exporter to finish the batch, at most its `timeout` per attempt plus
+//! backoff, so tests and simulations see every batch delivered when `tick` returns.
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{Receiver, Sender, TrySendError, bounded};
+use parking_lot::{Condvar, Mutex};
+use serde::{Deserialize, Serialize};
+
+use super::{ExportBatch, Exporter};
+
+/// How one exporter's batches are delivered (`export` in [`Config`](crate::Config);
+/// durations in milliseconds).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct ExportSettings {
+    /// Batches queued before the oldest is dropped. Default 64.
+    pub queue_capacity: usize,
+    /// Calls per batch, the first included. Default 3.
+    pub attempts: u32,
+    /// Wait before the first retry. Default 100 ms.
+    pub initial_backoff: u64,
+    /// Longest wait between retries. Default 5000 ms.
+    pub max_backoff: u64,
+    /// Longest an export call may take before its batch is abandoned. Default 10 s.
+    pub timeout: u64,
+    /// How long `flush()` and dropping the monitor wait for queues to drain. Default 5 s.
+    pub flush_timeout: u64,
+}
+
+impl Default for ExportSettings {
+    fn default() -> Self {
+        Self {
+            queue_capacity: 64,
+            attempts: 3,
+            initial_backoff: 100,
+            max_backoff: 5_000,
+            timeout: 10_000,
+            flush_timeout: 5_000,
+        }
+    }
+}
+
+impl ExportSettings {
+    pub(crate) fn validate(&self) -> Result<(), crate::ConfigError> {
+        let bad = |field: &str, v: u64, why: &str| {
+            Err(crate::ConfigError::invalid(&format!("export.{field}"), v, why))
+        };
+        if self.queue_capacity == 0 {
+            return bad("queueCapacity", 0, "must be at least 1");
+        }
+        if self.attempts == 0 {
+            return bad("attempts", 0, "must be at least 1");
+        }
+        if self.timeout == 0 {
+            return bad("timeout", 0, "must be positive");
+        }
+        if self.max_backoff < self.initial_backoff {
+            return bad("maxBackoff", self.max_backoff, "must be >= initialBackoff");
+        }
+        Ok(())
+    }
+
+    /// The longest one batch can take: every attempt timing out, plus the backoffs.
+    fn worst_case(&self) -> Duration {
+        let mut total = Duration::ZERO;
+        let mut backoff = self.initial_backoff;
+        for attempt in 0..self.attempts {
+            total += Duration::from_millis(self.timeout);
+            if attempt + 1 < self.attempts {
+                total += Duration::from_millis(backoff);
+                backoff = (backoff * 2).min(self.max_backoff);
+            }
+        }
+        total
+    }
+}
+
+/// One exporter's delivery counters, in [`Health::exporters`](crate::Health::exporters).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+#[non_exhaustive]
+pub struct ExporterHealth {
+    /// The exporter's name.
+    pub name: String,
+    /// Batches delivered (the call returned `Ok`, possibly after retries).
+    pub delivered: u64,
+    /// Retries made.
+    pub retried: u64,
+    /// Batches given up after every attempt failed.
+    pub failed: u64,
+    /// Batches dropped from a full queue.
+    pub dropped: u64,
+    /// Calls that panicked (the batch is not retried).
+    pub panicked: u64,
+    /// Calls that took longer than the timeout (the batch is not retried).
+    pub timed_out: u64,
+    /// Batches waiting now.
+    pub queued: u64,
+    /// The last failure's message.
+    pub last_error: Option<String>,
+}
+
+#[derive(Default)]
+struct Counters {
+    delivered: AtomicU64,
+    retried: AtomicU64,
+    failed: AtomicU64,
+    dropped: AtomicU64,
+    panicked: AtomicU64,
+    timed_out: AtomicU64,
+    last_error: Mutex<Option<String>>,
+    /// Sequence number of the last batch finished (delivered, failed or abandoned).
+    finished: Mutex<u64>,
+    finished_cv: Condvar,
+}
+
+impl Counters {
+    fn fail(&self, counter: &AtomicU64, name: &str, message: String) {
+        counter.fetch_add(1, Ordering::Relaxed);
+        *self.last_error.lock() = Some(format!("{name}: {message}"));
+    }
+
+    fn finish(&self, seq: u64) {
+        let mut f = self.finished.lock();
+        *f = (*f).max(seq);
+        self.finished_cv.notify_all();
+    }
+}
+
+enum Msg {
+    Batch(u64, Arc<ExportBatch>),
+    Flush(Sender<()>),
+    Shutdown(Sender<()>),
+}
+
+/// The tick's end of one exporter's queue.
+pub(crate) struct Delivery {
+    name: String,
+    settings: ExportSettings,
+    tx: Sender<Msg>,
+    /// Kept to drop the oldest batch when the queue is full.
+    rx: Receiver<Msg>,
+    counters: Arc<Counters>,
+    seq: u64,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Delivery {
+    pub(crate) fn spawn(
+        mut exporter: Box<dyn Exporter>,
+        settings: ExportSettings,
+    ) -> std::io::Result<Self> {
+        let name = exporter.name().to_owned();
+        let (tx, rx) = bounded(settings.queue_capacity);
+        let counters = Arc::new(Counters::default());
+        let thread = {
+            let (rx, counters, settings, name) =
+                (rx.clone(), counters.clone(), settings.clone(), name.clone());
+            std::thread::Builder::new()
+                .name(format!("modelmeter-export-{name}"))
+                .spawn(move || run(&mut *exporter, &name, &rx, &counters, &settings))?
+        };
+        Ok(Self {
+            name,
+            settings,
+            tx,
+            rx,
+            counters,
+            seq: 0,
+            thread: Some(thread),
+        })
+    }
+
+    /// Queues `batch`, dropping the oldest queued batch if the queue is full.
+    pub(crate) fn send(&mut self, batch: Arc<ExportBatch>) {
+        self.seq += 1;
+        let mut msg = Msg::Batch(self.seq, batch);
+        loop {
+            match self.tx.try_send(msg) {
+                Ok(()) => return,
+                Err(TrySendError::Disconnected(_)) => return,
+                Err(TrySendError::Full(back)) => {
+                    msg = back;
+                    if let Ok(Msg::Batch(seq, _)) = self.rx.try_recv() {
+                        self.counters.dropped.fetch_add(1, Ordering::Relaxed);
+                        self.counters.finish(seq);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Waits until the last batch sent is finished, at most its worst-case time.
+    pub(crate) fn wait(&self) {
+        let deadline = Instant::now() + self.settings.worst_case();
+        let mut f = self.counters.finished.lock();
+        while *f < self.seq {
+            if self.counters.finished_cv.wait_until(&mut f, deadline).timed_out() {
+                return;
+            }
+        }
+    }
+
+    /// Drains the queue and calls the exporter's `flush`, waiting until `deadline`.
+    pub(crate) fn flush(&self, deadline: Instant) {
+        let (ack, acked) = bounded(1);
+        if self.tx.send_deadline(Msg::Flush(ack), deadline).is_ok() {
+            let _ = acked.recv_deadline(deadline);
+        }
+    }
+
+    /// Drains, calls `shutdown`, and joins the thread if it finishes by `deadline`; a
+    /// stalled exporter's thread is left to end on its own.
+    pub(crate) fn shutdown(&mut self, deadline: Instant) {
+        let (ack, acked) = bounded(1);
+        if self.tx.send_deadline(Msg::Shutdown(ack), deadline).is_ok()
+            && acked.recv_deadline(deadline).is_ok()
+        {
+            if let Some(t) = self.thread.take() {
+                let _ = t.join();
+            }
+        }
+    }
+
+    pub(crate) fn health(&self) -> ExporterHealth {
+        let c = &*self.counters;
+        let get = |a: &AtomicU64| a.load(Ordering::Relaxed);
+        ExporterHealth {
+            name: self.name.clone(),
+            delivered: get(&c.delivered),
+            retried: get(&c.retried),
+            failed: get(&c.failed),
+            dropped: get(&c.dropped),
+            panicked: get(&c.panicked),
+            timed_out: get(&c.timed_out),
+            queued: self.rx.len() as u64,
+            last_error: c.last_error.lock().clone(),
+        }
+    }
+}
+
+/// The worker loop: deliver each batch with retries, answer flushes, stop on shutdown
+/// or when the monitor is gone.
+fn run(
+    exporter: &mut dyn Exporter,
+    name: &str,
+    rx: &Receiver<Msg>,
+    c: &Counters,
+    settings: &ExportSettings,
+) {
+    while let Ok(msg) = rx.recv() {
+        match msg {
+            Msg::Batch(seq, batch) => {
+                deliver(exporter, name, &batch, c, settings);
+                c.finish(seq);
+            }
+            Msg::Flush(ack) => {
+                if let Ok(Err(e)) = catch_unwind(AssertUnwindSafe(|| exporter.flush())) {
+                    c.fail(&c.failed, name, format!("flush: {e}"));
+                }
+                let _ = ack.send(());
+            }
+            Msg::Shutdown(ack) => {
+                if let Ok(Err(e)) = catch_unwind(AssertUnwindSafe(|| exporter.shutdown())) {
+                    c.fail(&c.failed, name, format!("shutdown: {e}"));
+                }
+                let _ = ack.send(());
+                return;
+            }
+        }
+    }
+}
+
+fn deliver(
+    exporter: &mut dyn Exporter,
+    name: &str,
+    batch: &ExportBatch,
+    c: &Counters,
+    s: &ExportSettings,
+) {
+    let timeout = Duration::from_millis(s.timeout);
+    let mut backoff = Duration::from_millis(s.initial_backoff);
+    for attempt in 1..=s.attempts {
+        let started = Instant::now();
+        let outcome = catch_unwind(AssertUnwindSafe(|| exporter.export(batch)));
+        let took = started.elapsed();
+        match outcome {
+            _ if took > timeout => {
+                let msg = format!("export took {took:?}, over the {timeout:?} timeout");
+                return c.fail(&c.timed_out, name, msg);
+            }
+            Ok(Ok(())) => {
+                c.delivered.fetch_add(1, Ordering::Relaxed);
+                return;
+            }
+            Err(panic) => {
+                let what = panic
+                    .downcast_ref::<&str>()
+                    .map(|s| (*s).to_owned())
+                    .or_else(|| panic.downcast_ref::<String>().cloned())
+                    .unwrap_or_else(|| "non-string payload".to_owned());
+                return c.fail(&c.panicked, name, format!("panicked: {what}"));
+            }
+            Ok(Err(e)) if attempt == s.attempts => {
+                return c.fail(&c.failed, name, format!("{e} (after {attempt} attempts)"));
+            }
+            Ok(Err(e)) => {
+                *c.last_error.lock() = Some(format!("{name}: {e} (retrying)"));
+                c.retried.fetch_add(1, Ordering::Relaxed);
+                std::thread::sleep(backoff);
+                backoff = (backoff * 2).min(Duration::from_millis(s.max_backoff));
+            }
+        }
+    }
+}

@@ -1,0 +1,136 @@
+//! Handing sealed data to the outside world.
+//!
+//! Each tick gathers what it produced into an [`ExportBatch`] and queues it for every
+//! configured [`Exporter`], each on its own thread (see `delivery` for retries,
+//! timeouts, drop-oldest and panics). Built in: [`JsonLinesExporter`],
+//! [`CsvExporter`], [`LogExporter`], [`PrometheusFileExporter`] (and
+//! [`Monitor::render_prometheus`](crate::Monitor::render_prometheus)), and with the
+//! `metrics` feature `MetricsExporter`.
+
+mod csv;
+mod delivery;
+mod json_lines;
+mod log;
+#[cfg(feature = "metrics")]
+mod metrics;
+mod prometheus;
+
+pub use self::csv::CsvExporter;
+pub use self::json_lines::JsonLinesExporter;
+pub use self::log::LogExporter;
+#[cfg(feature = "metrics")]
+pub use self::metrics::MetricsExporter;
+pub(crate) use delivery::Delivery;
+pub use delivery::{ExportSettings, ExporterHealth};
+pub use prometheus::{DURATION_BOUNDS, PrometheusFileExporter, PrometheusText};
+
+use std::time::SystemTime;
+
+use serde::Serialize;
+
+use crate::alerts::AlertEvent;
+use crate::bucket::MinuteBucket;
+use crate::error::ExportError;
+use crate::summary::ser_time;
+
+/// The version of the serialized export schema: [`ExportBatch`] and the lines of
+/// [`JsonLinesExporter`]. Adding a field keeps the version; renaming, removing or
+/// changing the meaning of one bumps it.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// What one tick produced.
+///
+/// ## Schema (version [`SCHEMA_VERSION`])
+///
+/// Serialized with serde (JSON shown): `{"schema_version": 1, "sealed_at": <epoch ms>,
+/// "buckets": [MinuteBucket...], "alerts": [AlertEvent...]}`. A [`MinuteBucket`]
+/// holds `model`, `start` (epoch ms), counters, sums with their counts, tokens,
+/// `latency_sum` (ms) and `latency` as `[[value_us, count], ...]`. An
+/// [`AlertEvent`] holds `alert_id`, `kind`, `rule_id`, `scope` (`"overall"` or
+/// `{"model": id}`), `severity`, `observed`, `threshold`, `message`, `at` and
+/// `started_at` (epoch ms).
+#[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
+pub struct ExportBatch {
+    /// [`SCHEMA_VERSION`].
+    pub schema_version: u32,
+    /// When the tick ran.
+    #[serde(serialize_with = "ser_time")]
+    pub sealed_at: SystemTime,
+    /// The minute buckets sealed at this tick, one per model and minute.
+    pub buckets: Vec<MinuteBucket>,
+    /// Alert events of this tick: firing, escalated, resolved, ...
+    pub alerts: Vec<AlertEvent>,
+}
+
+impl ExportBatch {
+    pub(crate) fn new(
+        sealed_at: SystemTime,
+        buckets: Vec<MinuteBucket>,
+        alerts: Vec<AlertEvent>,
+    ) -> Self {
+        Self {
+            schema_version: SCHEMA_VERSION,
+            sealed_at,
+            buckets,
+            alerts,
+        }
+    }
+
+    /// Whether the batch carries nothing.
+    pub fn is_empty(&self) -> bool {
+        self.buckets.is_empty() && self.alerts.is_empty()
+    }
+}
+
+/// A destination for sealed buckets: implement it to ship modelmeter's data anywhere.
+///
+/// ```
+/// use modelmeter::{ExportBatch, ExportError, Exporter};
+///
+/// struct PrintCounts;
+///
+/// impl Exporter for PrintCounts {
+///     fn export(&mut self, batch: &ExportBatch) -> Result<(), ExportError> {
+///         for b in &batch.buckets {
+///             println!("{} {}", b.model, b.count);
+///         }
+///         Ok(())
+///     }
+/// }
+/// ```
+pub trait Exporter: Send + 'static {
+    /// Delivers one batch. An `Err` is counted in `Health` with its message.
+    fn export(&mut self, batch: &ExportBatch) -> Result<(), ExportError>;
+
+    /// Called by [`Monitor::flush`](crate::Monitor::flush) after every queued batch
+    /// was handed over: push out anything buffered.
+    fn flush(&mut self) -> Result<(), ExportError> {
+        Ok(())
+    }
+
+    /// Called once when the monitor shuts down, after the last batch.
+    fn shutdown(&mut self) -> Result<(), ExportError> {
+        Ok(())
+    }
+
+    /// A name for health reports and the worker thread; defaults to the type's name.
+    fn name(&self) -> &str {
+        std::any::type_name::<Self>()
+    }
+}
+
+impl<E: Exporter + ?Sized> Exporter for Box<E> {
+    fn export(&mut self, batch: &ExportBatch) -> Result<(), ExportError> {
+        (**self).export(batch)
+    }
+    fn flush(&mut self) -> Result<(), ExportError> {
+        (**self).flush()
+    }
+    fn shutdown(&mut self) -> Result<(), ExportError> {
+        (**self).shutdown()
+    }
+    fn name(&self) -> &str {
+        (**self).name()
+    }
+}
