@@ -36,4 +36,6 @@ pub struct Health {
     /// Per exporter: delivered, retried, failed, dropped, panicked, timed out, queued,
     /// last error.
     pub exporters: Vec<ExporterHealth>,
+    /// Live snapshots not delivered because a subscriber was behind.
+    pub live_dropped: u64,
 }

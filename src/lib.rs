@@ -54,12 +54,14 @@ mod export;
 mod global;
 mod hdr;
 mod health;
+mod live;
 mod monitor;
 mod query;
 mod registry;
 mod rules;
 mod seal;
 mod selection;
+mod snapshot;
 mod store;
 mod summary;
 mod worker;
@@ -78,14 +80,15 @@ pub use config::{
     PerformanceMetrics, Recording, Thresholds,
 };
 pub use error::{ConfigError, ExportError, RecordError, RejectReason, SetGlobalError};
+#[cfg(feature = "metrics")]
+pub use export::MetricsExporter;
 pub use export::{
     CsvExporter, DURATION_BOUNDS, ExportBatch, ExportSettings, Exporter, ExporterHealth,
     JsonLinesExporter, LogExporter, PrometheusFileExporter, PrometheusText, SCHEMA_VERSION,
 };
-#[cfg(feature = "metrics")]
-pub use export::MetricsExporter;
 pub use global::{global, record_selection, set_global};
 pub use health::Health;
+pub use live::{LiveModel, LiveSnapshot, LiveStats};
 pub use monitor::{ModelHandle, Monitor};
 pub use registry::OTHER_MODEL;
 pub use rules::{
@@ -93,4 +96,5 @@ pub use rules::{
     RuleView, Scope, Severity, ThresholdRule, Verdict, default_rules, wilson_interval,
 };
 pub use selection::{MAX_COST_USD, MAX_MODEL_ID_LEN, Selection};
+pub use snapshot::{MergeError, Snapshot, SnapshotModel};
 pub use summary::{LatencyStats, Stats, Summary};

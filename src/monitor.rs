@@ -17,10 +17,12 @@ use crate::error::{RecordError, RejectReason};
 use crate::export::{Delivery, ExportBatch, PrometheusText};
 use crate::hdr::BucketLayout;
 use crate::health::Health;
+use crate::live::{LiveSnapshot, Subscribers};
 use crate::registry::Registry;
 use crate::rules::{Rule, RuleView, Scope};
 use crate::seal::{NANOS_PER_MINUTE, Sealer};
 use crate::selection::Selection;
+use crate::snapshot::Snapshot;
 use crate::store::Store;
 use crate::summary::Summary;
 use crate::worker::Lifecycle;
@@ -47,6 +49,7 @@ pub(crate) struct Inner {
     pub alerts: Mutex<AlertManager>,
     /// Cumulative series for `render_prometheus`.
     prometheus: Mutex<PrometheusText>,
+    subscribers: Mutex<Subscribers>,
     /// Whether a tick waits for its batch to be delivered.
     synchronous_export: bool,
     rejects: Box<[CachePadded<RejectCounters>]>,
@@ -80,6 +83,7 @@ impl Inner {
                 deliveries,
             }),
             prometheus: Mutex::new(PrometheusText::new()),
+            subscribers: Mutex::new(Subscribers::default()),
             synchronous_export,
             alerts: Mutex::new(AlertManager::default()),
             rejects: (0..REJECT_LANES)
@@ -184,6 +188,10 @@ impl Inner {
             alerts,
         ));
         self.prometheus.lock().observe(&batch);
+        self.publish_live(now);
+        if batch.is_empty() {
+            return;
+        }
         for d in &mut state.deliveries {
             d.send(batch.clone());
         }
@@ -193,13 +201,13 @@ impl Inner {
     }
 
     /// Seals everything, then drains every exporter's queue and calls its `flush`,
-    /// waiting at most `flushTimeout` in all.
+    /// waiting at most the longest `flushTimeout` of the exporters in all.
     pub(crate) fn flush(&self) {
         self.tick(true);
         let state = self.tick_state.lock();
-        let deadline = Instant::now() + self.flush_timeout();
+        let start = Instant::now();
         for d in &state.deliveries {
-            d.flush(deadline);
+            d.flush(start);
         }
     }
 
@@ -207,14 +215,21 @@ impl Inner {
     pub(crate) fn shutdown(&self) {
         self.tick(true);
         let mut state = self.tick_state.lock();
-        let deadline = Instant::now() + self.flush_timeout();
+        let start = Instant::now();
         for d in &mut state.deliveries {
-            d.shutdown(deadline);
+            d.shutdown(start);
         }
     }
 
-    fn flush_timeout(&self) -> Duration {
-        Duration::from_millis(self.config.export.flush_timeout)
+    fn publish_live(&self, now: u64) {
+        let interval = self.config.monitoring.update_interval();
+        if !self.subscribers.lock().due(now, interval) {
+            return;
+        }
+        let one = self.summary_at(now, Duration::from_secs(60));
+        let five = self.summary_at(now, Duration::from_secs(300));
+        let snapshot = LiveSnapshot::new(crate::clock::from_unix_nanos(now), &one, &five);
+        self.subscribers.lock().publish(now, snapshot);
     }
 
     /// Runs every rule over the windows it asks for and the alert lifecycle over
@@ -290,6 +305,7 @@ impl Inner {
                 .map(|e| e.failed + e.panicked + e.timed_out)
                 .sum(),
             exporters,
+            live_dropped: self.subscribers.lock().dropped,
         }
     }
 }
@@ -373,6 +389,41 @@ impl Monitor {
     /// that minute afterwards are merged into it at a later tick.
     pub fn flush(&self) {
         self.inner.flush();
+    }
+
+    /// A receiver of a [`LiveSnapshot`] (per model: count, error rate, cache hit
+    /// rate, p50, p95 and cost over the last minute and 5 minutes) once per update
+    /// interval, at the tick. A subscriber that falls 4 snapshots behind misses new ones
+    /// (counted in [`Health::live_dropped`]) and is never waited on; dropping the
+    /// receiver unsubscribes.
+    pub fn subscribe(&self) -> crossbeam_channel::Receiver<Arc<LiveSnapshot>> {
+        self.inner.subscribers.lock().subscribe()
+    }
+
+    /// The exact data of the `window` ending now, per model, for merging across
+    /// processes; see [`Snapshot`].
+    pub fn snapshot(&self, window: Duration) -> Snapshot {
+        let i = &*self.inner;
+        let now = i.clock.unix_nanos();
+        let r = &i.config.recording;
+        let settings = (
+            r.latency_low_micros,
+            r.latency_high_micros,
+            r.latency_significant_digits,
+        );
+        let mut snap = Snapshot::new(settings, 0, now);
+        let start = crate::query::collect(
+            &i.registry,
+            &i.store,
+            &i.layout,
+            now,
+            window,
+            |_, name, acc| {
+                snap.add(name, acc, &i.layout);
+            },
+        );
+        snap.start_ms = start / 1_000_000;
+        snap
     }
 
     /// The Prometheus text exposition (format 0.0.4) of everything sealed so far, for

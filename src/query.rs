@@ -13,15 +13,16 @@ use crate::seal::NANOS_PER_MINUTE;
 use crate::store::Store;
 use crate::summary::{Summary, WindowAcc};
 
-/// Summarizes the window of length `window` ending at `now_nanos`.
-pub(crate) fn summary(
+/// Accumulates, for the window of length `window` ending at `now_nanos`, each model
+/// with traffic in it: `each(span_start_nanos, model, acc)`. Returns the span's start.
+pub(crate) fn collect(
     registry: &Registry,
     store: &RwLock<Store>,
     layout: &BucketLayout,
     now_nanos: u64,
     window: Duration,
-    reference_model: Option<&str>,
-) -> Summary {
+    mut each: impl FnMut(u64, &str, &WindowAcc),
+) -> u64 {
     let window_nanos = u64::try_from(window.as_nanos()).unwrap_or(u64::MAX);
     let now_minute = now_nanos / NANOS_PER_MINUTE;
     let from = now_nanos.saturating_sub(window_nanos) / NANOS_PER_MINUTE;
@@ -31,9 +32,6 @@ pub(crate) fn summary(
     let store = store.read();
     let plan = store.plan(from, to, now_minute);
     let start_nanos = plan.start.saturating_mul(NANOS_PER_MINUTE);
-    let span = Duration::from_nanos(now_nanos.saturating_sub(start_nanos));
-    let mut models = BTreeMap::new();
-    let mut overall = WindowAcc::new(layout.len());
     let mut acc = WindowAcc::new(layout.len());
     for slot in registry.slots() {
         if let Some(history) = store.models.get(&slot.name) {
@@ -47,16 +45,41 @@ pub(crate) fn summary(
             acc.add_buckets(cell.buckets());
         });
         if acc.totals.count > 0 {
-            overall.merge(&acc);
-            models.insert(slot.name.to_string(), acc.stats(layout, span));
+            each(start_nanos, &slot.name, &acc);
         }
         acc.clear();
     }
+    start_nanos
+}
+
+/// Summarizes the window of length `window` ending at `now_nanos`.
+pub(crate) fn summary(
+    registry: &Registry,
+    store: &RwLock<Store>,
+    layout: &BucketLayout,
+    now_nanos: u64,
+    window: Duration,
+    reference_model: Option<&str>,
+) -> Summary {
+    let mut models = BTreeMap::new();
+    let mut overall = WindowAcc::new(layout.len());
+    let span = |start: u64| Duration::from_nanos(now_nanos.saturating_sub(start));
+    let start_nanos = collect(
+        registry,
+        store,
+        layout,
+        now_nanos,
+        window,
+        |start, name, acc| {
+            overall.merge(acc);
+            models.insert(name.to_owned(), acc.stats(layout, span(start)));
+        },
+    );
     let mut summary = Summary {
         window,
         start: from_unix_nanos(start_nanos),
         end: from_unix_nanos(now_nanos),
-        overview: overall.stats(layout, span),
+        overview: overall.stats(layout, span(start_nanos)),
         models,
     };
     summary.rate_cost_efficiency(reference_model);

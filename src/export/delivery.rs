@@ -64,7 +64,11 @@ impl Default for ExportSettings {
 impl ExportSettings {
     pub(crate) fn validate(&self) -> Result<(), crate::ConfigError> {
         let bad = |field: &str, v: u64, why: &str| {
-            Err(crate::ConfigError::invalid(&format!("export.{field}"), v, why))
+            Err(crate::ConfigError::invalid(
+                &format!("export.{field}"),
+                v,
+                why,
+            ))
         };
         if self.queue_capacity == 0 {
             return bad("queueCapacity", 0, "must be at least 1");
@@ -215,23 +219,31 @@ impl Delivery {
         let deadline = Instant::now() + self.settings.worst_case();
         let mut f = self.counters.finished.lock();
         while *f < self.seq {
-            if self.counters.finished_cv.wait_until(&mut f, deadline).timed_out() {
+            if self
+                .counters
+                .finished_cv
+                .wait_until(&mut f, deadline)
+                .timed_out()
+            {
                 return;
             }
         }
     }
 
-    /// Drains the queue and calls the exporter's `flush`, waiting until `deadline`.
-    pub(crate) fn flush(&self, deadline: Instant) {
+    /// Drains the queue and calls the exporter's `flush`, waiting at most its
+    /// `flush_timeout` from `start`.
+    pub(crate) fn flush(&self, start: Instant) {
+        let deadline = start + Duration::from_millis(self.settings.flush_timeout);
         let (ack, acked) = bounded(1);
         if self.tx.send_deadline(Msg::Flush(ack), deadline).is_ok() {
             let _ = acked.recv_deadline(deadline);
         }
     }
 
-    /// Drains, calls `shutdown`, and joins the thread if it finishes by `deadline`; a
-    /// stalled exporter's thread is left to end on its own.
-    pub(crate) fn shutdown(&mut self, deadline: Instant) {
+    /// Drains, calls `shutdown`, and joins the thread if it finishes within its
+    /// `flush_timeout` from `start`; a stalled exporter's thread is left to end on its own.
+    pub(crate) fn shutdown(&mut self, start: Instant) {
+        let deadline = start + Duration::from_millis(self.settings.flush_timeout);
         let (ack, acked) = bounded(1);
         if self.tx.send_deadline(Msg::Shutdown(ack), deadline).is_ok()
             && acked.recv_deadline(deadline).is_ok()
@@ -305,14 +317,6 @@ fn deliver(
         let outcome = catch_unwind(AssertUnwindSafe(|| exporter.export(batch)));
         let took = started.elapsed();
         match outcome {
-            _ if took > timeout => {
-                let msg = format!("export took {took:?}, over the {timeout:?} timeout");
-                return c.fail(&c.timed_out, name, msg);
-            }
-            Ok(Ok(())) => {
-                c.delivered.fetch_add(1, Ordering::Relaxed);
-                return;
-            }
             Err(panic) => {
                 let what = panic
                     .downcast_ref::<&str>()
@@ -320,6 +324,14 @@ fn deliver(
                     .or_else(|| panic.downcast_ref::<String>().cloned())
                     .unwrap_or_else(|| "non-string payload".to_owned());
                 return c.fail(&c.panicked, name, format!("panicked: {what}"));
+            }
+            _ if took > timeout => {
+                let msg = format!("export took {took:?}, over the {timeout:?} timeout");
+                return c.fail(&c.timed_out, name, msg);
+            }
+            Ok(Ok(())) => {
+                c.delivered.fetch_add(1, Ordering::Relaxed);
+                return;
             }
             Ok(Err(e)) if attempt == s.attempts => {
                 return c.fail(&c.failed, name, format!("{e} (after {attempt} attempts)"));

@@ -38,7 +38,7 @@ use crate::rules::{Scope, Severity};
 pub const DURATION_BOUNDS: [f64; 14] = [
     0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92,
 ];
-const QUANTILES: [f64; 4] = [0.5, 0.9, 0.95, 0.99];
+pub(crate) const QUANTILES: [f64; 4] = [0.5, 0.9, 0.95, 0.99];
 const RECENT: Duration = Duration::from_secs(300);
 /// Models with no sealed minute for this long leave the exposition.
 const FORGET_AFTER: Duration = Duration::from_secs(24 * 3600);
@@ -82,8 +82,11 @@ impl PrometheusText {
             self.observe_alert(e);
         }
         let cutoff = batch.sealed_at.checked_sub(FORGET_AFTER);
-        self.models
-            .retain(|_, m| m.last_seen.zip(cutoff).is_none_or(|(seen, cut)| seen >= cut));
+        self.models.retain(|_, m| {
+            m.last_seen
+                .zip(cutoff)
+                .is_none_or(|(seen, cut)| seen >= cut)
+        });
     }
 
     fn observe_bucket(&mut self, b: &MinuteBucket, now: SystemTime) {
@@ -136,7 +139,12 @@ impl PrometheusText {
         let mut out = String::with_capacity(256 + self.models.len() * 2048);
         let w = &mut out;
         const DURATION: &str = "gen_ai_client_operation_duration_seconds";
-        header(w, DURATION, "histogram", "Duration of GenAI operations (selections), in seconds.");
+        header(
+            w,
+            DURATION,
+            "histogram",
+            "Duration of GenAI operations (selections), in seconds.",
+        );
         for (model, m) in &self.models {
             let l = Label::model(model);
             for (bound, n) in DURATION_BOUNDS.iter().zip(m.le) {
@@ -147,20 +155,43 @@ impl PrometheusText {
             let _ = writeln!(w, "{DURATION}_count{{{l}}} {}", m.count);
         }
         const TOKENS: &str = "gen_ai_client_token_usage";
-        header(w, TOKENS, "histogram", "Tokens used per GenAI operation, by token type.");
+        header(
+            w,
+            TOKENS,
+            "histogram",
+            "Tokens used per GenAI operation, by token type.",
+        );
         for (model, m) in &self.models {
             let l = Label::model(model);
             for (kind, sum) in [("input", m.input_tokens), ("output", m.output_tokens)] {
-                let _ = writeln!(w, "{TOKENS}_bucket{{{l},gen_ai_token_type=\"{kind}\",le=\"+Inf\"}} {}", m.count);
+                let _ = writeln!(
+                    w,
+                    "{TOKENS}_bucket{{{l},gen_ai_token_type=\"{kind}\",le=\"+Inf\"}} {}",
+                    m.count
+                );
                 let _ = writeln!(w, "{TOKENS}_sum{{{l},gen_ai_token_type=\"{kind}\"}} {sum}");
-                let _ = writeln!(w, "{TOKENS}_count{{{l},gen_ai_token_type=\"{kind}\"}} {}", m.count);
+                let _ = writeln!(
+                    w,
+                    "{TOKENS}_count{{{l},gen_ai_token_type=\"{kind}\"}} {}",
+                    m.count
+                );
             }
         }
         let counters: [(&str, &str, fn(&ModelSeries) -> f64); 4] = [
-            ("modelmeter_selections_total", "Selections recorded.", |m| m.count as f64),
-            ("modelmeter_errors_total", "Selections that failed.", |m| m.errors as f64),
-            ("modelmeter_cache_hits_total", "Selections served from cache.", |m| m.cache_hits as f64),
-            ("modelmeter_cost_usd_total", "Spend in US dollars.", |m| m.cost_usd),
+            ("modelmeter_selections_total", "Selections recorded.", |m| {
+                m.count as f64
+            }),
+            ("modelmeter_errors_total", "Selections that failed.", |m| {
+                m.errors as f64
+            }),
+            (
+                "modelmeter_cache_hits_total",
+                "Selections served from cache.",
+                |m| m.cache_hits as f64,
+            ),
+            ("modelmeter_cost_usd_total", "Spend in US dollars.", |m| {
+                m.cost_usd
+            }),
         ];
         for (name, help, value) in counters {
             header(w, name, "counter", help);
@@ -169,7 +200,12 @@ impl PrometheusText {
             }
         }
         const QUANTILE: &str = "modelmeter_latency_seconds";
-        header(w, QUANTILE, "gauge", "Latency quantiles over the last 5 minutes, in seconds.");
+        header(
+            w,
+            QUANTILE,
+            "gauge",
+            "Latency quantiles over the last 5 minutes, in seconds.",
+        );
         for (model, m) in &self.models {
             let l = Label::model(model);
             for (q, v) in QUANTILES.iter().zip(self.recent_quantiles(m)) {
@@ -192,6 +228,14 @@ impl PrometheusText {
             );
         }
         out
+    }
+
+    /// Each model's 5-minute quantiles (p50, p90, p95, p99), in seconds.
+    #[cfg_attr(not(feature = "metrics"), allow(dead_code))]
+    pub(crate) fn recent_quantiles_by_model(&self) -> impl Iterator<Item = (&str, [f64; 4])> {
+        self.models
+            .iter()
+            .map(|(k, m)| (k.as_str(), self.recent_quantiles(m)))
     }
 
     /// Quantiles of the minutes sealed in the 5 minutes before the last batch; NaN
@@ -231,7 +275,11 @@ fn float(v: f64) -> String {
     if v.is_nan() {
         "NaN".into()
     } else if v.is_infinite() {
-        if v > 0.0 { "+Inf".into() } else { "-Inf".into() }
+        if v > 0.0 {
+            "+Inf".into()
+        } else {
+            "-Inf".into()
+        }
     } else {
         format!("{v}")
     }
@@ -253,7 +301,6 @@ impl std::fmt::Display for Escaped<'_> {
         Ok(())
     }
 }
-
 
 struct Label<'a>(&'a str);
 

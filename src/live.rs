@@ -1,0 +1,133 @@
+//! The live stream: a compact scoreboard pushed to subscribers once per update interval.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use crossbeam_channel::{Receiver, Sender, TrySendError, bounded};
+use serde::Serialize;
+
+use crate::summary::{Stats, Summary, ser_ms, ser_time};
+
+/// Snapshots a subscriber may fall behind by before new ones are dropped for it.
+const SUBSCRIBER_BACKLOG: usize = 4;
+
+/// One window's headline numbers for one model.
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize)]
+pub struct LiveStats {
+    /// Selections.
+    pub count: u64,
+    /// Failed share.
+    pub error_rate: f64,
+    /// Cache-hit share.
+    pub cache_hit_rate: f64,
+    /// Median latency.
+    #[serde(serialize_with = "ser_ms")]
+    pub p50: Duration,
+    /// 95th percentile latency.
+    #[serde(serialize_with = "ser_ms")]
+    pub p95: Duration,
+    /// Spend in US dollars.
+    pub cost_usd: f64,
+}
+
+impl From<&Stats> for LiveStats {
+    fn from(s: &Stats) -> Self {
+        Self {
+            count: s.count,
+            error_rate: s.error_rate,
+            cache_hit_rate: s.cache_hit_rate,
+            p50: s.latency.p50,
+            p95: s.latency.p95,
+            cost_usd: s.cost_usd,
+        }
+    }
+}
+
+/// One model over the last minute and the last 5 minutes.
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize)]
+pub struct LiveModel {
+    /// The last minute (the open minute and the one before it).
+    pub last_minute: LiveStats,
+    /// The last 5 minutes.
+    pub last_5_minutes: LiveStats,
+}
+
+/// What [`Monitor::subscribe`](crate::Monitor::subscribe) receivers get.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LiveSnapshot {
+    /// When it was taken.
+    #[serde(serialize_with = "ser_time")]
+    pub at: SystemTime,
+    /// All models together.
+    pub overall: LiveModel,
+    /// Per model with traffic in the last 5 minutes.
+    pub models: BTreeMap<String, LiveModel>,
+}
+
+impl LiveSnapshot {
+    pub(crate) fn new(at: SystemTime, one: &Summary, five: &Summary) -> Self {
+        let models = five
+            .models
+            .iter()
+            .map(|(k, s5)| {
+                let s1 = one.models.get(k).map(LiveStats::from).unwrap_or_default();
+                let m = LiveModel {
+                    last_minute: s1,
+                    last_5_minutes: s5.into(),
+                };
+                (k.clone(), m)
+            })
+            .collect();
+        Self {
+            at,
+            overall: LiveModel {
+                last_minute: (&one.overview).into(),
+                last_5_minutes: (&five.overview).into(),
+            },
+            models,
+        }
+    }
+}
+
+/// The subscribers and when they were last served.
+#[derive(Default)]
+pub(crate) struct Subscribers {
+    senders: Vec<Sender<Arc<LiveSnapshot>>>,
+    last_sent: Option<u64>,
+    /// Snapshots dropped because a subscriber was behind.
+    pub dropped: u64,
+}
+
+impl Subscribers {
+    pub(crate) fn subscribe(&mut self) -> Receiver<Arc<LiveSnapshot>> {
+        let (tx, rx) = bounded(SUBSCRIBER_BACKLOG);
+        self.senders.push(tx);
+        rx
+    }
+
+    /// Whether a snapshot is due at `now` (nanoseconds) given the interval.
+    pub(crate) fn due(&self, now: u64, interval: Duration) -> bool {
+        !self.senders.is_empty()
+            && self
+                .last_sent
+                .is_none_or(|t| now.saturating_sub(t) >= interval.as_nanos() as u64)
+    }
+
+    /// Offers `snapshot` to every subscriber without waiting; forgets hung-up ones.
+    pub(crate) fn publish(&mut self, now: u64, snapshot: LiveSnapshot) {
+        self.last_sent = Some(now);
+        let snapshot = Arc::new(snapshot);
+        let mut dropped = 0;
+        self.senders
+            .retain(|tx| match tx.try_send(snapshot.clone()) {
+                Ok(()) => true,
+                Err(TrySendError::Full(_)) => {
+                    dropped += 1;
+                    true
+                }
+                Err(TrySendError::Disconnected(_)) => false,
+            });
+        self.dropped += dropped;
+    }
+}

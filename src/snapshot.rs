@@ -1,0 +1,292 @@
+//! [`Snapshot`]: a window's exact data, portable between processes.
+//!
+//! A router fleet runs many processes. Each takes `monitor.snapshot(window)`, ships it
+//! (serde; histograms in HDR V2 deflate encoding, base64 in text formats), and a
+//! collector merges them with [`Snapshot::merge`] into one exact fleet view: counts
+//! and sums add (fixed-point integers, so merging is exact and associative), latency
+//! histograms merge bucket by bucket.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, SystemTime};
+
+use base64::Engine;
+use hdrhistogram::Histogram;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use thiserror::Error;
+
+use crate::aggregate::{SumCount, Totals};
+use crate::clock::from_unix_nanos;
+use crate::hdr::BucketLayout;
+use crate::summary::{Stats, Summary, WindowAcc};
+
+/// One model's exact data over a snapshot's window.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SnapshotModel {
+    /// Selections.
+    pub count: u64,
+    /// Failed selections.
+    pub errors: u64,
+    /// Cache hits.
+    pub cache_hits: u64,
+    /// Spend in nano-dollars, and how many selections reported a cost.
+    pub cost_nano_usd: u64,
+    /// Selections that reported a cost.
+    pub cost_count: u64,
+    /// Sum of accuracy × 10⁶, and its count.
+    pub accuracy_micros: u64,
+    /// Selections that carried an accuracy.
+    pub accuracy_count: u64,
+    /// Sum of satisfaction × 10⁶.
+    pub satisfaction_micros: u64,
+    /// Selections that carried a satisfaction.
+    pub satisfaction_count: u64,
+    /// Sum of complexity × 10⁶.
+    pub complexity_micros: u64,
+    /// Selections that carried a complexity.
+    pub complexity_count: u64,
+    /// Input tokens.
+    pub input_tokens: u64,
+    /// Output tokens.
+    pub output_tokens: u64,
+    /// Exact latency sum, minimum and maximum, in microseconds.
+    pub latency_sum_us: u64,
+    /// Fastest selection, µs.
+    pub latency_min_us: u64,
+    /// Slowest selection, µs.
+    pub latency_max_us: u64,
+    /// Latency distribution in microseconds.
+    #[serde(serialize_with = "ser_hist", deserialize_with = "de_hist")]
+    pub latency: Histogram<u64>,
+}
+
+/// A window's data from one or more processes; from
+/// [`Monitor::snapshot`](crate::Monitor::snapshot).
+///
+/// ```
+/// use modelmeter::{ManualClock, Monitor, Selection, Snapshot};
+/// use std::time::{Duration, SystemTime};
+///
+/// let clock = ManualClock::new(SystemTime::now());
+/// let a = Monitor::builder().clock(clock.clone()).background(false).build()?;
+/// let b = Monitor::builder().clock(clock.clone()).background(false).build()?;
+/// a.record_selection(&Selection::new("gpt-4o", Duration::from_millis(800)))?;
+/// b.record_selection(&Selection::new("gpt-4o", Duration::from_millis(1200)))?;
+/// let mut fleet = a.snapshot(Duration::from_secs(300));
+/// let wire = serde_json::to_string(&b.snapshot(Duration::from_secs(300)))?;
+/// fleet.merge(&serde_json::from_str::<Snapshot>(&wire)?)?;
+/// assert_eq!(fleet.summary().models["gpt-4o"].count, 2);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Snapshot {
+    /// Earliest start of the merged windows, ms since the epoch.
+    pub start_ms: u64,
+    /// Latest end, ms since the epoch.
+    pub end_ms: u64,
+    /// Histogram bounds and precision: snapshots merge only with equal ones.
+    pub latency_low_micros: u64,
+    /// Highest trackable latency, µs.
+    pub latency_high_micros: u64,
+    /// Significant digits.
+    pub latency_significant_digits: u8,
+    /// Per model, by id.
+    pub models: BTreeMap<String, SnapshotModel>,
+}
+
+/// Why two snapshots cannot merge.
+#[derive(Debug, Error, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum MergeError {
+    /// The histogram settings differ.
+    #[error("snapshots use different histograms: {ours:?} vs {theirs:?} (low µs, high µs, digits)")]
+    LayoutMismatch {
+        /// This snapshot's settings.
+        ours: (u64, u64, u8),
+        /// The other's.
+        theirs: (u64, u64, u8),
+    },
+    /// A histogram refused the merge.
+    #[error("histogram merge failed: {0}")]
+    Histogram(String),
+}
+
+impl Snapshot {
+    pub(crate) fn new(layout_settings: (u64, u64, u8), start: u64, end: u64) -> Self {
+        Self {
+            start_ms: start / 1_000_000,
+            end_ms: end / 1_000_000,
+            latency_low_micros: layout_settings.0,
+            latency_high_micros: layout_settings.1,
+            latency_significant_digits: layout_settings.2,
+            models: BTreeMap::new(),
+        }
+    }
+
+    pub(crate) fn add(&mut self, name: &str, acc: &WindowAcc, layout: &BucketLayout) {
+        let t = &acc.totals;
+        let mut latency = layout.empty_histogram();
+        for (index, count) in acc.buckets() {
+            latency.saturating_record_n(layout.lowest_value(index), count);
+        }
+        self.models.insert(
+            name.to_owned(),
+            SnapshotModel {
+                count: t.count,
+                errors: t.errors,
+                cache_hits: t.cache_hits,
+                cost_nano_usd: t.cost.sum,
+                cost_count: t.cost.count,
+                accuracy_micros: t.accuracy.sum,
+                accuracy_count: t.accuracy.count,
+                satisfaction_micros: t.satisfaction.sum,
+                satisfaction_count: t.satisfaction.count,
+                complexity_micros: t.complexity.sum,
+                complexity_count: t.complexity.count,
+                input_tokens: t.input_tokens,
+                output_tokens: t.output_tokens,
+                latency_sum_us: t.latency_sum_us,
+                latency_min_us: t.latency_min_us,
+                latency_max_us: t.latency_max_us,
+                latency,
+            },
+        );
+    }
+
+    fn layout_settings(&self) -> (u64, u64, u8) {
+        (
+            self.latency_low_micros,
+            self.latency_high_micros,
+            self.latency_significant_digits,
+        )
+    }
+
+    /// Adds `other` into `self`: counts and sums add, histograms merge, the span widens.
+    ///
+    /// # Errors
+    ///
+    /// [`MergeError::LayoutMismatch`] when the histogram settings differ; `self` is
+    /// then unchanged.
+    pub fn merge(&mut self, other: &Snapshot) -> Result<(), MergeError> {
+        if self.layout_settings() != other.layout_settings() {
+            return Err(MergeError::LayoutMismatch {
+                ours: self.layout_settings(),
+                theirs: other.layout_settings(),
+            });
+        }
+        for (name, o) in &other.models {
+            let Some(m) = self.models.get_mut(name) else {
+                self.models.insert(name.clone(), o.clone());
+                continue;
+            };
+            m.latency
+                .add(&o.latency)
+                .map_err(|e| MergeError::Histogram(format!("{e:?}")))?;
+            m.count += o.count;
+            m.errors += o.errors;
+            m.cache_hits += o.cache_hits;
+            m.cost_nano_usd += o.cost_nano_usd;
+            m.cost_count += o.cost_count;
+            m.accuracy_micros += o.accuracy_micros;
+            m.accuracy_count += o.accuracy_count;
+            m.satisfaction_micros += o.satisfaction_micros;
+            m.satisfaction_count += o.satisfaction_count;
+            m.complexity_micros += o.complexity_micros;
+            m.complexity_count += o.complexity_count;
+            m.input_tokens += o.input_tokens;
+            m.output_tokens += o.output_tokens;
+            m.latency_sum_us += o.latency_sum_us;
+            m.latency_min_us = m.latency_min_us.min(o.latency_min_us);
+            m.latency_max_us = m.latency_max_us.max(o.latency_max_us);
+        }
+        self.start_ms = self.start_ms.min(other.start_ms);
+        self.end_ms = self.end_ms.max(other.end_ms);
+        Ok(())
+    }
+
+    /// The merged data as a [`Summary`], with the same statistics a single monitor
+    /// gives (throughput over the merged span).
+    pub fn summary(&self) -> Summary {
+        let (low, high, digits) = self.layout_settings();
+        let layout = BucketLayout::new(low, high, digits).expect("settings came from a layout");
+        let span = Duration::from_millis(self.end_ms.saturating_sub(self.start_ms));
+        let mut overall = WindowAcc::new(layout.len());
+        let mut acc = WindowAcc::new(layout.len());
+        let mut models: BTreeMap<String, Stats> = BTreeMap::new();
+        for (name, m) in &self.models {
+            acc.totals = m.totals();
+            for v in m.latency.iter_recorded() {
+                acc.add_bucket(layout.index(v.value_iterated_to()), v.count_at_value());
+            }
+            overall.merge(&acc);
+            models.insert(name.clone(), acc.stats(&layout, span));
+            acc.clear();
+        }
+        let mut s = Summary {
+            window: span,
+            start: from_unix_nanos(self.start_ms * 1_000_000),
+            end: from_unix_nanos(self.end_ms * 1_000_000),
+            overview: overall.stats(&layout, span),
+            models,
+        };
+        s.rate_cost_efficiency(None);
+        s
+    }
+
+    /// When the merged span begins.
+    pub fn start(&self) -> SystemTime {
+        from_unix_nanos(self.start_ms * 1_000_000)
+    }
+
+    /// When it ends.
+    pub fn end(&self) -> SystemTime {
+        from_unix_nanos(self.end_ms.saturating_mul(1_000_000))
+    }
+}
+
+impl SnapshotModel {
+    fn totals(&self) -> Totals {
+        let sc = |sum, count| SumCount { sum, count };
+        Totals {
+            count: self.count,
+            errors: self.errors,
+            cache_hits: self.cache_hits,
+            cost: sc(self.cost_nano_usd, self.cost_count),
+            latency_sum_us: self.latency_sum_us,
+            latency_min_us: self.latency_min_us,
+            latency_max_us: self.latency_max_us,
+            complexity: sc(self.complexity_micros, self.complexity_count),
+            accuracy: sc(self.accuracy_micros, self.accuracy_count),
+            satisfaction: sc(self.satisfaction_micros, self.satisfaction_count),
+            input_tokens: self.input_tokens,
+            output_tokens: self.output_tokens,
+        }
+    }
+}
+
+fn ser_hist<S: Serializer>(h: &Histogram<u64>, s: S) -> Result<S::Ok, S::Error> {
+    use hdrhistogram::serialization::Serializer as _;
+    let mut bytes = Vec::new();
+    hdrhistogram::serialization::V2DeflateSerializer::new()
+        .serialize(h, &mut bytes)
+        .map_err(|e| serde::ser::Error::custom(format!("{e:?}")))?;
+    if s.is_human_readable() {
+        s.serialize_str(&base64::engine::general_purpose::STANDARD.encode(&bytes))
+    } else {
+        s.serialize_bytes(&bytes)
+    }
+}
+
+fn de_hist<'de, D: Deserializer<'de>>(d: D) -> Result<Histogram<u64>, D::Error> {
+    use serde::de::Error;
+    let bytes = if d.is_human_readable() {
+        let text = String::deserialize(d)?;
+        base64::engine::general_purpose::STANDARD
+            .decode(text)
+            .map_err(D::Error::custom)?
+    } else {
+        Vec::<u8>::deserialize(d)?
+    };
+    hdrhistogram::serialization::Deserializer::new()
+        .deserialize(&mut bytes.as_slice())
+        .map_err(|e| D::Error::custom(format!("bad HDR V2 histogram: {e:?}")))
+}
