@@ -7,7 +7,9 @@ use std::time::{Duration, Instant};
 
 use common::events;
 use criterion::{Criterion, criterion_group, criterion_main};
-use modelmeter::{Config, ManualClock, Monitor, Selection};
+use modelmeter::{
+    Config, ExportBatch, ExportError, ExportSettings, Exporter, ManualClock, Monitor, Selection,
+};
 
 const MODELS: usize = 100;
 /// Selections per model per minute: a busy router (10,000 a minute in all).
@@ -87,6 +89,64 @@ fn rules(c: &mut Criterion) {
     g.finish();
 }
 
+/// Blocks in its first export until the process ends: the worst exporter there is.
+struct Stalled(std::sync::mpsc::Receiver<()>);
+
+impl Exporter for Stalled {
+    fn export(&mut self, _: &ExportBatch) -> Result<(), ExportError> {
+        let _ = self.0.recv();
+        Ok(())
+    }
+}
+
+/// What exporters cost the tick: sealing 100 models with no exporter and with one
+/// stalled exporter (asynchronous delivery, as in production), and rendering the
+/// Prometheus exposition of 100 models.
+fn export(c: &mut Criterion) {
+    let names = names();
+    let evs = events(MODELS * PER_MINUTE);
+    let mut g = c.benchmark_group("export");
+    let (_release, stalled_rx) = std::sync::mpsc::channel::<()>();
+    let mut stalled = Some(Stalled(stalled_rx));
+    for label in ["tick_no_exporter", "tick_stalled_exporter"] {
+        let clock = ManualClock::new(start());
+        let mut config = Config::default();
+        config.monitoring.alerting.enabled = false;
+        let mut b = Monitor::builder()
+            .clock(clock.clone())
+            .config(config)
+            .background(false)
+            .synchronous_export(false);
+        if label == "tick_stalled_exporter" {
+            let settings = ExportSettings {
+                flush_timeout: 10,
+                ..ExportSettings::default()
+            };
+            b = b.exporter_with(stalled.take().unwrap(), settings);
+        }
+        let monitor = b.build().unwrap();
+        g.bench_function(format!("{label}_100_models"), |b| {
+            b.iter_custom(|iters| {
+                let mut spent = Duration::ZERO;
+                for _ in 0..iters {
+                    fill_minute(&monitor, &names, &evs);
+                    clock.advance(Duration::from_secs(60));
+                    let t = Instant::now();
+                    monitor.tick();
+                    spent += t.elapsed();
+                }
+                spent
+            })
+        });
+        if label == "tick_no_exporter" {
+            g.bench_function("render_prometheus_100_models", |b| {
+                b.iter(|| monitor.render_prometheus())
+            });
+        }
+    }
+    g.finish();
+}
+
 fn summary(c: &mut Criterion) {
     let names = names();
     let evs = events(MODELS * PER_MINUTE);
@@ -114,6 +174,6 @@ fn summary(c: &mut Criterion) {
 criterion_group! {
     name = benches;
     config = Criterion::default().measurement_time(Duration::from_secs(4)).sample_size(30);
-    targets = tick, rules, summary
+    targets = tick, rules, export, summary
 }
 criterion_main!(benches);

@@ -66,8 +66,9 @@ mod store;
 mod summary;
 mod worker;
 
-/// The README's examples, compiled and run as doctests.
-#[cfg(doctest)]
+/// The README's examples, compiled and run as doctests (they include the `metrics`
+/// bridge, so they run with `--all-features`, as the README's test command does).
+#[cfg(all(doctest, feature = "metrics"))]
 #[doc = include_str!("../README.md")]
 pub struct ReadmeDoctests;
 

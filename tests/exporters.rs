@@ -37,11 +37,10 @@ impl Shared {
 }
 
 /// Counts per (model, minute start) of every bucket received, and batches.
+type PerMinute = BTreeMap<(String, u128), (u64, u32)>;
+
 #[derive(Clone, Default)]
-struct Tally(
-    Arc<Mutex<BTreeMap<(String, u128), (u64, u32)>>>,
-    Arc<std::sync::atomic::AtomicU64>,
-);
+struct Tally(Arc<Mutex<PerMinute>>, Arc<std::sync::atomic::AtomicU64>);
 
 impl Exporter for Tally {
     fn export(&mut self, batch: &ExportBatch) -> Result<(), ExportError> {

@@ -34,7 +34,10 @@ use super::{ExportBatch, Exporter};
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
 pub struct ExportSettings {
-    /// Batches queued before the oldest is dropped. Default 64.
+    /// Batches queued before the oldest is dropped. Default 16: batches are produced
+    /// about once a minute, and each holds one 26 KiB `hdrhistogram::Histogram` per
+    /// model (about 2.6 MiB for 100 models), so a stalled exporter holds at most
+    /// about 42 MiB.
     pub queue_capacity: usize,
     /// Calls per batch, the first included. Default 3.
     pub attempts: u32,
@@ -51,7 +54,7 @@ pub struct ExportSettings {
 impl Default for ExportSettings {
     fn default() -> Self {
         Self {
-            queue_capacity: 64,
+            queue_capacity: 16,
             attempts: 3,
             initial_backoff: 100,
             max_backoff: 5_000,

@@ -16,7 +16,7 @@
 //! | `modelmeter_errors_total` | counter | failed selections |
 //! | `modelmeter_cache_hits_total` | counter | cache hits |
 //! | `modelmeter_cost_usd_total` | counter | spend in US dollars |
-//! | `modelmeter_latency_seconds` | gauge | p50, p90, p95, p99 over the last 5 minutes, by `quantile` |
+//! | `modelmeter_latency_seconds` | summary | p50, p90, p95, p99 over the last 5 minutes (by `quantile`), like a client library's sliding-window summary; `_sum` and `_count` since start |
 //! | `modelmeter_alerts_active` | gauge | 1 per firing alert, by `rule_id`, `scope`, `severity` |
 //!
 //! Counters cover sealed minutes, so they trail real time by up to a minute plus the
@@ -177,7 +177,8 @@ impl PrometheusText {
                 );
             }
         }
-        let counters: [(&str, &str, fn(&ModelSeries) -> f64); 4] = [
+        type Counter = (&'static str, &'static str, fn(&ModelSeries) -> f64);
+        let counters: [Counter; 4] = [
             ("modelmeter_selections_total", "Selections recorded.", |m| {
                 m.count as f64
             }),
@@ -203,14 +204,16 @@ impl PrometheusText {
         header(
             w,
             QUANTILE,
-            "gauge",
-            "Latency quantiles over the last 5 minutes, in seconds.",
+            "summary",
+            "Latency: quantiles over the last 5 minutes, sum and count since start, in seconds.",
         );
         for (model, m) in &self.models {
             let l = Label::model(model);
             for (q, v) in QUANTILES.iter().zip(self.recent_quantiles(m)) {
                 let _ = writeln!(w, "{QUANTILE}{{{l},quantile=\"{q}\"}} {}", float(v));
             }
+            let _ = writeln!(w, "{QUANTILE}_sum{{{l}}} {}", float(m.latency_sum));
+            let _ = writeln!(w, "{QUANTILE}_count{{{l}}} {}", m.count);
         }
         const ALERTS: &str = "modelmeter_alerts_active";
         header(w, ALERTS, "gauge", "Firing alerts, 1 per rule and scope.");
