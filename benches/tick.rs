@@ -47,22 +47,31 @@ fn manual(rules: bool) -> (ManualClock, Monitor) {
     (clock, monitor)
 }
 
+/// Fills and seals `iters` minutes; returns the time spent in `tick` alone.
+fn seal_minutes(
+    iters: u64,
+    clock: &ManualClock,
+    monitor: &Monitor,
+    names: &[String],
+    evs: &[common::Ev],
+) -> Duration {
+    let mut spent = Duration::ZERO;
+    for _ in 0..iters {
+        fill_minute(monitor, names, evs);
+        clock.advance(Duration::from_secs(60));
+        let t = Instant::now();
+        monitor.tick();
+        spent += t.elapsed();
+    }
+    spent
+}
+
 fn tick(c: &mut Criterion) {
     let names = names();
     let evs = events(MODELS * PER_MINUTE);
     let (clock, monitor) = manual(false);
     c.bench_function("tick/seal_100_models", |b| {
-        b.iter_custom(|iters| {
-            let mut spent = Duration::ZERO;
-            for _ in 0..iters {
-                fill_minute(&monitor, &names, &evs);
-                clock.advance(Duration::from_secs(60));
-                let t = Instant::now();
-                monitor.tick();
-                spent += t.elapsed();
-            }
-            spent
-        })
+        b.iter_custom(|iters| seal_minutes(iters, &clock, &monitor, &names, &evs))
     });
 }
 
@@ -126,17 +135,7 @@ fn export(c: &mut Criterion) {
         }
         let monitor = b.build().unwrap();
         g.bench_function(format!("{label}_100_models"), |b| {
-            b.iter_custom(|iters| {
-                let mut spent = Duration::ZERO;
-                for _ in 0..iters {
-                    fill_minute(&monitor, &names, &evs);
-                    clock.advance(Duration::from_secs(60));
-                    let t = Instant::now();
-                    monitor.tick();
-                    spent += t.elapsed();
-                }
-                spent
-            })
+            b.iter_custom(|iters| seal_minutes(iters, &clock, &monitor, &names, &evs))
         });
         if label == "tick_no_exporter" {
             g.bench_function("render_prometheus_100_models", |b| {

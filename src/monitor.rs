@@ -14,7 +14,7 @@ use crate::builder::MonitorBuilder;
 use crate::clock::{Clock, to_unix_nanos};
 use crate::config::Config;
 use crate::error::{RecordError, RejectReason};
-use crate::export::{Delivery, ExportBatch, PrometheusText};
+use crate::export::{Delivery, DeliveryProbe, ExportBatch, PrometheusText};
 use crate::hdr::BucketLayout;
 use crate::health::Health;
 use crate::live::{LiveSnapshot, Subscribers};
@@ -47,6 +47,8 @@ pub(crate) struct Inner {
     pub tick_state: Mutex<TickState>,
     /// Separate from the tick state so alert queries never wait on an exporter.
     pub alerts: Mutex<AlertManager>,
+    /// Exporter counters, readable while a tick holds the deliveries.
+    probes: Vec<DeliveryProbe>,
     /// Cumulative series for `render_prometheus`.
     prometheus: Mutex<PrometheusText>,
     subscribers: Mutex<Subscribers>,
@@ -75,7 +77,9 @@ impl Inner {
         .expect("config was validated");
         let shards = r.effective_shards();
         let store = Store::new(&config);
+        let probes = deliveries.iter().map(Delivery::probe).collect();
         Self {
+            probes,
             registry: Registry::new(r.max_models, shards, layout.len()),
             tick_state: Mutex::new(TickState {
                 sealer: Sealer::new(layout.len()),
@@ -168,7 +172,7 @@ impl Inner {
         let buckets = {
             let mut store = self.store.write();
             let TickState { sealer, .. } = &mut *state;
-            let buckets = sealer.seal(&self.registry, &mut store, &self.layout, before, true);
+            let buckets = sealer.seal(&self.registry, &mut store, &self.layout, before);
             for name in store.prune(now / NANOS_PER_MINUTE) {
                 let Some(slot) = self.registry.get(&name) else {
                     continue;
@@ -283,13 +287,7 @@ impl Inner {
         let store = self.store.read();
         let slots = self.registry.slots();
         let open: u64 = slots.iter().map(|s| s.open_events()).sum();
-        let exporters: Vec<_> = self
-            .tick_state
-            .lock()
-            .deliveries
-            .iter()
-            .map(Delivery::health)
-            .collect();
+        let exporters: Vec<_> = self.probes.iter().map(DeliveryProbe::health).collect();
         Health {
             recorded: store.sealed_events + open,
             rejected_total: rejected.values().sum(),

@@ -34,15 +34,14 @@ impl Sealer {
         }
     }
 
-    /// Seals every open cell with `minute < before`. Returns the sealed buckets when
-    /// `export` is set (building `hdrhistogram`s costs time nobody needs otherwise).
+    /// Seals every open cell with `minute < before` and returns them as buckets: the
+    /// tick hands them to exporters and to the Prometheus series.
     pub(crate) fn seal(
         &mut self,
         registry: &Registry,
         store: &mut Store,
         layout: &BucketLayout,
         before: u64,
-        export: bool,
     ) -> Vec<MinuteBucket> {
         let mut out = Vec::new();
         for slot in registry.slots() {
@@ -64,14 +63,12 @@ impl Sealer {
                 let latency = CompactCounts::from_sorted(self.scratch.buckets());
                 self.scratch.clear();
                 let agg = Aggregate { totals, latency };
-                if export {
-                    out.push(MinuteBucket::new(
-                        &slot.name,
-                        minute_start(minute),
-                        &agg,
-                        layout,
-                    ));
-                }
+                out.push(MinuteBucket::new(
+                    &slot.name,
+                    minute_start(minute),
+                    &agg,
+                    layout,
+                ));
                 store.insert(&slot.name, minute, agg);
             }
             slot.return_cells(self.cells.drain(..));

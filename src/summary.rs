@@ -287,7 +287,7 @@ impl WindowAcc {
 }
 
 /// The 1-based rank of quantile `q` among `n` values, as `hdrhistogram` computes it.
-fn rank(q: f64, n: u64) -> u64 {
+pub(crate) fn rank(q: f64, n: u64) -> u64 {
     ((q * n as f64).ceil() as u64).clamp(1, n)
 }
 

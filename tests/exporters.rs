@@ -448,3 +448,41 @@ fn bad_export_settings_name_the_field() {
         .unwrap_err();
     assert!(e.to_string().contains("export.attempts"), "{e}");
 }
+
+#[test]
+fn health_answers_while_a_synchronous_tick_waits_on_an_exporter() {
+    let clock = ManualClock::new(common::start());
+    let (entered_tx, entered) = bounded(1);
+    let (release, release_rx) = bounded(1);
+    let monitor = Monitor::builder()
+        .clock(clock.clone())
+        .exporter_with(
+            Stalling {
+                entered: entered_tx,
+                release: release_rx,
+            },
+            ExportSettings {
+                timeout: 600_000,
+                ..ExportSettings::default()
+            },
+        )
+        .background(false)
+        .build()
+        .unwrap();
+    traffic(&monitor, 0);
+    clock.advance(3 * MINUTE);
+    let ticking = {
+        let monitor = monitor.clone();
+        std::thread::spawn(move || monitor.tick())
+    };
+    entered
+        .recv_timeout(Duration::from_secs(30))
+        .expect("the exporter received the batch");
+    // The tick is blocked waiting for delivery; health must not wait with it.
+    let h = monitor.health();
+    assert_eq!(h.exporters[0].name, "stalling");
+    assert_eq!(h.exporters[0].delivered, 0);
+    release.send(()).unwrap();
+    ticking.join().unwrap();
+    assert_eq!(monitor.health().exporters[0].delivered, 1);
+}

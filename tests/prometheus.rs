@@ -157,10 +157,3 @@ fn promtool_accepts_the_exposition() {
     );
     let _ = std::fs::remove_file(path);
 }
-
-#[test]
-#[ignore = "debug helper: writes the exposition to /tmp/modelmeter-debug.prom"]
-fn dump() {
-    let (monitor, _) = filled("dump");
-    std::fs::write("/tmp/modelmeter-debug.prom", monitor.render_prometheus()).unwrap();
-}

@@ -101,10 +101,6 @@ impl<W: Write + Send + 'static> Exporter for CsvExporter<W> {
         Ok(self.out.flush()?)
     }
 
-    fn shutdown(&mut self) -> Result<(), ExportError> {
-        self.flush()
-    }
-
     fn name(&self) -> &str {
         "csv"
     }

@@ -160,14 +160,39 @@ enum Msg {
     Shutdown(Sender<()>),
 }
 
-/// The tick's end of one exporter's queue.
-pub(crate) struct Delivery {
+/// A read-only view of one exporter's counters and queue, so `health()` never waits
+/// for a tick that holds the deliveries.
+#[derive(Clone)]
+pub(crate) struct DeliveryProbe {
     name: String,
-    settings: ExportSettings,
-    tx: Sender<Msg>,
-    /// Kept to drop the oldest batch when the queue is full.
+    /// Also the tick's handle to drop the oldest batch when the queue is full.
     rx: Receiver<Msg>,
     counters: Arc<Counters>,
+}
+
+impl DeliveryProbe {
+    pub(crate) fn health(&self) -> ExporterHealth {
+        let c = &*self.counters;
+        let get = |a: &AtomicU64| a.load(Ordering::Relaxed);
+        ExporterHealth {
+            name: self.name.clone(),
+            delivered: get(&c.delivered),
+            retried: get(&c.retried),
+            failed: get(&c.failed),
+            dropped: get(&c.dropped),
+            panicked: get(&c.panicked),
+            timed_out: get(&c.timed_out),
+            queued: self.rx.len() as u64,
+            last_error: c.last_error.lock().clone(),
+        }
+    }
+}
+
+/// The tick's end of one exporter's queue.
+pub(crate) struct Delivery {
+    probe: DeliveryProbe,
+    settings: ExportSettings,
+    tx: Sender<Msg>,
     seq: u64,
     thread: Option<JoinHandle<()>>,
 }
@@ -188,11 +213,9 @@ impl Delivery {
                 .spawn(move || run(&mut *exporter, &name, &rx, &counters, &settings))?
         };
         Ok(Self {
-            name,
+            probe: DeliveryProbe { name, rx, counters },
             settings,
             tx,
-            rx,
-            counters,
             seq: 0,
             thread: Some(thread),
         })
@@ -208,9 +231,10 @@ impl Delivery {
                 Err(TrySendError::Disconnected(_)) => return,
                 Err(TrySendError::Full(back)) => {
                     msg = back;
-                    if let Ok(Msg::Batch(seq, _)) = self.rx.try_recv() {
-                        self.counters.dropped.fetch_add(1, Ordering::Relaxed);
-                        self.counters.finish(seq);
+                    let c = &self.probe.counters;
+                    if let Ok(Msg::Batch(seq, _)) = self.probe.rx.try_recv() {
+                        c.dropped.fetch_add(1, Ordering::Relaxed);
+                        c.finish(seq);
                     }
                 }
             }
@@ -220,14 +244,10 @@ impl Delivery {
     /// Waits until the last batch sent is finished, at most its worst-case time.
     pub(crate) fn wait(&self) {
         let deadline = Instant::now() + self.settings.worst_case();
-        let mut f = self.counters.finished.lock();
+        let c = &self.probe.counters;
+        let mut f = c.finished.lock();
         while *f < self.seq {
-            if self
-                .counters
-                .finished_cv
-                .wait_until(&mut f, deadline)
-                .timed_out()
-            {
+            if c.finished_cv.wait_until(&mut f, deadline).timed_out() {
                 return;
             }
         }
@@ -257,20 +277,8 @@ impl Delivery {
         }
     }
 
-    pub(crate) fn health(&self) -> ExporterHealth {
-        let c = &*self.counters;
-        let get = |a: &AtomicU64| a.load(Ordering::Relaxed);
-        ExporterHealth {
-            name: self.name.clone(),
-            delivered: get(&c.delivered),
-            retried: get(&c.retried),
-            failed: get(&c.failed),
-            dropped: get(&c.dropped),
-            panicked: get(&c.panicked),
-            timed_out: get(&c.timed_out),
-            queued: self.rx.len() as u64,
-            last_error: c.last_error.lock().clone(),
-        }
+    pub(crate) fn probe(&self) -> DeliveryProbe {
+        self.probe.clone()
     }
 }
 

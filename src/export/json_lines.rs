@@ -74,10 +74,6 @@ impl<W: Write + Send + 'static> Exporter for JsonLinesExporter<W> {
         Ok(self.out.flush()?)
     }
 
-    fn shutdown(&mut self) -> Result<(), ExportError> {
-        self.flush()
-    }
-
     fn name(&self) -> &str {
         "json_lines"
     }

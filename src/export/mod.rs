@@ -20,7 +20,7 @@ pub use self::json_lines::JsonLinesExporter;
 pub use self::log::LogExporter;
 #[cfg(feature = "metrics")]
 pub use self::metrics::MetricsExporter;
-pub(crate) use delivery::Delivery;
+pub(crate) use delivery::{Delivery, DeliveryProbe};
 pub use delivery::{ExportSettings, ExporterHealth};
 pub use prometheus::{DURATION_BOUNDS, PrometheusFileExporter, PrometheusText};
 
@@ -109,9 +109,10 @@ pub trait Exporter: Send + 'static {
         Ok(())
     }
 
-    /// Called once when the monitor shuts down, after the last batch.
+    /// Called once when the monitor shuts down, after the last batch; by default
+    /// [`flush`](Self::flush).
     fn shutdown(&mut self) -> Result<(), ExportError> {
-        Ok(())
+        self.flush()
     }
 
     /// A name for health reports and the worker thread; defaults to the type's name.

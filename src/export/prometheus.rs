@@ -260,7 +260,7 @@ impl PrometheusText {
         let (mut seen, mut k) = (0, 0);
         for (value, n) in values {
             seen += n;
-            while k < 4 && seen as f64 >= (QUANTILES[k] * total as f64).ceil() {
+            while k < 4 && seen >= crate::summary::rank(QUANTILES[k], total) {
                 out[k] = value as f64 / 1e6;
                 k += 1;
             }
