@@ -33,6 +33,7 @@ use crossbeam_utils::CachePadded;
 use parking_lot::Mutex;
 
 use crate::aggregate::{Event, Totals};
+use crate::bands::Bands;
 
 static NEXT_LANE: AtomicUsize = AtomicUsize::new(0);
 
@@ -59,6 +60,8 @@ pub(crate) fn thread_lane() -> usize {
 pub(crate) struct OpenCell {
     pub minute: u64,
     pub totals: Totals,
+    /// Counters by complexity band; boxed so moving a cell stays cheap.
+    pub bands: Box<Bands>,
     counts: Box<[u32]>,
     lo: usize,
     hi: usize,
@@ -69,6 +72,7 @@ impl OpenCell {
         Self {
             minute: 0,
             totals: Totals::default(),
+            bands: Box::default(),
             counts: vec![0; buckets].into_boxed_slice(),
             lo: usize::MAX,
             hi: 0,
@@ -78,6 +82,7 @@ impl OpenCell {
     #[inline]
     fn add(&mut self, e: &Event) {
         self.totals.add(e);
+        self.bands.add(e);
         self.counts[e.bucket] += 1;
         self.lo = self.lo.min(e.bucket);
         self.hi = self.hi.max(e.bucket);
@@ -103,11 +108,14 @@ impl OpenCell {
         }
         self.lo = usize::MAX;
         self.hi = 0;
+        if self.totals.complexity.count > 0 {
+            *self.bands = Bands::default();
+        }
         self.totals = Totals::default();
     }
 
     fn heap_bytes(&self) -> usize {
-        self.counts.len() * std::mem::size_of::<u32>()
+        self.counts.len() * std::mem::size_of::<u32>() + std::mem::size_of::<Bands>()
     }
 }
 

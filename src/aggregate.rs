@@ -98,12 +98,12 @@ pub(crate) struct SumCount {
 
 impl SumCount {
     #[inline]
-    fn add(&mut self, (value, present): (u64, u64)) {
+    pub(crate) fn add(&mut self, (value, present): (u64, u64)) {
         self.sum = self.sum.saturating_add(value);
         self.count += present;
     }
 
-    fn merge(&mut self, o: &SumCount) {
+    pub(crate) fn merge(&mut self, o: &SumCount) {
         self.sum = self.sum.saturating_add(o.sum);
         self.count += o.count;
     }
@@ -129,6 +129,10 @@ pub(crate) struct Totals {
     pub satisfaction: SumCount,
     pub input_tokens: u64,
     pub output_tokens: u64,
+    /// Cost of the cache hits alone, so hits and misses can be priced apart.
+    pub hit_cost: SumCount,
+    /// Latency sum of the cache hits alone.
+    pub hit_latency_sum_us: u64,
 }
 
 impl Default for Totals {
@@ -146,6 +150,8 @@ impl Default for Totals {
             satisfaction: SumCount::default(),
             input_tokens: 0,
             output_tokens: 0,
+            hit_cost: SumCount::default(),
+            hit_latency_sum_us: 0,
         }
     }
 }
@@ -165,6 +171,11 @@ impl Totals {
         self.satisfaction.add(e.satisfaction);
         self.input_tokens = self.input_tokens.saturating_add(e.input_tokens);
         self.output_tokens = self.output_tokens.saturating_add(e.output_tokens);
+        let hit = u64::from(e.cache_hit);
+        self.hit_cost.add((e.cost.0 * hit, e.cost.1 * hit));
+        self.hit_latency_sum_us = self
+            .hit_latency_sum_us
+            .saturating_add(e.latency_us * hit);
     }
 
     pub(crate) fn merge(&mut self, o: &Totals) {
@@ -180,6 +191,8 @@ impl Totals {
         self.satisfaction.merge(&o.satisfaction);
         self.input_tokens = self.input_tokens.saturating_add(o.input_tokens);
         self.output_tokens = self.output_tokens.saturating_add(o.output_tokens);
+        self.hit_cost.merge(&o.hit_cost);
+        self.hit_latency_sum_us = self.hit_latency_sum_us.saturating_add(o.hit_latency_sum_us);
     }
 
     /// Total cost in dollars.

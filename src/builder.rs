@@ -7,6 +7,8 @@ use crate::config::Config;
 use crate::error::ConfigError;
 use crate::export::{Delivery, ExportSettings, Exporter};
 use crate::monitor::{Inner, Monitor};
+use crate::heuristics::Heuristic;
+use crate::optimizer::Actuator;
 use crate::rules::Rule;
 use crate::worker::Lifecycle;
 
@@ -29,6 +31,8 @@ pub struct MonitorBuilder {
     clock: Arc<dyn Clock>,
     exporters: Vec<(Box<dyn Exporter>, Option<ExportSettings>)>,
     rules: Vec<Box<dyn Rule>>,
+    heuristics: Vec<Box<dyn Heuristic>>,
+    actuator: Option<Box<dyn Actuator>>,
     background: bool,
     synchronous_export: Option<bool>,
 }
@@ -40,6 +44,8 @@ impl Default for MonitorBuilder {
             clock: Arc::new(SystemClock),
             exporters: Vec::new(),
             rules: Vec::new(),
+            heuristics: Vec::new(),
+            actuator: None,
             background: true,
             synchronous_export: None,
         }
@@ -88,6 +94,19 @@ impl MonitorBuilder {
         self
     }
 
+    /// Adds a heuristic, run after the built-in ones (`optimizer.enabled`) by
+    /// [`Monitor::recommendations`](crate::Monitor::recommendations) and at each optimizer interval.
+    pub fn heuristic(mut self, heuristic: impl Heuristic) -> Self {
+        self.heuristics.push(Box::new(heuristic));
+        self
+    }
+
+    /// The hook that applies recommendations marked safe; see [`Actuator`].
+    pub fn actuator(mut self, actuator: impl Actuator) -> Self {
+        self.actuator = Some(Box::new(actuator));
+        self
+    }
+
     /// Whether a worker thread ticks every `updateInterval` (default `true`). With
     /// `false` the host calls [`Monitor::tick`].
     pub fn background(mut self, background: bool) -> Self {
@@ -127,12 +146,19 @@ impl MonitorBuilder {
             deliveries.push(Delivery::spawn(exporter, settings).map_err(io)?);
         }
         let synchronous = self.synchronous_export.unwrap_or(!self.background);
+        let mut heuristics = if self.config.optimizer.enabled {
+            crate::heuristics::default_heuristics()
+        } else {
+            Vec::new()
+        };
+        heuristics.extend(self.heuristics);
         let inner = Arc::new(Inner::new(
             self.config,
             self.clock,
             rules,
             deliveries,
             synchronous,
+            (heuristics, self.actuator),
         ));
         let lifecycle =
             Lifecycle::new(inner.clone(), self.background).map_err(|e| ConfigError::Io {

@@ -219,6 +219,22 @@ impl ExportError {
     }
 }
 
+/// A failure inside an [`Actuator`](crate::Actuator); built like [`ExportError`].
+#[derive(Debug, thiserror::Error)]
+#[error("{source}")]
+pub struct ActuatorError {
+    source: Box<dyn std::error::Error + Send + Sync>,
+}
+
+impl ActuatorError {
+    /// Wraps a message or an error.
+    pub fn new(source: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
+        Self {
+            source: source.into(),
+        }
+    }
+}
+
 impl From<std::io::Error> for ExportError {
     fn from(e: std::io::Error) -> Self {
         Self::new(e)

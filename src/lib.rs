@@ -45,19 +45,25 @@
 mod accumulate;
 mod aggregate;
 mod alerts;
+mod bands;
 mod bucket;
 mod builder;
+mod calendar;
 mod clock;
 mod config;
+mod cost;
 mod error;
 mod export;
 mod global;
 mod hdr;
 mod health;
+mod heuristics;
 mod live;
 mod monitor;
+mod optimizer;
 mod query;
 mod registry;
+mod reports;
 mod rules;
 mod seal;
 mod selection;
@@ -73,14 +79,17 @@ mod worker;
 pub struct ReadmeDoctests;
 
 pub use alerts::{Alert, AlertEvent, AlertEventKind, AlertState, ResolvedAlert};
+pub use bands::{BANDS, BandStats};
 pub use bucket::MinuteBucket;
 pub use builder::MonitorBuilder;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::{
-    AggregationLevel, Alerting, AnomalySettings, Config, Cost, Direction, Kpi, Monitoring,
-    PerformanceMetrics, Recording, Thresholds,
+    AggregationLevel, Alerting, AnomalySettings, Budget, Config, Cost, Direction, Kpi,
+    Monitoring, Optimizer, PerformanceMetrics, Recording, Reporting, Schedule, Schedules,
+    Thresholds,
 };
-pub use error::{ConfigError, ExportError, RecordError, RejectReason, SetGlobalError};
+pub use cost::{BudgetEvent, BudgetPeriod, BudgetStatus, ModelCost, Savings};
+pub use error::{ActuatorError, ConfigError, ExportError, RecordError, RejectReason, SetGlobalError};
 #[cfg(feature = "metrics")]
 pub use export::MetricsExporter;
 pub use export::{
@@ -89,9 +98,20 @@ pub use export::{
 };
 pub use global::{global, record_selection, set_global};
 pub use health::Health;
+pub use heuristics::{
+    Action, AnalysisView, CheaperEquivalent, Correlation, ErrorHotspot, Evidence, Heuristic,
+    HighCostPerSelection, Level, LowCacheHitRate, Priority, Recommendation, RecommendationKind,
+    Regression, SlowResponses, default_heuristics,
+};
 pub use live::{LiveModel, LiveSnapshot, LiveStats};
 pub use monitor::{ModelHandle, Monitor};
+pub use optimizer::{ActionOutcome, Actuator, AppliedAction};
 pub use registry::OTHER_MODEL;
+pub use reports::{
+    Baseline, Bottleneck, ComparisonRow, CostReport, CsvTable, HealthScore, KpiScore,
+    ModelComparison, PerformanceReport, ReportAlerts, ReportPeriod, ReportSchedule,
+    ScheduledReport, Trend, TrendPoint,
+};
 pub use rules::{
     AlertPolicy, AnomalyRule, DEFAULT_WINDOW, Finding, Metric, NoDataPolicy, Rule, RuleScope,
     RuleView, Scope, Severity, ThresholdRule, Verdict, default_rules, wilson_interval,

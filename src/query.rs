@@ -21,12 +21,24 @@ pub(crate) fn collect(
     layout: &BucketLayout,
     now_nanos: u64,
     window: Duration,
-    mut each: impl FnMut(u64, &str, &WindowAcc),
+    each: impl FnMut(u64, &str, &WindowAcc),
 ) -> u64 {
     let window_nanos = u64::try_from(window.as_nanos()).unwrap_or(u64::MAX);
     let now_minute = now_nanos / NANOS_PER_MINUTE;
     let from = now_nanos.saturating_sub(window_nanos) / NANOS_PER_MINUTE;
-    let to = now_minute + 1;
+    collect_range(registry, store, layout, from, now_minute + 1, now_minute, each)
+}
+
+/// As [`collect`], for the minutes `from..to`.
+pub(crate) fn collect_range(
+    registry: &Registry,
+    store: &RwLock<Store>,
+    layout: &BucketLayout,
+    from: u64,
+    to: u64,
+    now_minute: u64,
+    mut each: impl FnMut(u64, &str, &WindowAcc),
+) -> u64 {
     // Holding the read lock while peeking at open cells keeps the sealer out, so no
     // event is seen both open and stored, or neither.
     let store = store.read();
@@ -50,6 +62,72 @@ pub(crate) fn collect(
         acc.clear();
     }
     start_nanos
+}
+
+/// Summaries of the `count` complete intervals of `step_minutes` each that end at or
+/// before minute `end` (intervals aligned to multiples of the step since the epoch:
+/// hours, UTC days), oldest first; an interval without traffic is an empty summary.
+pub(crate) fn series(
+    registry: &Registry,
+    store: &RwLock<Store>,
+    layout: &BucketLayout,
+    (end, now_minute): (u64, u64),
+    step_minutes: u64,
+    count: u64,
+    reference_model: Option<&str>,
+) -> Vec<Summary> {
+    let step = step_minutes.max(1);
+    let last = end / step * step;
+    (1..=count)
+        .rev()
+        .filter_map(|k| {
+            let from = last.checked_sub(k * step)?;
+            Some(range_summary(
+                registry,
+                store,
+                layout,
+                (from, from + step),
+                now_minute,
+                reference_model,
+            ))
+        })
+        .collect()
+}
+
+/// The summary of minutes `from..to` (`to` at most the current minute + 1).
+pub(crate) fn range_summary(
+    registry: &Registry,
+    store: &RwLock<Store>,
+    layout: &BucketLayout,
+    (from, to): (u64, u64),
+    now_minute: u64,
+    reference_model: Option<&str>,
+) -> Summary {
+    let end_nanos = to.saturating_mul(NANOS_PER_MINUTE);
+    let mut models = BTreeMap::new();
+    let mut overall = WindowAcc::new(layout.len());
+    let span = |start: u64| Duration::from_nanos(end_nanos.saturating_sub(start));
+    let start_nanos = collect_range(
+        registry,
+        store,
+        layout,
+        from,
+        to,
+        now_minute,
+        |start, name, acc| {
+            overall.merge(acc);
+            models.insert(name.to_owned(), acc.stats(layout, span(start)));
+        },
+    );
+    let mut summary = Summary {
+        window: Duration::from_secs((to - from) * 60),
+        start: from_unix_nanos(start_nanos),
+        end: from_unix_nanos(end_nanos),
+        overview: overall.stats(layout, span(start_nanos)),
+        models,
+    };
+    summary.rate_cost_efficiency(reference_model);
+    summary
 }
 
 /// Summarizes the window of length `window` ending at `now_nanos`.

@@ -10,6 +10,7 @@ use std::time::SystemTime;
 
 use crate::accumulate::OpenCell;
 use crate::aggregate::{Aggregate, Totals};
+use crate::bands::Bands;
 use crate::bucket::MinuteBucket;
 use crate::clock::from_unix_nanos;
 use crate::hdr::{BucketLayout, CompactCounts};
@@ -54,9 +55,13 @@ impl Sealer {
             while i < self.cells.len() {
                 let minute = self.cells[i].1.minute;
                 let mut totals = Totals::default();
+                let mut bands = Bands::default();
                 while i < self.cells.len() && self.cells[i].1.minute == minute {
                     let cell = &self.cells[i].1;
                     totals.merge(&cell.totals);
+                    if cell.totals.complexity.count > 0 {
+                        bands.merge(&cell.bands);
+                    }
                     self.scratch.add_buckets(cell.buckets());
                     i += 1;
                 }
@@ -70,6 +75,7 @@ impl Sealer {
                     layout,
                 ));
                 store.insert(&slot.name, minute, agg);
+                store.bands.insert(&slot.name, minute, &bands);
             }
             slot.return_cells(self.cells.drain(..));
         }

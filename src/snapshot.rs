@@ -54,6 +54,15 @@ pub struct SnapshotModel {
     pub latency_min_us: u64,
     /// Slowest selection, µs.
     pub latency_max_us: u64,
+    /// Cost of the cache hits alone, nano-dollars (absent in older snapshots: 0).
+    #[serde(default)]
+    pub hit_cost_nano_usd: u64,
+    /// Cache hits that reported a cost.
+    #[serde(default)]
+    pub hit_cost_count: u64,
+    /// Latency sum of the cache hits alone, µs.
+    #[serde(default)]
+    pub hit_latency_sum_us: u64,
     /// Latency distribution in microseconds.
     #[serde(serialize_with = "ser_hist", deserialize_with = "de_hist")]
     pub latency: Histogram<u64>,
@@ -147,6 +156,9 @@ impl Snapshot {
                 latency_sum_us: t.latency_sum_us,
                 latency_min_us: t.latency_min_us,
                 latency_max_us: t.latency_max_us,
+                hit_cost_nano_usd: t.hit_cost.sum,
+                hit_cost_count: t.hit_cost.count,
+                hit_latency_sum_us: t.hit_latency_sum_us,
                 latency,
             },
         );
@@ -259,6 +271,8 @@ impl SnapshotModel {
             satisfaction: sc(self.satisfaction_micros, self.satisfaction_count),
             input_tokens: self.input_tokens,
             output_tokens: self.output_tokens,
+            hit_cost: sc(self.hit_cost_nano_usd, self.hit_cost_count),
+            hit_latency_sum_us: self.hit_latency_sum_us,
         }
     }
 }

@@ -1,18 +1,36 @@
 //! What queries return: [`Summary`], [`Stats`] and [`LatencyStats`].
 //!
 //! Durations serialize as floating-point milliseconds, times as milliseconds since the
-//! Unix epoch, so the JSON reads naturally in dashboards.
+//! Unix epoch, so the JSON reads naturally in dashboards; both read back (times at
+//! millisecond resolution), so a saved summary can serve as a baseline.
 
 use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime};
 
-use serde::{Serialize, Serializer};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::aggregate::{RATIO_SCALE, Totals};
 use crate::hdr::BucketLayout;
 
 pub(crate) fn ser_ms<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_f64(d.as_secs_f64() * 1000.0)
+}
+
+/// Reads what [`ser_ms`] wrote, to the nearest nanosecond.
+pub(crate) fn de_ms<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+    let ms = f64::deserialize(d)?;
+    if !ms.is_finite() || ms < 0.0 {
+        return Err(serde::de::Error::custom(format!(
+            "duration {ms} ms must be finite and >= 0"
+        )));
+    }
+    Ok(Duration::from_nanos((ms * 1e6).round() as u64))
+}
+
+/// Reads what [`ser_time`] wrote.
+pub(crate) fn de_time<'de, D: Deserializer<'de>>(d: D) -> Result<SystemTime, D::Error> {
+    let ms = u64::deserialize(d)?;
+    Ok(crate::clock::from_unix_nanos(ms.saturating_mul(1_000_000)))
 }
 
 pub(crate) fn ser_time<S: Serializer>(t: &SystemTime, s: S) -> Result<S::Ok, S::Error> {
@@ -24,31 +42,31 @@ pub(crate) fn ser_time<S: Serializer>(t: &SystemTime, s: S) -> Result<S::Ok, S::
 /// `min`, `max` and `mean` are exact; the percentiles come from the HDR buckets and are
 /// within the configured relative error (1% with the default 2 significant digits) of
 /// the exact percentile, never below `min` nor above `max`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct LatencyStats {
     /// Fastest selection.
-    #[serde(serialize_with = "ser_ms")]
+    #[serde(serialize_with = "ser_ms", deserialize_with = "de_ms")]
     pub min: Duration,
     /// Arithmetic mean.
-    #[serde(serialize_with = "ser_ms")]
+    #[serde(serialize_with = "ser_ms", deserialize_with = "de_ms")]
     pub mean: Duration,
     /// Median.
-    #[serde(serialize_with = "ser_ms")]
+    #[serde(serialize_with = "ser_ms", deserialize_with = "de_ms")]
     pub p50: Duration,
     /// 75th percentile.
-    #[serde(serialize_with = "ser_ms")]
+    #[serde(serialize_with = "ser_ms", deserialize_with = "de_ms")]
     pub p75: Duration,
     /// 90th percentile.
-    #[serde(serialize_with = "ser_ms")]
+    #[serde(serialize_with = "ser_ms", deserialize_with = "de_ms")]
     pub p90: Duration,
     /// 95th percentile.
-    #[serde(serialize_with = "ser_ms")]
+    #[serde(serialize_with = "ser_ms", deserialize_with = "de_ms")]
     pub p95: Duration,
     /// 99th percentile.
-    #[serde(serialize_with = "ser_ms")]
+    #[serde(serialize_with = "ser_ms", deserialize_with = "de_ms")]
     pub p99: Duration,
     /// Slowest selection.
-    #[serde(serialize_with = "ser_ms")]
+    #[serde(serialize_with = "ser_ms", deserialize_with = "de_ms")]
     pub max: Duration,
 }
 
@@ -57,7 +75,8 @@ pub struct LatencyStats {
 /// Optional means (`mean_cost_usd`, `mean_complexity`, `mean_accuracy`,
 /// `mean_satisfaction`) are `None` when no selection in the set carried that field: an
 /// absent value, not a zero.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Stats {
     /// Selections.
     pub count: u64,
@@ -101,21 +120,29 @@ pub struct Stats {
     pub input_tokens: u64,
     /// Output tokens.
     pub output_tokens: u64,
+    /// Mean cost of the cache hits that reported a cost.
+    pub cache_hit_mean_cost_usd: Option<f64>,
+    /// Mean cost of the cache misses that reported a cost.
+    pub cache_miss_mean_cost_usd: Option<f64>,
+    /// Mean latency of the cache hits, in milliseconds (absent without hits).
+    pub cache_hit_mean_latency_ms: Option<f64>,
+    /// Mean latency of the cache misses, in milliseconds (absent without misses).
+    pub cache_miss_mean_latency_ms: Option<f64>,
 }
 
 /// The answer to [`Monitor::summary`](crate::Monitor::summary).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Summary {
     /// The window asked for.
-    #[serde(serialize_with = "ser_ms")]
+    #[serde(serialize_with = "ser_ms", deserialize_with = "de_ms")]
     pub window: Duration,
     /// Start of the span actually covered: the start of the minute the window begins
     /// in, or earlier where only a coarser tier still holds that part (see
     /// [`Monitor::summary`](crate::Monitor::summary)).
-    #[serde(serialize_with = "ser_time")]
+    #[serde(serialize_with = "ser_time", deserialize_with = "de_time")]
     pub start: SystemTime,
     /// End of the span: the time of the query.
-    #[serde(serialize_with = "ser_time")]
+    #[serde(serialize_with = "ser_time", deserialize_with = "de_time")]
     pub end: SystemTime,
     /// All models together.
     pub overview: Stats,
@@ -132,21 +159,28 @@ impl Stats {
 }
 
 impl Summary {
-    /// Fills in cost efficiency for the overview and every model, against
-    /// `reference` when it is in the window, else the costliest model per selection.
-    pub(crate) fn rate_cost_efficiency(&mut self, reference: Option<&str>) {
+    /// The model cost efficiency is judged against and its mean cost per selection:
+    /// `configured` when it reported a cost in the window, else the costliest model
+    /// per selection. `None` with fewer than two priced models, or a zero reference.
+    pub fn reference_model(&self, configured: Option<&str>) -> Option<(&str, f64)> {
         let priced = || {
             self.models
                 .iter()
-                .filter_map(|(k, s)| Some((k, s.mean_cost_usd?)))
+                .filter_map(|(k, s)| Some((k.as_str(), s.mean_cost_usd?)))
         };
         if priced().count() < 2 {
-            return;
+            return None;
         }
-        let configured = reference.and_then(|r| self.models.get(r)?.mean_cost_usd);
-        let Some(reference_mean) =
-            configured.or_else(|| priced().map(|(_, m)| m).max_by(f64::total_cmp))
-        else {
+        let found = configured
+            .and_then(|r| Some((self.models.get_key_value(r)?.0.as_str(), self.models.get(r)?.mean_cost_usd?)))
+            .or_else(|| priced().max_by(|a, b| a.1.total_cmp(&b.1).then_with(|| b.0.cmp(a.0))))?;
+        (found.1 > 0.0).then_some(found)
+    }
+
+    /// Fills in cost efficiency for the overview and every model, against
+    /// `reference` when it is in the window, else the costliest model per selection.
+    pub(crate) fn rate_cost_efficiency(&mut self, reference: Option<&str>) {
+        let Some((_, reference_mean)) = self.reference_model(reference) else {
             return;
         };
         self.overview.rate_against(reference_mean);
@@ -282,6 +316,19 @@ impl WindowAcc {
             cost_efficiency: None,
             input_tokens: t.input_tokens,
             output_tokens: t.output_tokens,
+            cache_hit_mean_cost_usd: t.hit_cost.mean(crate::aggregate::COST_SCALE),
+            cache_miss_mean_cost_usd: crate::aggregate::SumCount {
+                sum: t.cost.sum.saturating_sub(t.hit_cost.sum),
+                count: t.cost.count.saturating_sub(t.hit_cost.count),
+            }
+            .mean(crate::aggregate::COST_SCALE),
+            cache_hit_mean_latency_ms: (t.cache_hits > 0)
+                .then(|| t.hit_latency_sum_us as f64 / 1000.0 / t.cache_hits as f64),
+            cache_miss_mean_latency_ms: (t.count > t.cache_hits).then(|| {
+                t.latency_sum_us.saturating_sub(t.hit_latency_sum_us) as f64
+                    / 1000.0
+                    / (t.count - t.cache_hits) as f64
+            }),
         }
     }
 }

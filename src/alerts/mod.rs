@@ -16,17 +16,17 @@
 
 use std::time::{Duration, SystemTime};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::rules::{Scope, Severity};
-use crate::summary::ser_time;
+use crate::summary::{de_time, ser_time};
 
 mod manager;
 
 pub(crate) use manager::AlertManager;
 
 /// Where an alert stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum AlertState {
     /// Breaching, but not yet for the rule's `for_duration`.
@@ -38,7 +38,7 @@ pub enum AlertState {
 }
 
 /// An open alert, from [`Monitor::active_alerts`](crate::Monitor::active_alerts).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Alert {
     /// Unique for the monitor's lifetime; pass it to
     /// [`Monitor::acknowledge`](crate::Monitor::acknowledge).
@@ -58,10 +58,10 @@ pub struct Alert {
     /// The rule's last message.
     pub message: String,
     /// When the breach began.
-    #[serde(serialize_with = "ser_time")]
+    #[serde(serialize_with = "ser_time", deserialize_with = "de_time")]
     pub started_at: SystemTime,
     /// When it started firing.
-    #[serde(serialize_with = "crate::alerts::ser_opt_time")]
+    #[serde(serialize_with = "crate::alerts::ser_opt_time", deserialize_with = "crate::alerts::de_opt_time")]
     pub firing_since: Option<SystemTime>,
     /// Acknowledged: no re-notification until its severity rises.
     pub acknowledged: bool,
@@ -114,7 +114,7 @@ pub struct AlertEvent {
 }
 
 /// A closed alert, from [`Monitor::alert_history`](crate::Monitor::alert_history).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ResolvedAlert {
     /// The alert's id.
     pub id: u64,
@@ -125,13 +125,13 @@ pub struct ResolvedAlert {
     /// The highest severity it reached.
     pub peak_severity: Severity,
     /// When it started firing.
-    #[serde(serialize_with = "ser_time")]
+    #[serde(serialize_with = "ser_time", deserialize_with = "de_time")]
     pub started_at: SystemTime,
     /// When it was resolved.
-    #[serde(serialize_with = "ser_time")]
+    #[serde(serialize_with = "ser_time", deserialize_with = "de_time")]
     pub resolved_at: SystemTime,
     /// `resolved_at - started_at`.
-    #[serde(serialize_with = "crate::summary::ser_ms")]
+    #[serde(serialize_with = "crate::summary::ser_ms", deserialize_with = "crate::summary::de_ms")]
     pub time_to_resolve: Duration,
 }
 
@@ -143,4 +143,11 @@ pub(crate) fn ser_opt_time<S: serde::Serializer>(
         Some(t) => ser_time(t, s),
         None => s.serialize_none(),
     }
+}
+
+pub(crate) fn de_opt_time<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Option<SystemTime>, D::Error> {
+    Ok(Option::<u64>::deserialize(d)?
+        .map(|ms| crate::clock::from_unix_nanos(ms.saturating_mul(1_000_000))))
 }

@@ -27,7 +27,9 @@ use serde::{Deserialize, Serialize};
 use crate::error::ConfigError;
 
 mod alerting;
+mod optimizer;
 pub use alerting::{Alerting, AnomalySettings, Thresholds};
+pub use optimizer::{Optimizer, Reporting, Schedule, Schedules};
 
 const MINUTE_MS: u64 = 60_000;
 const HOUR_MS: u64 = 60 * MINUTE_MS;
@@ -47,16 +49,66 @@ pub struct Config {
     pub cost: Cost,
     /// Default delivery settings of exporters (`export`).
     pub export: crate::export::ExportSettings,
+    /// Heuristic schedule and tolerances (`optimizer`).
+    pub optimizer: Optimizer,
+    /// Scheduled reports (`reporting`).
+    pub reporting: Reporting,
 }
 
 /// `cost`: how spend is judged.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
 pub struct Cost {
     /// The model cost efficiency is measured against (see
     /// [`Stats::cost_efficiency`](crate::Stats::cost_efficiency)); by default the model
     /// with the highest mean cost per selection in the window.
     pub reference_model: Option<String>,
+    /// Mean cost per selection, in US dollars, above which a model's spend is flagged
+    /// by the high-cost heuristic. Default 0.05.
+    pub max_cost_per_selection: f64,
+    /// Spending limits (`cost.budget`); none by default.
+    pub budget: Budget,
+}
+
+impl Default for Cost {
+    fn default() -> Self {
+        Self {
+            reference_model: None,
+            max_cost_per_selection: 0.05,
+            budget: Budget::default(),
+        }
+    }
+}
+
+/// `cost.budget`: optional spending limits in US dollars, per UTC day and per UTC
+/// calendar month.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Budget {
+    /// Limit per UTC day.
+    pub daily_usd: Option<f64>,
+    /// Limit per UTC calendar month.
+    pub monthly_usd: Option<f64>,
+}
+
+impl Cost {
+    fn validate(&self) -> Result<(), ConfigError> {
+        let positive = |field: &str, v: f64| {
+            if v.is_finite() && v > 0.0 {
+                Ok(())
+            } else {
+                Err(ConfigError::invalid(field, v, "must be a finite number > 0"))
+            }
+        };
+        positive("cost.maxCostPerSelection", self.max_cost_per_selection)?;
+        if let Some(v) = self.budget.daily_usd {
+            positive("cost.budget.dailyUsd", v)?;
+        }
+        if let Some(v) = self.budget.monthly_usd {
+            positive("cost.budget.monthlyUsd", v)?;
+        }
+        Ok(())
+    }
 }
 
 impl Config {
@@ -107,6 +159,8 @@ impl Config {
         self.performance_metrics.validate()?;
         self.monitoring.validate()?;
         self.export.validate()?;
+        self.cost.validate()?;
+        self.optimizer.validate()?;
         self.recording.validate()
     }
 }

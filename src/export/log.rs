@@ -1,15 +1,20 @@
-//! [`LogExporter`]: alert lines for a console.
+//! [`LogExporter`]: alert, budget and recommendation lines for a console.
 
 use std::io::Write;
 
 use super::{ExportBatch, Exporter};
+use crate::calendar::utc_minute;
 use crate::clock::to_unix_nanos;
 use crate::error::ExportError;
 
-/// Writes one human-readable line per alert event, for a console or a log file:
+/// Writes one human-readable line per alert event, budget event, recommendation and
+/// scheduled report, for a console or a log file:
 ///
 /// ```text
 /// [2026-11-23T10:42Z] FIRING critical error_rate model mistral-large: error rate 12.0% ...
+/// [2026-11-23T18:03Z] BUDGET daily 85%: Daily budget 85% used: $4250.10 of $5000.00, ...
+/// [2026-11-24T00:00Z] RECOMMEND high cheaper_equivalent/gpt-4o->gpt-4o-mini@0.0: Route ... (saves ~$412/30d)
+/// [2026-11-24T00:00Z] REPORT daily: 1003512 selections, $3310.22, health 71/100
 /// ```
 ///
 /// ```
@@ -44,6 +49,40 @@ impl<W: Write + Send + 'static> Exporter for LogExporter<W> {
                 e.message
             )?;
         }
+        let stamp = utc_minute(to_unix_nanos(batch.sealed_at) / 1_000_000_000);
+        for e in &batch.budget_events {
+            writeln!(
+                self.out,
+                "[{stamp}] BUDGET {:?} {:.0}%: {}",
+                e.period,
+                e.threshold * 100.0,
+                e.message
+            )?;
+        }
+        for r in &batch.recommendations {
+            writeln!(
+                self.out,
+                "[{stamp}] RECOMMEND {} {}: {}{}",
+                format!("{:?}", r.priority).to_lowercase(),
+                r.id,
+                r.title,
+                r.savings_usd_per_30d
+                    .map_or(String::new(), |s| format!(" (saves ~${s:.0}/30d)"))
+            )?;
+        }
+        for r in &batch.reports {
+            let p = &r.performance;
+            writeln!(
+                self.out,
+                "[{stamp}] REPORT {}: {} selections, ${:.2}, health {}",
+                format!("{:?}", r.schedule).to_lowercase(),
+                p.overview.count,
+                r.cost.spend_usd,
+                p.health
+                    .score
+                    .map_or("-".to_owned(), |s| format!("{s:.0}/100"))
+            )?;
+        }
         Ok(())
     }
 
@@ -56,28 +95,3 @@ impl<W: Write + Send + 'static> Exporter for LogExporter<W> {
     }
 }
 
-/// `YYYY-MM-DDTHH:MMZ` for Unix seconds (civil-from-days, proleptic Gregorian).
-fn utc_minute(secs: u64) -> String {
-    let days = (secs / 86_400) as i64;
-    let (h, m) = (secs % 86_400 / 3600, secs % 3600 / 60);
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let mo = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(mo <= 2);
-    format!("{y:04}-{mo:02}-{d:02}T{h:02}:{m:02}Z")
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn civil_dates() {
-        assert_eq!(super::utc_minute(0), "1970-01-01T00:00Z");
-        assert_eq!(super::utc_minute(1_795_392_000 + 3660), "2026-11-23T01:01Z");
-        assert_eq!(super::utc_minute(951_782_400), "2000-02-29T00:00Z");
-    }
-}

@@ -29,6 +29,9 @@ use std::time::SystemTime;
 use serde::Serialize;
 
 use crate::alerts::AlertEvent;
+use crate::cost::BudgetEvent;
+use crate::heuristics::Recommendation;
+use crate::reports::ScheduledReport;
 use crate::bucket::MinuteBucket;
 use crate::error::ExportError;
 use crate::summary::ser_time;
@@ -48,7 +51,9 @@ pub const SCHEMA_VERSION: u32 = 1;
 /// `latency_sum` (ms) and `latency` as `[[value_us, count], ...]`. An
 /// [`AlertEvent`] holds `alert_id`, `kind`, `rule_id`, `scope` (`"overall"` or
 /// `{"model": id}`), `severity`, `observed`, `threshold`, `message`, `at` and
-/// `started_at` (epoch ms).
+/// `started_at` (epoch ms). Then `recommendations` ([`Recommendation`]), `reports`
+/// ([`ScheduledReport`]) and `budget_events` ([`BudgetEvent`]), each usually empty;
+/// these fields were added in 0.1 without a version bump, as the rule above allows.
 #[derive(Debug, Clone, Serialize)]
 #[non_exhaustive]
 pub struct ExportBatch {
@@ -61,6 +66,13 @@ pub struct ExportBatch {
     pub buckets: Vec<MinuteBucket>,
     /// Alert events of this tick: firing, escalated, resolved, ...
     pub alerts: Vec<AlertEvent>,
+    /// The optimizer's ranked recommendations, at the ticks where it ran
+    /// (`optimizer.interval`, hourly by default); empty otherwise.
+    pub recommendations: Vec<Recommendation>,
+    /// Scheduled reports (`reporting.schedules`) due at this tick.
+    pub reports: Vec<ScheduledReport>,
+    /// Budget thresholds (85%, 95%, 100%) crossed at this tick.
+    pub budget_events: Vec<BudgetEvent>,
 }
 
 impl ExportBatch {
@@ -74,12 +86,19 @@ impl ExportBatch {
             sealed_at,
             buckets,
             alerts,
+            recommendations: Vec::new(),
+            reports: Vec::new(),
+            budget_events: Vec::new(),
         }
     }
 
     /// Whether the batch carries nothing.
     pub fn is_empty(&self) -> bool {
-        self.buckets.is_empty() && self.alerts.is_empty()
+        self.buckets.is_empty()
+            && self.alerts.is_empty()
+            && self.recommendations.is_empty()
+            && self.reports.is_empty()
+            && self.budget_events.is_empty()
     }
 }
 

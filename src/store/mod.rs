@@ -21,6 +21,7 @@ use std::sync::Arc;
 pub(crate) use tier::{Plan, Tier, plan};
 
 use crate::aggregate::Aggregate;
+use crate::bands::BandStore;
 use crate::config::{AggregationLevel, Config};
 
 const MS_PER_MINUTE: u64 = 60_000;
@@ -45,6 +46,8 @@ pub(crate) struct Store {
     pub newest: u64,
     pub sealed_buckets: u64,
     pub sealed_events: u64,
+    /// Counters by complexity band, per model and hour.
+    pub bands: BandStore,
 }
 
 impl Store {
@@ -66,6 +69,7 @@ impl Store {
             })
             .collect();
         Self {
+            bands: BandStore::new(minutes(config.recording.hour_retention)),
             tiers,
             models: HashMap::new(),
             newest: 0,
@@ -101,6 +105,7 @@ impl Store {
     pub(crate) fn prune(&mut self, now_minute: u64) -> Vec<Arc<str>> {
         self.newest = self.newest.max(now_minute);
         let newest = self.newest;
+        self.bands.prune(newest);
         let mut emptied = Vec::new();
         for (name, history) in &mut self.models {
             for (tier, buckets) in self.tiers.iter().zip(history.tiers.iter_mut()) {
@@ -120,6 +125,7 @@ impl Store {
 
     pub(crate) fn forget(&mut self, model: &str) {
         self.models.remove(model);
+        self.bands.forget(model);
     }
 
     /// Which buckets answer the window of minutes `from..to`.
@@ -145,7 +151,8 @@ impl Store {
             .flat_map(|h| h.tiers.iter())
             .flat_map(|t| t.values())
             .map(|a| a.footprint() + PER_ENTRY_OVERHEAD)
-            .sum()
+            .sum::<usize>()
+            + self.bands.footprint()
     }
 }
 

@@ -1,5 +1,7 @@
 //! [`Monitor`]: the handle the host records through and queries.
 
+mod insights;
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime};
@@ -16,7 +18,10 @@ use crate::config::Config;
 use crate::error::{RecordError, RejectReason};
 use crate::export::{Delivery, DeliveryProbe, ExportBatch, PrometheusText};
 use crate::hdr::BucketLayout;
+use crate::cost::BudgetTracker;
 use crate::health::Health;
+use crate::heuristics::Heuristic;
+use crate::optimizer::{Actuator, OptimizerState};
 use crate::live::{LiveSnapshot, Subscribers};
 use crate::registry::Registry;
 use crate::rules::{Rule, RuleView, Scope};
@@ -35,6 +40,8 @@ pub(crate) struct TickState {
     pub sealer: Sealer,
     pub rules: Vec<Box<dyn Rule>>,
     pub deliveries: Vec<Delivery>,
+    /// When the previous tick ran, for report schedules.
+    pub last_tick: u64,
 }
 
 /// Shared state behind every handle.
@@ -47,6 +54,10 @@ pub(crate) struct Inner {
     pub tick_state: Mutex<TickState>,
     /// Separate from the tick state so alert queries never wait on an exporter.
     pub alerts: Mutex<AlertManager>,
+    /// Heuristics, actuator and what was applied.
+    pub optimizer: Mutex<OptimizerState>,
+    /// Which budget thresholds fired this period.
+    pub budgets: Mutex<BudgetTracker>,
     /// Exporter counters, readable while a tick holds the deliveries.
     probes: Vec<DeliveryProbe>,
     /// Cumulative series for `render_prometheus`.
@@ -67,6 +78,7 @@ impl Inner {
         rules: Vec<Box<dyn Rule>>,
         deliveries: Vec<Delivery>,
         synchronous_export: bool,
+        optimizer: (Vec<Box<dyn Heuristic>>, Option<Box<dyn Actuator>>),
     ) -> Self {
         let r = &config.recording;
         let layout = BucketLayout::new(
@@ -78,13 +90,18 @@ impl Inner {
         let shards = r.effective_shards();
         let store = Store::new(&config);
         let probes = deliveries.iter().map(Delivery::probe).collect();
+        let now = clock.unix_nanos();
+        let interval = config.optimizer.interval * 1_000_000;
         Self {
+            optimizer: Mutex::new(OptimizerState::new(optimizer.0, optimizer.1, now / interval)),
+            budgets: Mutex::new(BudgetTracker::default()),
             probes,
             registry: Registry::new(r.max_models, shards, layout.len()),
             tick_state: Mutex::new(TickState {
                 sealer: Sealer::new(layout.len()),
                 rules,
                 deliveries,
+                last_tick: now,
             }),
             prometheus: Mutex::new(PrometheusText::new()),
             subscribers: Mutex::new(Subscribers::default()),
@@ -185,12 +202,16 @@ impl Inner {
             buckets
         };
         self.ticks.fetch_add(1, Ordering::Relaxed);
-        let alerts = self.evaluate(&mut state.rules, now);
-        let batch = Arc::new(ExportBatch::new(
-            crate::clock::from_unix_nanos(now),
-            buckets,
-            alerts,
-        ));
+        let sealed = !buckets.is_empty();
+        let mut batch = ExportBatch::new(crate::clock::from_unix_nanos(now), buckets, Vec::new());
+        batch.alerts = self.evaluate(&mut state.rules, now);
+        batch.recommendations = self.optimize_if_due(now);
+        if sealed {
+            batch.budget_events = self.check_budgets(now);
+        }
+        batch.reports = self.scheduled_reports(state.last_tick, now);
+        state.last_tick = state.last_tick.max(now);
+        let batch = Arc::new(batch);
         self.prometheus.lock().observe(&batch);
         self.publish_live(now);
         if batch.is_empty() {

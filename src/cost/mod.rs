@@ -1,0 +1,86 @@
+//! Cost analytics: where the money goes, what was saved, and budgets.
+//!
+//! Cost efficiency follows the definition on
+//! [`Stats::cost_efficiency`](crate::Stats::cost_efficiency): the share of spend
+//! avoided against sending every selection to the reference model at its observed
+//! mean cost per selection. Savings against the reference are the same quantity in
+//! dollars; savings from cache hits price each hit at the model's mean cost of a miss.
+
+mod budget;
+
+pub use budget::{BudgetEvent, BudgetPeriod, BudgetStatus};
+pub(crate) use budget::{BudgetTracker, project};
+
+use serde::{Deserialize, Serialize};
+
+use crate::summary::{Stats, Summary};
+
+/// One model's share of the spend.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModelCost {
+    /// The model id.
+    pub model: String,
+    /// Selections.
+    pub selections: u64,
+    /// Spend in US dollars.
+    pub cost_usd: f64,
+    /// Share of the total spend (0 when nothing was spent).
+    pub share: f64,
+    /// Mean cost per selection that reported a cost.
+    pub mean_cost_usd: Option<f64>,
+    /// Cost efficiency against the reference model.
+    pub cost_efficiency: Option<f64>,
+    /// What its cache hits saved, pricing each at the model's mean cost of a miss.
+    pub cache_savings_usd: Option<f64>,
+}
+
+/// Money saved in the period.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct Savings {
+    /// The reference model (configured, or the costliest per selection).
+    pub reference_model: Option<String>,
+    /// Its mean cost per selection.
+    pub reference_mean_cost_usd: Option<f64>,
+    /// `selections priced × reference mean − spend`: what routing saved against
+    /// sending everything to the reference model. Negative if routing cost more.
+    pub vs_reference_usd: Option<f64>,
+    /// What cache hits saved, summed over models.
+    pub from_cache_usd: Option<f64>,
+}
+
+fn cache_savings(s: &Stats) -> Option<f64> {
+    Some(s.cache_hits as f64 * (s.cache_miss_mean_cost_usd? - s.cache_hit_mean_cost_usd?).max(0.0))
+}
+
+/// Per model, costliest first (ties by id).
+pub(crate) fn model_costs(summary: &Summary) -> Vec<ModelCost> {
+    let total = summary.overview.cost_usd;
+    let mut out: Vec<ModelCost> = summary
+        .models
+        .iter()
+        .map(|(model, s)| ModelCost {
+            model: model.clone(),
+            selections: s.count,
+            cost_usd: s.cost_usd,
+            share: if total > 0.0 { s.cost_usd / total } else { 0.0 },
+            mean_cost_usd: s.mean_cost_usd,
+            cost_efficiency: s.cost_efficiency,
+            cache_savings_usd: cache_savings(s),
+        })
+        .collect();
+    out.sort_by(|a, b| b.cost_usd.total_cmp(&a.cost_usd).then_with(|| a.model.cmp(&b.model)));
+    out
+}
+
+/// Savings against the reference model and from the cache.
+pub(crate) fn savings(summary: &Summary, configured: Option<&str>) -> Savings {
+    let reference = summary.reference_model(configured);
+    let o = &summary.overview;
+    let from_cache: Vec<f64> = summary.models.values().filter_map(cache_savings).collect();
+    Savings {
+        reference_model: reference.map(|r| r.0.to_owned()),
+        reference_mean_cost_usd: reference.map(|r| r.1),
+        vs_reference_usd: reference.map(|(_, mean)| o.cost_samples as f64 * mean - o.cost_usd),
+        from_cache_usd: (!from_cache.is_empty()).then(|| from_cache.iter().sum()),
+    }
+}

@@ -1,0 +1,378 @@
+//! The analysis side of the monitor: heuristics, budgets and reports, on demand and
+//! at the tick.
+
+use std::time::{Duration, SystemTime};
+
+use crate::calendar::{day_bounds, month_bounds};
+use crate::clock::from_unix_nanos;
+use crate::cost::{BudgetEvent, BudgetPeriod, BudgetStatus, project};
+use crate::heuristics::Recommendation;
+use crate::optimizer::{Analysis, AppliedAction, run};
+use crate::reports::{
+    Baseline, CostReport, HealthScore, ModelComparison, PerformanceReport, ReportInputs,
+    ReportSchedule, ScheduledReport,
+};
+use crate::seal::NANOS_PER_MINUTE;
+use crate::summary::Summary;
+
+use super::{Inner, Monitor};
+
+const HOUR_MIN: u64 = 60;
+const DAY_MIN: u64 = 1440;
+const WEEK_MIN: u64 = 7 * DAY_MIN;
+/// 1970-01-05, the first Monday, in minutes.
+const MONDAY_MIN: u64 = 4 * DAY_MIN;
+
+/// Hours for a window, capped where hour buckets stop (older parts would be served
+/// from days, which do not split into hours).
+fn hours_in(window: Duration, hour_retention_ms: u64) -> u64 {
+    (window.as_secs() / 3600).min(hour_retention_ms / 3_600_000).max(1)
+}
+
+/// Spend-rate points `(hours relative to now, USD per hour)` from consecutive
+/// summaries, leaving out the leading intervals without traffic.
+fn rate_points(series: &[Summary], now: u64) -> Vec<(f64, f64)> {
+    let first = series.iter().position(|s| s.overview.count > 0);
+    series[first.unwrap_or(series.len())..]
+        .iter()
+        .map(|s| {
+            let start = crate::clock::to_unix_nanos(s.start);
+            let end = crate::clock::to_unix_nanos(s.end);
+            let hours = (end - start) as f64 / 3.6e12;
+            let mid = (start + end) as f64 / 2.0;
+            ((mid - now as f64) / 3.6e12, s.overview.cost_usd / hours)
+        })
+        .collect()
+}
+
+impl Inner {
+    fn series(&self, end_minute: u64, now: u64, step: u64, count: u64) -> Vec<Summary> {
+        crate::query::series(
+            &self.registry,
+            &self.store,
+            &self.layout,
+            (end_minute, now / NANOS_PER_MINUTE),
+            step,
+            count,
+            self.config.cost.reference_model.as_deref(),
+        )
+    }
+
+    fn range_summary(&self, from: u64, to: u64, now: u64) -> Summary {
+        crate::query::range_summary(
+            &self.registry,
+            &self.store,
+            &self.layout,
+            (from, to),
+            now / NANOS_PER_MINUTE,
+            self.config.cost.reference_model.as_deref(),
+        )
+    }
+
+    /// Everything the heuristics read, for the `window` ending at `now`.
+    pub(crate) fn analysis(&self, now: u64, window: Duration) -> Analysis {
+        let summary = self.summary_at(now, window);
+        let now_minute = now / NANOS_PER_MINUTE;
+        let from = crate::clock::to_unix_nanos(summary.start) / NANOS_PER_MINUTE;
+        let bands = self.store.read().bands.query(from, now_minute + 1);
+        let hours = hours_in(window, self.config.recording.hour_retention);
+        let history = self.series(now_minute, now, HOUR_MIN, hours);
+        let at = from_unix_nanos(now);
+        let since = at.checked_sub(window).unwrap_or(SystemTime::UNIX_EPOCH);
+        let (resolved, active) = {
+            let alerts = self.alerts.lock();
+            let resolved = alerts
+                .history()
+                .into_iter()
+                .filter(|r| r.resolved_at >= since)
+                .collect();
+            (resolved, alerts.active())
+        };
+        Analysis {
+            now: at,
+            window,
+            summary,
+            bands,
+            history,
+            resolved,
+            active,
+        }
+    }
+
+    /// Runs every heuristic over the optimizer window ending at `now`.
+    pub(crate) fn recommendations_at(&self, now: u64) -> Vec<Recommendation> {
+        let window = Duration::from_millis(self.config.optimizer.window);
+        let analysis = self.analysis(now, window);
+        let mut optimizer = self.optimizer.lock();
+        let o = &mut *optimizer;
+        run(&o.heuristics, &analysis.view(&self.config), &mut o.heuristic_panics)
+    }
+
+    /// At a tick: runs the heuristics if an optimizer interval has begun since the
+    /// last run, applies what is safe, and returns the recommendations for export.
+    pub(crate) fn optimize_if_due(&self, now: u64) -> Vec<Recommendation> {
+        let interval = self.config.optimizer.interval * 1_000_000;
+        let slot = now / interval;
+        {
+            let mut o = self.optimizer.lock();
+            if slot <= o.last_slot {
+                return Vec::new();
+            }
+            o.last_slot = slot;
+        }
+        let recs = self.recommendations_at(now);
+        let cooldown = Duration::from_millis(self.config.optimizer.cooldown);
+        let mut o = self.optimizer.lock();
+        o.actuate(&recs, from_unix_nanos(now), cooldown);
+        o.latest = recs.clone();
+        recs
+    }
+
+    /// The configured budgets as they stand at `now`.
+    pub(crate) fn budget_statuses(&self, now: u64) -> Vec<BudgetStatus> {
+        let b = &self.config.cost.budget;
+        [
+            (BudgetPeriod::Daily, b.daily_usd),
+            (BudgetPeriod::Monthly, b.monthly_usd),
+        ]
+        .into_iter()
+        .filter_map(|(period, limit)| Some(self.budget_status(period, limit?, now)))
+        .collect()
+    }
+
+    fn period_bounds(period: BudgetPeriod, now: u64) -> (u64, u64) {
+        let secs = now / 1_000_000_000;
+        match period {
+            BudgetPeriod::Daily => day_bounds(secs),
+            BudgetPeriod::Monthly => month_bounds(secs),
+        }
+    }
+
+    fn spent_since(&self, start_secs: u64, now: u64) -> f64 {
+        self.range_summary(start_secs / 60, now / NANOS_PER_MINUTE + 1, now)
+            .overview
+            .cost_usd
+    }
+
+    fn budget_status(&self, period: BudgetPeriod, limit: f64, now: u64) -> BudgetStatus {
+        let (start, end) = Self::period_bounds(period, now);
+        let spent = self.spent_since(start, now);
+        let now_minute = now / NANOS_PER_MINUTE;
+        let hourly = || rate_points(&self.series(now_minute, now, HOUR_MIN, 24), now);
+        let points = match period {
+            BudgetPeriod::Daily => hourly(),
+            BudgetPeriod::Monthly => {
+                let daily = rate_points(&self.series(now_minute, now, DAY_MIN, 14), now);
+                if daily.len() >= 3 { daily } else { hourly() }
+            }
+        };
+        let horizon = (end as f64 - now as f64 / 1e9) / 3600.0;
+        let p = project(spent, horizon, &points, Some(limit));
+        let t = |s: u64| from_unix_nanos(s * 1_000_000_000);
+        BudgetStatus::new(period, limit, (t(start), t(end)), from_unix_nanos(now), spent, &p)
+    }
+
+    /// Budget threshold events newly crossed at `now`. Cheap when nothing is due: the
+    /// projection is computed only for a budget that crosses a threshold.
+    pub(crate) fn check_budgets(&self, now: u64) -> Vec<BudgetEvent> {
+        let b = &self.config.cost.budget;
+        let mut events = Vec::new();
+        for (period, limit) in [
+            (BudgetPeriod::Daily, b.daily_usd),
+            (BudgetPeriod::Monthly, b.monthly_usd),
+        ] {
+            let Some(limit) = limit else { continue };
+            let (start, _) = Self::period_bounds(period, now);
+            let start_time = from_unix_nanos(start * 1_000_000_000);
+            let used = self.spent_since(start, now) / limit;
+            if !self.budgets.lock().pending(period, start_time, used) {
+                continue;
+            }
+            let status = self.budget_status(period, limit, now);
+            events.extend(self.budgets.lock().check(&status, from_unix_nanos(now)));
+        }
+        events
+    }
+
+    /// Spend over the next 30 days at the mean hourly rate of the last 24 complete
+    /// hours that had traffic.
+    fn projected_30d(&self, now: u64) -> f64 {
+        let points = rate_points(&self.series(now / NANOS_PER_MINUTE, now, HOUR_MIN, 24), now);
+        if points.is_empty() {
+            return 0.0;
+        }
+        points.iter().map(|p| p.1).sum::<f64>() / points.len() as f64 * 720.0
+    }
+
+    /// Both reports over minutes `from..to`.
+    pub(crate) fn reports(
+        &self,
+        (from, to): (u64, u64),
+        now: u64,
+        recommendations: &[Recommendation],
+    ) -> (PerformanceReport, CostReport) {
+        let summary = self.range_summary(from, to, now);
+        let length = to - from;
+        let step = if length <= HOUR_MIN {
+            5
+        } else if length <= 2 * DAY_MIN {
+            HOUR_MIN
+        } else {
+            DAY_MIN
+        };
+        let trend = self.series(to.min(now / NANOS_PER_MINUTE + 1), now, step, length / step);
+        let start = from_unix_nanos(from * NANOS_PER_MINUTE);
+        let end = from_unix_nanos(to * NANOS_PER_MINUTE);
+        let (active, resolved) = {
+            let alerts = self.alerts.lock();
+            let resolved = alerts
+                .history()
+                .into_iter()
+                .filter(|r| r.resolved_at >= start && r.resolved_at < end)
+                .collect();
+            (alerts.active(), resolved)
+        };
+        let inputs = ReportInputs {
+            config: &self.config,
+            generated_at: from_unix_nanos(now),
+            summary: &summary,
+            trend: &trend,
+            recommendations,
+            active,
+            resolved,
+            budgets: self.budget_statuses(now),
+            projected_30d_usd: self.projected_30d(now),
+        };
+        (PerformanceReport::build(&inputs), CostReport::build(&inputs))
+    }
+
+    /// The scheduled reports whose boundary was crossed between `prev` and `now`.
+    pub(crate) fn scheduled_reports(&self, prev: u64, now: u64) -> Vec<ScheduledReport> {
+        let s = &self.config.reporting.schedules;
+        let (p, n) = (prev / NANOS_PER_MINUTE, now / NANOS_PER_MINUTE);
+        let mut out = Vec::new();
+        let recs = self.optimizer.lock().latest.clone();
+        for (schedule, enabled, len, offset) in [
+            (ReportSchedule::Hourly, s.hourly.enabled, HOUR_MIN, 0),
+            (ReportSchedule::Daily, s.daily.enabled, DAY_MIN, 0),
+            (ReportSchedule::Weekly, s.weekly.enabled, WEEK_MIN, MONDAY_MIN),
+        ] {
+            let boundary = |m: u64| m.saturating_sub(offset) / len;
+            if !enabled || n < offset || boundary(n) <= boundary(p) {
+                continue;
+            }
+            let to = boundary(n) * len + offset;
+            let (performance, cost) = self.reports((to.saturating_sub(len), to), now, &recs);
+            out.push(ScheduledReport {
+                schedule,
+                performance,
+                cost,
+            });
+        }
+        out
+    }
+}
+
+impl Monitor {
+    /// What should change: the heuristics' ranked recommendations over the optimizer
+    /// window (`optimizer.window`, 24 hours) ending now, computed on demand.
+    ///
+    /// ```
+    /// use modelmeter::{ManualClock, Monitor, Selection};
+    /// use std::time::{Duration, SystemTime};
+    ///
+    /// let clock = ManualClock::new(SystemTime::UNIX_EPOCH + Duration::from_secs(1_795_392_000));
+    /// let monitor = Monitor::builder().clock(clock.clone()).background(false).build()?;
+    /// for i in 0..500 {
+    ///     let sel = Selection::new("flaky-model", Duration::from_millis(300)).error(i % 4 == 0);
+    ///     monitor.record_selection(&sel)?;
+    ///     monitor.record_selection(&Selection::new("steady-model", Duration::from_millis(300)))?;
+    /// }
+    /// clock.advance(Duration::from_secs(60));
+    /// monitor.tick();
+    /// let recs = monitor.recommendations();
+    /// assert_eq!(recs[0].id, "error_hotspot/flaky-model");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn recommendations(&self) -> Vec<Recommendation> {
+        self.inner.recommendations_at(self.inner.clock.unix_nanos())
+    }
+
+    /// The performance report of the `window` ending now, with the current
+    /// recommendations.
+    pub fn performance_report(&self, window: Duration) -> PerformanceReport {
+        self.reports(window).0
+    }
+
+    /// The cost report of the `window` ending now, with the current recommendations
+    /// that save money and the configured budgets.
+    pub fn cost_report(&self, window: Duration) -> CostReport {
+        self.reports(window).1
+    }
+
+    /// Both reports of the `window` ending now, sharing one analysis.
+    pub fn reports(&self, window: Duration) -> (PerformanceReport, CostReport) {
+        let now = self.inner.clock.unix_nanos();
+        let to = now / NANOS_PER_MINUTE + 1;
+        let from = now.saturating_sub(window.as_nanos() as u64) / NANOS_PER_MINUTE;
+        let recs = self.inner.recommendations_at(now);
+        self.inner.reports((from, to), now, &recs)
+    }
+
+    /// The configured budgets (`cost.budget`) as they stand now: spend, projection,
+    /// run-out date.
+    pub fn budget_status(&self) -> Vec<BudgetStatus> {
+        self.inner.budget_statuses(self.inner.clock.unix_nanos())
+    }
+
+    /// Every call made to the [`Actuator`](crate::Actuator), oldest first.
+    pub fn applied_actions(&self) -> Vec<AppliedAction> {
+        self.inner.optimizer.lock().applied.clone()
+    }
+
+    /// The health score (0 to 100) of the `window` ending now; see [`HealthScore`].
+    pub fn health_score(&self, window: Duration) -> HealthScore {
+        HealthScore::from_stats(&self.summary(window).overview, &self.inner.config)
+    }
+
+    /// Models `a` and `b` side by side over the `window` ending now; `None` if either
+    /// had no traffic in it.
+    pub fn compare_models(&self, a: &str, b: &str, window: Duration) -> Option<ModelComparison> {
+        let s = self.summary(window);
+        Some(ModelComparison::new(a, s.models.get(a)?, b, s.models.get(b)?))
+    }
+
+    /// A baseline of the `window` ending now, to save (serde) and compare against
+    /// later with [`compare_to_baseline`](Self::compare_to_baseline).
+    pub fn baseline(&self, name: &str, window: Duration) -> Baseline {
+        Baseline {
+            name: name.to_owned(),
+            saved_at: from_unix_nanos(self.inner.clock.unix_nanos()),
+            summary: self.summary(window),
+        }
+    }
+
+    /// `model` in `baseline` against `model` over the `window` ending now (pass
+    /// `"*"` for the overview); `None` if either side has no data for it.
+    pub fn compare_to_baseline(
+        &self,
+        model: &str,
+        baseline: &Baseline,
+        window: Duration,
+    ) -> Option<ModelComparison> {
+        let now = self.summary(window);
+        let pick = |s: &Summary| {
+            if model == "*" {
+                Some(s.overview.clone())
+            } else {
+                s.models.get(model).cloned()
+            }
+        };
+        Some(ModelComparison::new(
+            &baseline.name,
+            &pick(&baseline.summary)?,
+            "now",
+            &pick(&now)?,
+        ))
+    }
+}
