@@ -193,22 +193,10 @@ impl Snapshot {
             m.latency
                 .add(&o.latency)
                 .map_err(|e| MergeError::Histogram(format!("{e:?}")))?;
-            m.count += o.count;
-            m.errors += o.errors;
-            m.cache_hits += o.cache_hits;
-            m.cost_nano_usd += o.cost_nano_usd;
-            m.cost_count += o.cost_count;
-            m.accuracy_micros += o.accuracy_micros;
-            m.accuracy_count += o.accuracy_count;
-            m.satisfaction_micros += o.satisfaction_micros;
-            m.satisfaction_count += o.satisfaction_count;
-            m.complexity_micros += o.complexity_micros;
-            m.complexity_count += o.complexity_count;
-            m.input_tokens += o.input_tokens;
-            m.output_tokens += o.output_tokens;
-            m.latency_sum_us += o.latency_sum_us;
-            m.latency_min_us = m.latency_min_us.min(o.latency_min_us);
-            m.latency_max_us = m.latency_max_us.max(o.latency_max_us);
+            // Through `Totals`, so every counter merges the way the monitor merges it.
+            let mut t = m.totals();
+            t.merge(&o.totals());
+            m.set_totals(&t);
         }
         self.start_ms = self.start_ms.min(other.start_ms);
         self.end_ms = self.end_ms.max(other.end_ms);
@@ -256,6 +244,28 @@ impl Snapshot {
 }
 
 impl SnapshotModel {
+    fn set_totals(&mut self, t: &Totals) {
+        self.count = t.count;
+        self.errors = t.errors;
+        self.cache_hits = t.cache_hits;
+        self.cost_nano_usd = t.cost.sum;
+        self.cost_count = t.cost.count;
+        self.accuracy_micros = t.accuracy.sum;
+        self.accuracy_count = t.accuracy.count;
+        self.satisfaction_micros = t.satisfaction.sum;
+        self.satisfaction_count = t.satisfaction.count;
+        self.complexity_micros = t.complexity.sum;
+        self.complexity_count = t.complexity.count;
+        self.input_tokens = t.input_tokens;
+        self.output_tokens = t.output_tokens;
+        self.latency_sum_us = t.latency_sum_us;
+        self.latency_min_us = t.latency_min_us;
+        self.latency_max_us = t.latency_max_us;
+        self.hit_cost_nano_usd = t.hit_cost.sum;
+        self.hit_cost_count = t.hit_cost.count;
+        self.hit_latency_sum_us = t.hit_latency_sum_us;
+    }
+
     fn totals(&self) -> Totals {
         let sc = |sum, count| SumCount { sum, count };
         Totals {

@@ -158,7 +158,7 @@ impl Heuristic for LowCacheHitRate {
                     o.cache_hit_rate * 100.0,
                     target * 100.0
                 ))
-                .priority(Priority::Medium)
+                .priority(Priority::Low)
                 .impact_effort(Level::Medium, Level::High)
                 .evidence("cache_hit_rate", o.cache_hit_rate, "ratio")
                 .evidence("target", target, "ratio")
