@@ -10,9 +10,11 @@
 //! Band counters are kept per model and **hour**, not per minute, and only for the
 //! hour tier's retention (`recording.hourRetention`, 2 days by default): 10 bands of
 //! 80 bytes per model and hour, about 3.8 MB for 100 models that all report
-//! complexity. Band queries therefore cover whole hours, from sealed minutes only.
+//! complexity. Band queries therefore cover the whole hours their window touches,
+//! plus the minutes still open.
 
 use std::collections::{BTreeMap, HashMap};
+
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -196,19 +198,14 @@ impl BandStore {
         self.models.remove(model);
     }
 
-    /// Per model, the bands of every hour that overlaps minutes `from..to`.
-    pub(crate) fn query(&self, from: u64, to: u64) -> BTreeMap<String, Vec<BandStats>> {
-        let mut out = BTreeMap::new();
-        for (name, hours) in &self.models {
-            let mut acc = Bands::default();
+    /// Adds into `acc` the bands of `model` for every hour that overlaps minutes
+    /// `from..to`.
+    pub(crate) fn add_to(&self, model: &str, from: u64, to: u64, acc: &mut Bands) {
+        if let Some(hours) = self.models.get(model) {
             hours
                 .range(from / 60 * 60..to)
                 .for_each(|(_, b)| acc.merge(b));
-            if !acc.is_empty() {
-                out.insert(name.to_string(), acc.stats());
-            }
         }
-        out
     }
 
     pub(crate) fn footprint(&self) -> usize {
@@ -261,11 +258,16 @@ mod tests {
         st.insert(&m, 600, &b);
         st.insert(&m, 659, &b);
         st.insert(&m, 660, &b);
-        assert_eq!(st.query(600, 720)["m"][0].count, 3);
-        assert_eq!(st.query(660, 720)["m"][0].count, 1);
+        let count = |from, to| {
+            let mut acc = Bands::default();
+            st.add_to("m", from, to, &mut acc);
+            acc.bands[5].count
+        };
+        assert_eq!(count(600, 720), 3);
+        assert_eq!(count(660, 720), 1);
         st.prune(800);
-        assert_eq!(st.query(0, 1000)["m"][0].count, 1);
+        assert_eq!(count(0, 1000), 1);
         st.prune(10_000);
-        assert!(st.query(0, 100_000).is_empty());
+        assert_eq!(count(0, 100_000), 0);
     }
 }

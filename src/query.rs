@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use parking_lot::RwLock;
 
+use crate::bands::{BandStats, Bands};
 use crate::clock::from_unix_nanos;
 use crate::hdr::BucketLayout;
 use crate::registry::Registry;
@@ -128,6 +129,30 @@ pub(crate) fn range_summary(
     };
     summary.rate_cost_efficiency(reference_model);
     summary
+}
+
+/// Per model, its statistics per complexity band over minutes `from..to`: the hours of
+/// the band store that overlap the range, plus the open cells in it.
+pub(crate) fn bands(
+    registry: &Registry,
+    store: &RwLock<Store>,
+    (from, to): (u64, u64),
+) -> BTreeMap<String, Vec<BandStats>> {
+    let store = store.read();
+    let mut out = BTreeMap::new();
+    for slot in registry.slots() {
+        let mut acc = Bands::default();
+        store.bands.add_to(&slot.name, from, to, &mut acc);
+        slot.peek_open(from, to, |cell| {
+            if cell.totals.complexity.count > 0 {
+                acc.merge(&cell.bands);
+            }
+        });
+        if !acc.is_empty() {
+            out.insert(slot.name.to_string(), acc.stats());
+        }
+    }
+    out
 }
 
 /// Summarizes the window of length `window` ending at `now_nanos`.

@@ -188,7 +188,7 @@ impl Heuristic for LowCacheHitRate {
             if rest_n == 0 || upper >= (rest * 0.5).min(target) {
                 continue;
             }
-            let (usd, ms) = Self::savings(s, rest.min(target)).unwrap_or((0.0, 0.0));
+            let (usd, ms) = Self::savings(s, rest).unwrap_or((0.0, 0.0));
             let share = usd / view.summary.overview.cost_usd.max(f64::MIN_POSITIVE);
             out.push(
                 Recommendation::new(self.id(), RecommendationKind::LowCacheHitRate, model)

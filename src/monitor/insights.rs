@@ -74,7 +74,7 @@ impl Inner {
         let summary = self.summary_at(now, window);
         let now_minute = now / NANOS_PER_MINUTE;
         let from = crate::clock::to_unix_nanos(summary.start) / NANOS_PER_MINUTE;
-        let bands = self.store.read().bands.query(from, now_minute + 1);
+        let bands = crate::query::bands(&self.registry, &self.store, (from, now_minute + 1));
         let hours = hours_in(window, self.config.recording.hour_retention);
         let history = self.series(now_minute, now, HOUR_MIN, hours);
         let at = from_unix_nanos(now);

@@ -12,8 +12,9 @@ use crate::summary::{de_time, ser_time};
 /// [`Reroute`](crate::Action::Reroute), to the host's router.
 ///
 /// The monitor calls it at each optimizer run (`optimizer.interval`) on the tick's
-/// thread, at most once per [`RecommendationKind`] per `optimizer.cooldown`, and never
-/// twice for the same recommendation id once applied. Each call is recorded as an
+/// thread: at most one attempt per [`RecommendationKind`] per run, none for a kind
+/// within `optimizer.cooldown` of its last successful application, and never twice
+/// for a recommendation id once applied. A failed attempt is retried at the next run. Each call is recorded as an
 /// [`AppliedAction`] ([`Monitor::applied_actions`](crate::Monitor::applied_actions)).
 ///
 /// ```

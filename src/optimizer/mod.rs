@@ -91,8 +91,11 @@ impl OptimizerState {
             return 0;
         };
         let mut calls = 0;
+        // One attempt per kind per run: a failure is retried next run, not by trying
+        // the next recommendation of the same kind at once.
+        let mut tried = HashSet::new();
         for rec in recs.iter().filter(|r| r.auto_apply) {
-            if self.applied_ids.contains(&rec.id) {
+            if self.applied_ids.contains(&rec.id) || tried.contains(&rec.kind) {
                 continue;
             }
             let cooling = self
@@ -103,6 +106,7 @@ impl OptimizerState {
                 continue;
             }
             calls += 1;
+            tried.insert(rec.kind.clone());
             let outcome = match catch_unwind(AssertUnwindSafe(|| actuator.apply(rec))) {
                 Ok(Ok(())) => {
                     self.last_applied.insert(rec.kind.clone(), now);

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use modelmeter::{ExportBatch, ExportError, Exporter, ManualClock, MinuteBucket, Monitor};
+use modelmeter::{Clock, ExportBatch, ExportError, Exporter, ManualClock, MinuteBucket, Monitor};
 use parking_lot::Mutex;
 
 /// 2026-11-23 00:00:00 UTC, a Monday.
@@ -44,4 +44,43 @@ pub fn with_collector() -> (ManualClock, Monitor, Collect) {
         .build()
         .unwrap();
     (clock, monitor, collect)
+}
+
+/// The default configuration with the alert rules off, so ticks in long simulations
+/// cost little.
+pub fn quiet() -> modelmeter::Config {
+    let mut c = modelmeter::Config::default();
+    c.monitoring.alerting.enabled = false;
+    c
+}
+
+pub fn build(config: modelmeter::Config) -> (ManualClock, Monitor) {
+    let clock = ManualClock::new(start());
+    let monitor = Monitor::builder()
+        .clock(clock.clone())
+        .config(config)
+        .background(false)
+        .build()
+        .unwrap();
+    (clock, monitor)
+}
+
+/// Runs `minutes` simulated minutes from the clock's current time: `per_minute`
+/// selections from `f(minute, i)` spread over each minute, then a tick just after it.
+pub fn drive(
+    clock: &ManualClock,
+    monitor: &Monitor,
+    minutes: u64,
+    per_minute: u64,
+    mut f: impl FnMut(u64, u64) -> modelmeter::Selection<'static>,
+) {
+    for m in 0..minutes {
+        let minute_start = clock.now();
+        for i in 0..per_minute {
+            clock.set(minute_start + Duration::from_millis(i * 59_000 / per_minute.max(1)));
+            monitor.record_selection(&f(m, i)).unwrap();
+        }
+        clock.set(minute_start + Duration::from_secs(60));
+        monitor.tick();
+    }
 }
