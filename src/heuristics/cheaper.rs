@@ -157,10 +157,10 @@ impl CheaperEquivalent {
             "On {range} tasks {to} matched {from}: accuracy {:.3} vs {:.3}, at ${:.5} vs ${:.5} \
              per selection. Moving those {moved} selections saves about ${:.0} per 30 days at \
              current volume.",
-            acc_to.unwrap_or(f64::NAN),
-            acc_from.unwrap_or(f64::NAN),
-            cost_to.unwrap_or(f64::NAN),
-            cost_from.unwrap_or(f64::NAN),
+            acc_to.unwrap_or_default(),
+            acc_from.unwrap_or_default(),
+            cost_to.unwrap_or_default(),
+            cost_from.unwrap_or_default(),
             saved * scale
         ))
         .priority(if share >= 0.10 {
@@ -174,10 +174,10 @@ impl CheaperEquivalent {
         .model(from)
         .evidence("min_complexity", lo, "ratio")
         .evidence("max_complexity", hi, "ratio")
-        .evidence("accuracy_from", acc_from.unwrap_or(f64::NAN), "ratio")
-        .evidence("accuracy_to", acc_to.unwrap_or(f64::NAN), "ratio")
-        .evidence("mean_cost_from_usd", cost_from.unwrap_or(f64::NAN), "usd")
-        .evidence("mean_cost_to_usd", cost_to.unwrap_or(f64::NAN), "usd")
+        .evidence("accuracy_from", acc_from.unwrap_or_default(), "ratio")
+        .evidence("accuracy_to", acc_to.unwrap_or_default(), "ratio")
+        .evidence("mean_cost_from_usd", cost_from.unwrap_or_default(), "usd")
+        .evidence("mean_cost_to_usd", cost_to.unwrap_or_default(), "usd")
         .evidence("selections_moved", moved as f64, "count");
         if let (Some(a), Some(b)) = (sat_from, sat_to) {
             r = r

@@ -1,12 +1,16 @@
 //! Small statistics the trend heuristics need: least squares with a t statistic, and
 //! Pearson's r.
 
+/// Stands in for an infinite t statistic (a perfect fit), so evidence stays finite
+/// and serializes as a number.
+pub(crate) const T_PERFECT: f64 = 1e9;
+
 /// An ordinary least-squares line `y = intercept + slope * x`.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) struct Fit {
     pub slope: f64,
     pub intercept: f64,
-    /// `slope / standard error of slope`; infinite for a perfect fit.
+    /// `slope / standard error of slope`; [`T_PERFECT`] for a perfect fit.
     pub t: f64,
     pub r2: f64,
 }
@@ -43,7 +47,7 @@ pub(crate) fn linear_fit(points: &[(f64, f64)]) -> Option<Fit> {
     } else if slope == 0.0 {
         0.0
     } else {
-        f64::INFINITY.copysign(slope)
+        T_PERFECT.copysign(slope)
     };
     let r2 = if syy > 0.0 { 1.0 - sse / syy } else { 0.0 };
     Some(Fit {
@@ -73,7 +77,7 @@ pub(crate) fn pearson(pairs: &[(f64, f64)]) -> Option<(f64, f64)> {
     let t = if r.abs() < 1.0 {
         r * ((n - 2.0) / (1.0 - r * r)).sqrt()
     } else {
-        f64::INFINITY.copysign(r)
+        T_PERFECT.copysign(r)
     };
     Some((r, t))
 }
