@@ -173,9 +173,7 @@ impl Totals {
         self.output_tokens = self.output_tokens.saturating_add(e.output_tokens);
         let hit = u64::from(e.cache_hit);
         self.hit_cost.add((e.cost.0 * hit, e.cost.1 * hit));
-        self.hit_latency_sum_us = self
-            .hit_latency_sum_us
-            .saturating_add(e.latency_us * hit);
+        self.hit_latency_sum_us = self.hit_latency_sum_us.saturating_add(e.latency_us * hit);
     }
 
     pub(crate) fn merge(&mut self, o: &Totals) {

@@ -258,16 +258,16 @@ mod tests {
         st.insert(&m, 600, &b);
         st.insert(&m, 659, &b);
         st.insert(&m, 660, &b);
-        let count = |from, to| {
+        let count = |st: &BandStore, from, to| {
             let mut acc = Bands::default();
             st.add_to("m", from, to, &mut acc);
             acc.bands[5].count
         };
-        assert_eq!(count(600, 720), 3);
-        assert_eq!(count(660, 720), 1);
+        assert_eq!(count(&st, 600, 720), 3);
+        assert_eq!(count(&st, 660, 720), 1);
         st.prune(800);
-        assert_eq!(count(0, 1000), 1);
+        assert_eq!(count(&st, 0, 1000), 1);
         st.prune(10_000);
-        assert_eq!(count(0, 100_000), 0);
+        assert_eq!(count(&st, 0, 100_000), 0);
     }
 }

@@ -72,6 +72,9 @@ mod tests {
         assert_eq!(utc_minute(e), "2026-12-01T00:00Z");
         let (s, e) = month_bounds(951_782_400);
         assert_eq!((e - s) / DAY, 29);
-        assert_eq!(day_bounds(1_795_392_000 + 5), (1_795_392_000, 1_795_478_400));
+        assert_eq!(
+            day_bounds(1_795_392_000 + 5),
+            (1_795_392_000, 1_795_478_400)
+        );
     }
 }

@@ -38,4 +38,6 @@ pub struct Health {
     pub exporters: Vec<ExporterHealth>,
     /// Live snapshots not delivered because a subscriber was behind.
     pub live_dropped: u64,
+    /// Heuristic runs that panicked and were skipped.
+    pub heuristic_panics: u64,
 }

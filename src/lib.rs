@@ -84,12 +84,13 @@ pub use bucket::MinuteBucket;
 pub use builder::MonitorBuilder;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::{
-    AggregationLevel, Alerting, AnomalySettings, Budget, Config, Cost, Direction, Kpi,
-    Monitoring, Optimizer, PerformanceMetrics, Recording, Reporting, Schedule, Schedules,
-    Thresholds,
+    AggregationLevel, Alerting, AnomalySettings, Budget, Config, Cost, Direction, Kpi, Monitoring,
+    Optimizer, PerformanceMetrics, Recording, Reporting, Schedule, Schedules, Thresholds,
 };
 pub use cost::{BudgetEvent, BudgetPeriod, BudgetStatus, ModelCost, Savings};
-pub use error::{ActuatorError, ConfigError, ExportError, RecordError, RejectReason, SetGlobalError};
+pub use error::{
+    ActuatorError, ConfigError, ExportError, RecordError, RejectReason, SetGlobalError,
+};
 #[cfg(feature = "metrics")]
 pub use export::MetricsExporter;
 pub use export::{

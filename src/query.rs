@@ -27,7 +27,15 @@ pub(crate) fn collect(
     let window_nanos = u64::try_from(window.as_nanos()).unwrap_or(u64::MAX);
     let now_minute = now_nanos / NANOS_PER_MINUTE;
     let from = now_nanos.saturating_sub(window_nanos) / NANOS_PER_MINUTE;
-    collect_range(registry, store, layout, from, now_minute + 1, now_minute, each)
+    collect_range(
+        registry,
+        store,
+        layout,
+        from,
+        now_minute + 1,
+        now_minute,
+        each,
+    )
 }
 
 /// As [`collect`], for the minutes `from..to`.

@@ -172,7 +172,12 @@ impl Summary {
             return None;
         }
         let found = configured
-            .and_then(|r| Some((self.models.get_key_value(r)?.0.as_str(), self.models.get(r)?.mean_cost_usd?)))
+            .and_then(|r| {
+                Some((
+                    self.models.get_key_value(r)?.0.as_str(),
+                    self.models.get(r)?.mean_cost_usd?,
+                ))
+            })
             .or_else(|| priced().max_by(|a, b| a.1.total_cmp(&b.1).then_with(|| b.0.cmp(a.0))))?;
         (found.1 > 0.0).then_some(found)
     }

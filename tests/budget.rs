@@ -72,7 +72,10 @@ fn spend(
 
 fn within(projected: f64, realized: f64, tolerance: f64) {
     let err = (projected - realized).abs() / realized;
-    println!("projected {projected:.2}, realized {realized:.2}: {:.2}% off", err * 100.0);
+    println!(
+        "projected {projected:.2}, realized {realized:.2}: {:.2}% off",
+        err * 100.0
+    );
     assert!(
         err < tolerance,
         "projected {projected:.2} vs realized {realized:.2}: {:.1}% off",
@@ -98,7 +101,10 @@ fn daily_projection(rate: impl Fn(f64) -> f64 + Copy, seed: u64) {
     assert_eq!(status[0].period, BudgetPeriod::Daily);
     let projected = status[0].projected_usd;
     spend(&clock, &m, start, (32, 48), 5, &mut rng, rate);
-    let realized = m.summary(Duration::from_secs(16 * HOUR + 8 * HOUR)).overview.cost_usd;
+    let realized = m
+        .summary(Duration::from_secs(16 * HOUR + 8 * HOUR))
+        .overview
+        .cost_usd;
     within(projected, realized, 0.10);
 }
 
@@ -132,7 +138,10 @@ fn monthly_projection(rate: impl Fn(f64) -> f64 + Copy, seed: u64) {
     spend(&clock, &m, start, (10 * 24, 30 * 24), 60, &mut rng, rate);
     // The month is over: the spend since its start is what was realized.
     clock.set(november() + Duration::from_secs(30 * 24 * HOUR - 1));
-    let realized = m.summary(Duration::from_secs(30 * 24 * HOUR)).overview.cost_usd;
+    let realized = m
+        .summary(Duration::from_secs(30 * 24 * HOUR))
+        .overview
+        .cost_usd;
     within(projected, realized, 0.10);
 }
 
@@ -156,7 +165,10 @@ fn run_out_date_follows_the_rate() {
     let off = runs_out
         .duration_since(expected)
         .unwrap_or_else(|e| e.duration());
-    assert!(off < Duration::from_secs(HOUR), "{runs_out:?}, off by {off:?}");
+    assert!(
+        off < Duration::from_secs(HOUR),
+        "{runs_out:?}, off by {off:?}"
+    );
     assert!((s.used - s.spent_usd / 2000.0).abs() < 1e-12);
     assert!(s.projected_used > 1.0);
 }

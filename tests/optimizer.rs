@@ -37,8 +37,12 @@ fn fleet(
 ) -> (ManualClock, Monitor) {
     let (clock, monitor) = build(config);
     drive(&clock, &monitor, 60, 60, |m, i| match i % 3 {
-        0 => Selection::new("alpha", ms(400 + i)).cost_usd(0.002).error(i % 60 == 7),
-        1 => Selection::new("beta", ms(450 + i)).cost_usd(0.002).error(i % 60 == 8),
+        0 => Selection::new("alpha", ms(400 + i))
+            .cost_usd(0.002)
+            .error(i % 60 == 7),
+        1 => Selection::new("beta", ms(450 + i))
+            .cost_usd(0.002)
+            .error(i % 60 == 8),
         _ => third(m, i),
     });
     (clock, monitor)
@@ -94,7 +98,8 @@ fn low_cache_hit_rate_names_the_outlier_with_hand_computed_savings() {
     let g = &s.models["gamma"];
     let rest = (s.overview.cache_hits - g.cache_hits) as f64 / (s.overview.count - g.count) as f64;
     let span = s.end.duration_since(s.start).unwrap().as_secs_f64();
-    let hand = (rest - g.cache_hit_rate) * g.count as f64 * (0.01 - 0.001) * (30.0 * 86_400.0 / span);
+    let hand =
+        (rest - g.cache_hit_rate) * g.count as f64 * (0.01 - 0.001) * (30.0 * 86_400.0 / span);
     let got = recs[0].savings_usd_per_30d.unwrap();
     assert!((got - hand).abs() < 1e-6 * hand, "{got} vs {hand}");
 
@@ -109,7 +114,9 @@ fn low_cache_hit_rate_names_the_outlier_with_hand_computed_savings() {
 
 #[test]
 fn the_fleet_below_its_cache_target_is_reported_once() {
-    let (_, m) = fleet(quiet(), |_, _| Selection::new("gamma", ms(400)).cost_usd(0.002));
+    let (_, m) = fleet(quiet(), |_, _| {
+        Selection::new("gamma", ms(400)).cost_usd(0.002)
+    });
     let recs = m.recommendations();
     assert_eq!(ids(&recs), ["low_cache_hit_rate/fleet"]);
     assert_eq!(recs[0].priority, Priority::Low);
@@ -117,27 +124,35 @@ fn the_fleet_below_its_cache_target_is_reported_once() {
 
 #[test]
 fn high_cost_per_selection_fires_above_the_bound() {
-    let (_, m) = fleet(tolerant(), |_, _| Selection::new("gamma", ms(400)).cost_usd(0.08));
+    let (_, m) = fleet(tolerant(), |_, _| {
+        Selection::new("gamma", ms(400)).cost_usd(0.08)
+    });
     let recs = m.recommendations();
     let high = only(&recs, RecommendationKind::HighCostPerSelection);
     assert_eq!(high.len(), 1, "{recs:#?}");
     assert_eq!(high[0].model.as_deref(), Some("gamma"));
     assert_eq!(high[0].evidence_value("mean_cost_usd"), Some(0.08));
 
-    let (_, m) = fleet(tolerant(), |_, _| Selection::new("gamma", ms(400)).cost_usd(0.01));
+    let (_, m) = fleet(tolerant(), |_, _| {
+        Selection::new("gamma", ms(400)).cost_usd(0.01)
+    });
     assert!(m.recommendations().is_empty());
 }
 
 #[test]
 fn error_hotspot_needs_a_real_excess_and_enough_samples() {
-    let (_, m) = fleet(tolerant(), |_, i| Selection::new("gamma", ms(400)).error(i % 20 < 3));
+    let (_, m) = fleet(tolerant(), |_, i| {
+        Selection::new("gamma", ms(400)).error(i % 20 < 3)
+    });
     let recs = m.recommendations();
     assert_eq!(ids(&recs), ["error_hotspot/gamma"], "{recs:#?}");
     assert_eq!(recs[0].priority, Priority::Critical); // 15% is past the 10% line
     assert!(recs[0].evidence_value("rest_of_fleet_rate").unwrap() < 0.02);
 
     // Same rate as the others: silent.
-    let (_, m) = fleet(tolerant(), |_, i| Selection::new("gamma", ms(400)).error(i % 60 == 9));
+    let (_, m) = fleet(tolerant(), |_, i| {
+        Selection::new("gamma", ms(400)).error(i % 60 == 9)
+    });
     assert!(m.recommendations().is_empty());
 
     // Half its selections fail, but there are only 60 of them.
@@ -171,7 +186,11 @@ fn bands_scenario(small_accuracy: f64) -> Monitor {
 fn cheaper_equivalent_merges_bands_and_prices_the_move() {
     let m = bands_scenario(0.96);
     let recs = m.recommendations();
-    assert_eq!(ids(&recs), ["cheaper_equivalent/big->small@0.0"], "{recs:#?}");
+    assert_eq!(
+        ids(&recs),
+        ["cheaper_equivalent/big->small@0.0"],
+        "{recs:#?}"
+    );
     let r = &recs[0];
     assert_eq!(r.title, "Route complexity < 0.3 traffic from big to small");
     assert!(r.auto_apply);
@@ -206,7 +225,11 @@ fn regression_needs_a_significant_and_material_rise() {
             let hour = (minute / 60) as f64;
             let jitter = ((minute * 7 + i * 13) % 11) as f64 * 5.0;
             let model = if i % 2 == 0 { "alpha" } else { "gamma" };
-            let base = if model == "gamma" { 600.0 * (1.0 + growth).powf(hour) } else { 600.0 };
+            let base = if model == "gamma" {
+                600.0 * (1.0 + growth).powf(hour)
+            } else {
+                600.0
+            };
             Selection::new(model, Duration::from_secs_f64((base + jitter) / 1000.0))
         });
         m.recommendations()
@@ -218,7 +241,10 @@ fn regression_needs_a_significant_and_material_rise() {
         "{recs:#?}"
     );
     assert!(reg.iter().all(|r| r.model.as_deref() != Some("alpha")));
-    let growth = reg.iter().find(|r| r.id == "regression/gamma/p95_latency").unwrap();
+    let growth = reg
+        .iter()
+        .find(|r| r.id == "regression/gamma/p95_latency")
+        .unwrap();
     assert!(growth.evidence_value("growth").unwrap() > 1.0);
 
     // Flat: nothing. A real but tiny drift (0.5% per hour): nothing either.
@@ -233,10 +259,14 @@ fn correlation_reports_latency_and_errors_moving_together() {
         drive(&clock, &m, 12 * 60, 6, |minute, i| {
             let hour = minute / 60;
             // A load level per hour, in a scrambled order so there is no trend.
-            let load = (hour * 5 % 12) as u64;
+            let load = hour * 5 % 12;
             let model = if i % 2 == 0 { "alpha" } else { "gamma" };
             let slow = model == "gamma" && i % 12 < load;
-            let error = if coupled { slow } else { model == "gamma" && i % 12 == 1 };
+            let error = if coupled {
+                slow
+            } else {
+                model == "gamma" && i % 12 == 1
+            };
             Selection::new(model, if slow { ms(2000) } else { ms(300) }).error(error)
         });
         m.recommendations()
@@ -310,12 +340,17 @@ fn the_actuator_applies_safe_actions_once_per_kind_per_cooldown() {
             .accuracy(1.0)
             .error(model == "flaky" && i % 3 == 0)
     });
-    assert!(m.applied_actions().is_empty(), "nothing runs before the hour");
+    assert!(
+        m.applied_actions().is_empty(),
+        "nothing runs before the hour"
+    );
     // 01:00: the first optimizer run; the actuator fails and it is recorded.
     drive(&clock, &m, 1, 0, |_, _| unreachable!());
     let log = m.applied_actions();
     assert_eq!(log.len(), 1, "{log:#?}");
-    assert!(matches!(&log[0].outcome, ActionOutcome::Failed { error } if error == "router refused"));
+    assert!(
+        matches!(&log[0].outcome, ActionOutcome::Failed { error } if error == "router refused")
+    );
     // 02:00: it works now; only one action of the kind, the cooldown holds the other.
     *recorder.fail.lock() = false;
     drive(&clock, &m, 60, 0, |_, _| unreachable!());
@@ -329,8 +364,16 @@ fn the_actuator_applies_safe_actions_once_per_kind_per_cooldown() {
     let applied = recorder.applied.lock().clone();
     assert_eq!(applied.len(), 2, "{applied:?}");
     assert_ne!(applied[0], applied[1]);
-    assert!(applied.iter().all(|id| id.starts_with("cheaper_equivalent/")));
-    assert!(m.applied_actions().iter().all(|a| a.kind == RecommendationKind::CheaperEquivalent));
+    assert!(
+        applied
+            .iter()
+            .all(|id| id.starts_with("cheaper_equivalent/"))
+    );
+    assert!(
+        m.applied_actions()
+            .iter()
+            .all(|a| a.kind == RecommendationKind::CheaperEquivalent)
+    );
     let _ = clock.now();
 }
 
@@ -371,7 +414,8 @@ fn recommendations_reach_exporters_hourly_and_the_log() {
         .build()
         .unwrap();
     drive(&clock, &m, 120, 30, |_, i| {
-        Selection::new(if i % 2 == 0 { "alpha" } else { "gamma" }, ms(300)).error(i % 2 == 1 && i % 6 == 1)
+        Selection::new(if i % 2 == 0 { "alpha" } else { "gamma" }, ms(300))
+            .error(i % 2 == 1 && i % 6 == 1)
     });
     let with_recs: Vec<_> = batches
         .0
@@ -428,4 +472,5 @@ fn custom_heuristics_run_and_a_panicking_one_is_skipped() {
         .unwrap();
     drive(&clock, &m, 2, 10, |_, _| Selection::new("alpha", ms(300)));
     assert_eq!(ids(&m.recommendations()), ["census/alpha"]);
+    assert_eq!(m.health().heuristic_panics, 1);
 }

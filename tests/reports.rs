@@ -54,7 +54,11 @@ fn reports_round_trip_through_json() {
     let back: CostReport = serde_json::from_str(&cost.to_json().unwrap()).unwrap();
     assert_eq!(back, cost);
     assert_eq!(cost.budgets.len(), 1);
-    assert!(cost.recommendations.iter().all(|r| r.savings_usd_per_30d.is_some()));
+    assert!(
+        cost.recommendations
+            .iter()
+            .all(|r| r.savings_usd_per_30d.is_some())
+    );
 }
 
 fn table<'a>(tables: &'a [modelmeter::CsvTable], name: &str) -> &'a str {
@@ -70,14 +74,30 @@ fn csv_tables_read_back_to_the_json_numbers() {
     let names: Vec<_> = tables.iter().map(|t| t.name.as_str()).collect();
     assert_eq!(
         names,
-        ["period", "overview", "models", "health", "trends", "bottlenecks", "recommendations", "evidence", "alerts"]
+        [
+            "period",
+            "overview",
+            "models",
+            "health",
+            "trends",
+            "bottlenecks",
+            "recommendations",
+            "evidence",
+            "alerts"
+        ]
     );
     let mut rows = 0;
     for rec in csv::Reader::from_reader(table(&tables, "models").as_bytes()).deserialize() {
         let row: std::collections::HashMap<String, String> = rec.unwrap();
         let model = &json["models"][&row["model"]];
-        assert_eq!(row["count"].parse::<u64>().unwrap(), model["count"].as_u64().unwrap());
-        assert_eq!(row["cost_usd"].parse::<f64>().unwrap(), model["cost_usd"].as_f64().unwrap());
+        assert_eq!(
+            row["count"].parse::<u64>().unwrap(),
+            model["count"].as_u64().unwrap()
+        );
+        assert_eq!(
+            row["cost_usd"].parse::<f64>().unwrap(),
+            model["cost_usd"].as_f64().unwrap()
+        );
         assert_eq!(
             row["p95_ms"].parse::<f64>().unwrap(),
             model["latency"]["p95"].as_f64().unwrap()
@@ -108,8 +128,14 @@ fn csv_tables_read_back_to_the_json_numbers() {
             .iter()
             .find(|m| m["model"] == row["model"].as_str())
             .unwrap();
-        assert_eq!(row["cost_usd"].parse::<f64>().unwrap(), j["cost_usd"].as_f64().unwrap());
-        assert_eq!(row["share"].parse::<f64>().unwrap(), j["share"].as_f64().unwrap());
+        assert_eq!(
+            row["cost_usd"].parse::<f64>().unwrap(),
+            j["cost_usd"].as_f64().unwrap()
+        );
+        assert_eq!(
+            row["share"].parse::<f64>().unwrap(),
+            j["share"].as_f64().unwrap()
+        );
     }
     let summary: Vec<std::collections::HashMap<String, String>> =
         csv::Reader::from_reader(table(&ctables, "summary").as_bytes())
@@ -155,11 +181,23 @@ fn text_rendering_names_everything() {
     let (_, m) = busy();
     let (perf, cost) = m.reports(DAY);
     let p = perf.to_string();
-    for needle in ["performance report: 2026-11-22", "gpt-4o-mini", "all models", "health score:", "recommendations:"] {
+    for needle in [
+        "performance report: 2026-11-22",
+        "gpt-4o-mini",
+        "all models",
+        "health score:",
+        "recommendations:",
+    ] {
         assert!(p.contains(needle), "{needle} missing in\n{p}");
     }
     let c = cost.to_string();
-    for needle in ["cost report:", "mistral-large", "Daily budget $50.00", "saved vs sending everything to gpt-4o", "Route complexity 0.1-0.2 traffic from gpt-4o to gpt-4o-mini"] {
+    for needle in [
+        "cost report:",
+        "mistral-large",
+        "Daily budget $50.00",
+        "saved vs sending everything to gpt-4o",
+        "Route complexity 0.1-0.2 traffic from gpt-4o to gpt-4o-mini",
+    ] {
         assert!(c.contains(needle), "{needle} missing in\n{c}");
     }
 }
@@ -189,15 +227,26 @@ fn schedules_deliver_hourly_and_daily_reports_of_exact_periods() {
         .background(false)
         .build()
         .unwrap();
-    drive(&clock, &m, 25 * 60, 2, |_, i| Selection::new("m", ms(100 + i)).cost_usd(0.01));
+    drive(&clock, &m, 25 * 60, 2, |_, i| {
+        Selection::new("m", ms(100 + i)).cost_usd(0.01)
+    });
     let got = reports.0.lock().clone();
-    let hourly: Vec<_> = got.iter().filter(|r| r.schedule == ReportSchedule::Hourly).collect();
-    let daily: Vec<_> = got.iter().filter(|r| r.schedule == ReportSchedule::Daily).collect();
+    let hourly: Vec<_> = got
+        .iter()
+        .filter(|r| r.schedule == ReportSchedule::Hourly)
+        .collect();
+    let daily: Vec<_> = got
+        .iter()
+        .filter(|r| r.schedule == ReportSchedule::Daily)
+        .collect();
     assert_eq!(hourly.len(), 25);
     assert_eq!(daily.len(), 1);
     assert!(got.iter().all(|r| r.schedule != ReportSchedule::Weekly));
     let h = &hourly[3].performance;
-    assert_eq!(h.period.start, common::start() + Duration::from_secs(3 * 3600));
+    assert_eq!(
+        h.period.start,
+        common::start() + Duration::from_secs(3 * 3600)
+    );
     assert_eq!(h.period.length, Duration::from_secs(3600));
     assert_eq!(h.overview.count, 120);
     assert_eq!(h.trends.len(), 12, "5-minute points");
@@ -229,7 +278,9 @@ fn models_compare_side_by_side_and_against_a_saved_baseline() {
     let saved = serde_json::to_string(&m.baseline("before", DAY)).unwrap();
     let baseline: Baseline = serde_json::from_str(&saved).unwrap();
     // An hour of gpt-4o only, twice as slow.
-    drive(&clock, &m, 60, 30, |_, i| Selection::new("gpt-4o", ms(1800 + i)).cost_usd(0.01));
+    drive(&clock, &m, 60, 30, |_, i| {
+        Selection::new("gpt-4o", ms(1800 + i)).cost_usd(0.01)
+    });
     let cmp = m.compare_to_baseline("gpt-4o", &baseline, DAY).unwrap();
     assert_eq!(cmp.a, "before");
     assert!((cmp.row("count").unwrap().change_pct.unwrap() - 75.0).abs() < 1e-9);
@@ -244,11 +295,15 @@ fn health_score_is_100_on_target_and_falls_with_errors() {
     config.performance_metrics.cache_hit_rate.warning = 0.0;
     config.performance_metrics.cache_hit_rate.critical = 0.0;
     let (clock, m) = build(config.clone());
-    drive(&clock, &m, 5, 100, |_, _| Selection::new("m", ms(300)).accuracy(1.0));
+    drive(&clock, &m, 5, 100, |_, _| {
+        Selection::new("m", ms(300)).accuracy(1.0)
+    });
     assert_eq!(m.health_score(DAY).score, Some(100.0));
     let (clock, m) = build(config);
     // 6% errors: halfway between the 2% target and the 10% critical line.
-    drive(&clock, &m, 5, 100, |_, i| Selection::new("m", ms(300)).error(i % 50 < 3));
+    drive(&clock, &m, 5, 100, |_, i| {
+        Selection::new("m", ms(300)).error(i % 50 < 3)
+    });
     let h = m.health_score(DAY);
     let e = h.components.iter().find(|c| c.kpi == "errorRate").unwrap();
     assert!((e.score - 50.0).abs() < 1e-9, "{h:?}");

@@ -61,7 +61,10 @@ pub struct Alert {
     #[serde(serialize_with = "ser_time", deserialize_with = "de_time")]
     pub started_at: SystemTime,
     /// When it started firing.
-    #[serde(serialize_with = "crate::alerts::ser_opt_time", deserialize_with = "crate::alerts::de_opt_time")]
+    #[serde(
+        serialize_with = "crate::alerts::ser_opt_time",
+        deserialize_with = "crate::alerts::de_opt_time"
+    )]
     pub firing_since: Option<SystemTime>,
     /// Acknowledged: no re-notification until its severity rises.
     pub acknowledged: bool,
@@ -131,7 +134,10 @@ pub struct ResolvedAlert {
     #[serde(serialize_with = "ser_time", deserialize_with = "de_time")]
     pub resolved_at: SystemTime,
     /// `resolved_at - started_at`.
-    #[serde(serialize_with = "crate::summary::ser_ms", deserialize_with = "crate::summary::de_ms")]
+    #[serde(
+        serialize_with = "crate::summary::ser_ms",
+        deserialize_with = "crate::summary::de_ms"
+    )]
     pub time_to_resolve: Duration,
 }
 

@@ -97,7 +97,11 @@ impl Cost {
             if v.is_finite() && v > 0.0 {
                 Ok(())
             } else {
-                Err(ConfigError::invalid(field, v, "must be a finite number > 0"))
+                Err(ConfigError::invalid(
+                    field,
+                    v,
+                    "must be a finite number > 0",
+                ))
             }
         };
         positive("cost.maxCostPerSelection", self.max_cost_per_selection)?;

@@ -105,10 +105,18 @@ pub(crate) struct Projection {
 
 /// Projects spend: `spent` so far, `horizon` hours left, `points` as (hours relative
 /// to now, negative for the past; USD per hour), `limit` for the run-out time.
-pub(crate) fn project(spent: f64, horizon: f64, points: &[(f64, f64)], limit: Option<f64>) -> Projection {
+pub(crate) fn project(
+    spent: f64,
+    horizon: f64,
+    points: &[(f64, f64)],
+    limit: Option<f64>,
+) -> Projection {
     let (a, b) = match linear_fit(points) {
         Some(f) if f.t > 3.0 => (f.intercept, f.slope),
-        _ if !points.is_empty() => (points.iter().map(|p| p.1).sum::<f64>() / points.len() as f64, 0.0),
+        _ if !points.is_empty() => (
+            points.iter().map(|p| p.1).sum::<f64>() / points.len() as f64,
+            0.0,
+        ),
         _ => (0.0, 0.0),
     };
     // Integral of max(0, a + b x) over 0..t.
@@ -117,7 +125,11 @@ pub(crate) fn project(spent: f64, horizon: f64, points: &[(f64, f64)], limit: Op
             return a.max(0.0) * t;
         }
         let root = -a / b;
-        let (lo, hi) = if b > 0.0 { (root.max(0.0), t) } else { (0.0, root.min(t)) };
+        let (lo, hi) = if b > 0.0 {
+            (root.max(0.0), t)
+        } else {
+            (0.0, root.min(t))
+        };
         if hi <= lo {
             return 0.0;
         }
@@ -136,7 +148,11 @@ pub(crate) fn project(spent: f64, horizon: f64, points: &[(f64, f64)], limit: Op
         let (mut lo, mut hi) = (0.0, horizon);
         for _ in 0..60 {
             let mid = (lo + hi) / 2.0;
-            if integral(mid) < remaining { lo = mid } else { hi = mid }
+            if integral(mid) < remaining {
+                lo = mid
+            } else {
+                hi = mid
+            }
         }
         Some(hi)
     });
@@ -193,7 +209,10 @@ impl BudgetTracker {
 
     /// The events for thresholds newly crossed by `status`, each once per period.
     pub(crate) fn check(&mut self, status: &BudgetStatus, at: SystemTime) -> Vec<BudgetEvent> {
-        let entry = self.fired.entry(status.period).or_insert((status.period_start, 0));
+        let entry = self
+            .fired
+            .entry(status.period)
+            .or_insert((status.period_start, 0));
         if entry.0 != status.period_start {
             *entry = (status.period_start, 0);
         }
@@ -233,14 +252,22 @@ mod tests {
         let p = project(100.0, 10.0, &pts, Some(150.0));
         assert!((p.projected - 200.0).abs() < 1e-9);
         assert!((p.runs_out_in_hours.unwrap() - 5.0).abs() < 1e-6);
-        assert_eq!(project(100.0, 10.0, &pts, Some(500.0)).runs_out_in_hours, None);
-        assert_eq!(project(100.0, 10.0, &pts, Some(50.0)).runs_out_in_hours, Some(0.0));
+        assert_eq!(
+            project(100.0, 10.0, &pts, Some(500.0)).runs_out_in_hours,
+            None
+        );
+        assert_eq!(
+            project(100.0, 10.0, &pts, Some(50.0)).runs_out_in_hours,
+            Some(0.0)
+        );
     }
 
     #[test]
     fn a_significant_trend_is_extrapolated() {
         // Rate 10 + 1/h, observed for the past 12 hours (x = -12..0).
-        let pts: Vec<_> = (0..12).map(|h| (-f64::from(h), 10.0 - f64::from(h))).collect();
+        let pts: Vec<_> = (0..12)
+            .map(|h| (-f64::from(h), 10.0 - f64::from(h)))
+            .collect();
         let p = project(0.0, 4.0, &pts, None);
         // Integral of 10 + x over 0..4 = 40 + 8.
         assert!((p.projected - 48.0).abs() < 1e-6, "{p:?}");
@@ -250,14 +277,22 @@ mod tests {
     fn thresholds_fire_once_per_period() {
         let mut t = BudgetTracker::default();
         let start = SystemTime::UNIX_EPOCH;
-        let p = Projection { projected: 0.0, rate_now: 0.0, slope: 0.0, runs_out_in_hours: None };
+        let p = Projection {
+            projected: 0.0,
+            rate_now: 0.0,
+            slope: 0.0,
+            runs_out_in_hours: None,
+        };
         let status = |spent: f64, start| {
             BudgetStatus::new(BudgetPeriod::Daily, 100.0, (start, start), start, spent, &p)
         };
         assert!(t.check(&status(50.0, start), start).is_empty());
         assert!(t.pending(BudgetPeriod::Daily, start, 0.96));
         let e = t.check(&status(96.0, start), start);
-        assert_eq!(e.iter().map(|e| e.threshold).collect::<Vec<_>>(), [0.85, 0.95]);
+        assert_eq!(
+            e.iter().map(|e| e.threshold).collect::<Vec<_>>(),
+            [0.85, 0.95]
+        );
         assert!(t.check(&status(97.0, start), start).is_empty());
         assert!(!t.pending(BudgetPeriod::Daily, start, 0.97));
         assert_eq!(t.check(&status(101.0, start), start)[0].threshold, 1.0);

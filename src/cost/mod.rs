@@ -68,7 +68,11 @@ pub(crate) fn model_costs(summary: &Summary) -> Vec<ModelCost> {
             cache_savings_usd: cache_savings(s),
         })
         .collect();
-    out.sort_by(|a, b| b.cost_usd.total_cmp(&a.cost_usd).then_with(|| a.model.cmp(&b.model)));
+    out.sort_by(|a, b| {
+        b.cost_usd
+            .total_cmp(&a.cost_usd)
+            .then_with(|| a.model.cmp(&b.model))
+    });
     out
 }
 

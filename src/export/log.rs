@@ -94,4 +94,3 @@ impl<W: Write + Send + 'static> Exporter for LogExporter<W> {
         "log"
     }
 }
-

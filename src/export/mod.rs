@@ -29,11 +29,11 @@ use std::time::SystemTime;
 use serde::Serialize;
 
 use crate::alerts::AlertEvent;
+use crate::bucket::MinuteBucket;
 use crate::cost::BudgetEvent;
+use crate::error::ExportError;
 use crate::heuristics::Recommendation;
 use crate::reports::ScheduledReport;
-use crate::bucket::MinuteBucket;
-use crate::error::ExportError;
 use crate::summary::ser_time;
 
 /// The version of the serialized export schema: [`ExportBatch`] and the lines of

@@ -152,19 +152,20 @@ impl Heuristic for LowCacheHitRate {
         let o = &view.summary.overview;
         let (_, upper) = wilson_interval(o.cache_hit_rate, o.count, Z);
         if o.count >= view.config.optimizer.min_samples && upper < target {
-            let mut r = Recommendation::new(self.id(), RecommendationKind::LowCacheHitRate, "fleet")
-                .title(format!(
-                    "Fleet cache hit rate {:.1}% is below the {:.0}% target",
-                    o.cache_hit_rate * 100.0,
-                    target * 100.0
-                ))
-                .priority(Priority::Low)
-                .impact_effort(Level::Medium, Level::High)
-                .evidence("cache_hit_rate", o.cache_hit_rate, "ratio")
-                .evidence("target", target, "ratio")
-                .evidence("selections", o.count as f64, "count");
+            let mut r =
+                Recommendation::new(self.id(), RecommendationKind::LowCacheHitRate, "fleet")
+                    .title(format!(
+                        "Fleet cache hit rate {:.1}% is below the {:.0}% target",
+                        o.cache_hit_rate * 100.0,
+                        target * 100.0
+                    ))
+                    .priority(Priority::Low)
+                    .impact_effort(Level::Medium, Level::High)
+                    .evidence("cache_hit_rate", o.cache_hit_rate, "ratio")
+                    .evidence("target", target, "ratio")
+                    .evidence("selections", o.count as f64, "count");
             let (mut usd, mut ms) = (0.0, 0.0);
-            for (_, s) in &view.summary.models {
+            for s in view.summary.models.values() {
                 if let Some((u, m)) = Self::savings(s, target) {
                     usd += u;
                     ms += m;
@@ -294,7 +295,8 @@ impl Heuristic for ErrorHotspot {
                     return None;
                 }
                 // Spend on the excess failures: requests paid for and thrown away.
-                let wasted = (s.error_rate - rest) * s.count as f64 * s.mean_cost_usd.unwrap_or(0.0);
+                let wasted =
+                    (s.error_rate - rest) * s.count as f64 * s.mean_cost_usd.unwrap_or(0.0);
                 Some(
                     Recommendation::new(self.id(), RecommendationKind::ErrorHotspot, model)
                         .title(format!(

@@ -25,7 +25,11 @@ struct Hit<'a> {
 }
 
 impl CheaperEquivalent {
-    fn qualifies(view: &AnalysisView<'_>, chosen: (&str, &BandStats), cand: (&str, &BandStats)) -> bool {
+    fn qualifies(
+        view: &AnalysisView<'_>,
+        chosen: (&str, &BandStats),
+        cand: (&str, &BandStats),
+    ) -> bool {
         let o = &view.config.optimizer;
         let (x, y) = (chosen.1, cand.1);
         let min = o.min_samples.max(1);
@@ -122,7 +126,14 @@ impl Heuristic for CheaperEquivalent {
 }
 
 impl CheaperEquivalent {
-    fn recommend(&self, from: &str, to: &str, run: &[Hit<'_>], scale: f64, spend: f64) -> Recommendation {
+    fn recommend(
+        &self,
+        from: &str,
+        to: &str,
+        run: &[Hit<'_>],
+        scale: f64,
+        spend: f64,
+    ) -> Recommendation {
         let lo = run[0].from.lower;
         let hi = run[run.len() - 1].from.upper;
         let moved: u64 = run.iter().map(|h| h.from.count).sum();
@@ -137,7 +148,9 @@ impl CheaperEquivalent {
         let acc_to = weighted(run, |h| (h.to.mean_accuracy, h.to.accuracy_samples));
         let cost_from = weighted(run, |h| (h.from.mean_cost_usd, h.from.count));
         let cost_to = weighted(run, |h| (h.to.mean_cost_usd, h.to.count));
-        let sat_from = weighted(run, |h| (h.from.mean_satisfaction, h.from.satisfaction_samples));
+        let sat_from = weighted(run, |h| {
+            (h.from.mean_satisfaction, h.from.satisfaction_samples)
+        });
         let sat_to = weighted(run, |h| (h.to.mean_satisfaction, h.to.satisfaction_samples));
         let range = if lo == 0.0 {
             format!("complexity < {hi:.1}")

@@ -196,8 +196,8 @@ impl Recommendation {
     /// Sets the estimated savings per 30 days (negative or non-finite values are
     /// ignored: a recommendation that costs money says so in its description).
     pub fn savings(mut self, usd_per_30d: f64) -> Self {
-        self.savings_usd_per_30d = (usd_per_30d.is_finite() && usd_per_30d >= 0.0)
-            .then_some(usd_per_30d);
+        self.savings_usd_per_30d =
+            (usd_per_30d.is_finite() && usd_per_30d >= 0.0).then_some(usd_per_30d);
         self
     }
 
@@ -226,7 +226,7 @@ impl Recommendation {
 impl fmt::Display for Recommendation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "[{:?}] {}", self.priority, self.title)?;
-        if let Some(s) = self.savings_usd_per_30d {
+        if let Some(s) = self.savings_usd_per_30d.filter(|s| *s >= 0.5) {
             write!(f, " (saves ~${s:.0}/30d)")?;
         }
         Ok(())

@@ -58,8 +58,11 @@ impl Heuristic for Regression {
 
     fn analyze(&self, view: &AnalysisView<'_>) -> Vec<Recommendation> {
         let min_growth = view.config.optimizer.regression_min_growth;
-        let metrics: [(&str, &str, fn(&Stats) -> Option<f64>); 2] = [
-            ("p95_latency", "ms", |s| Some(s.latency.p95.as_secs_f64() * 1000.0)),
+        type Pick = fn(&Stats) -> Option<f64>;
+        let metrics: [(&str, &str, Pick); 2] = [
+            ("p95_latency", "ms", |s| {
+                Some(s.latency.p95.as_secs_f64() * 1000.0)
+            }),
             ("cost_per_selection", "usd", |s| s.mean_cost_usd),
         ];
         let mut out = Vec::new();

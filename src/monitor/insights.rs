@@ -26,7 +26,9 @@ const MONDAY_MIN: u64 = 4 * DAY_MIN;
 /// Hours for a window, capped where hour buckets stop (older parts would be served
 /// from days, which do not split into hours).
 fn hours_in(window: Duration, hour_retention_ms: u64) -> u64 {
-    (window.as_secs() / 3600).min(hour_retention_ms / 3_600_000).max(1)
+    (window.as_secs() / 3600)
+        .min(hour_retention_ms / 3_600_000)
+        .max(1)
 }
 
 /// Spend-rate points `(hours relative to now, USD per hour)` from consecutive
@@ -105,7 +107,11 @@ impl Inner {
         let analysis = self.analysis(now, window);
         let mut optimizer = self.optimizer.lock();
         let o = &mut *optimizer;
-        run(&o.heuristics, &analysis.view(&self.config), &mut o.heuristic_panics)
+        run(
+            &o.heuristics,
+            &analysis.view(&self.config),
+            &mut o.heuristic_panics,
+        )
     }
 
     /// At a tick: runs the heuristics if an optimizer interval has begun since the
@@ -169,7 +175,14 @@ impl Inner {
         let horizon = (end as f64 - now as f64 / 1e9) / 3600.0;
         let p = project(spent, horizon, &points, Some(limit));
         let t = |s: u64| from_unix_nanos(s * 1_000_000_000);
-        BudgetStatus::new(period, limit, (t(start), t(end)), from_unix_nanos(now), spent, &p)
+        BudgetStatus::new(
+            period,
+            limit,
+            (t(start), t(end)),
+            from_unix_nanos(now),
+            spent,
+            &p,
+        )
     }
 
     /// Budget threshold events newly crossed at `now`. Cheap when nothing is due: the
@@ -243,7 +256,10 @@ impl Inner {
             budgets: self.budget_statuses(now),
             projected_30d_usd: self.projected_30d(now),
         };
-        (PerformanceReport::build(&inputs), CostReport::build(&inputs))
+        (
+            PerformanceReport::build(&inputs),
+            CostReport::build(&inputs),
+        )
     }
 
     /// The scheduled reports whose boundary was crossed between `prev` and `now`.
@@ -255,7 +271,12 @@ impl Inner {
         for (schedule, enabled, len, offset) in [
             (ReportSchedule::Hourly, s.hourly.enabled, HOUR_MIN, 0),
             (ReportSchedule::Daily, s.daily.enabled, DAY_MIN, 0),
-            (ReportSchedule::Weekly, s.weekly.enabled, WEEK_MIN, MONDAY_MIN),
+            (
+                ReportSchedule::Weekly,
+                s.weekly.enabled,
+                WEEK_MIN,
+                MONDAY_MIN,
+            ),
         ] {
             let boundary = |m: u64| m.saturating_sub(offset) / len;
             if !enabled || n < offset || boundary(n) <= boundary(p) {
@@ -339,7 +360,12 @@ impl Monitor {
     /// had no traffic in it.
     pub fn compare_models(&self, a: &str, b: &str, window: Duration) -> Option<ModelComparison> {
         let s = self.summary(window);
-        Some(ModelComparison::new(a, s.models.get(a)?, b, s.models.get(b)?))
+        Some(ModelComparison::new(
+            a,
+            s.models.get(a)?,
+            b,
+            s.models.get(b)?,
+        ))
     }
 
     /// A baseline of the `window` ending now, to save (serde) and compare against

@@ -15,14 +15,13 @@ use crate::alerts::{Alert, AlertEvent, AlertManager, ResolvedAlert};
 use crate::builder::MonitorBuilder;
 use crate::clock::{Clock, to_unix_nanos};
 use crate::config::Config;
+use crate::cost::BudgetTracker;
 use crate::error::{RecordError, RejectReason};
 use crate::export::{Delivery, DeliveryProbe, ExportBatch, PrometheusText};
 use crate::hdr::BucketLayout;
-use crate::cost::BudgetTracker;
 use crate::health::Health;
-use crate::heuristics::Heuristic;
-use crate::optimizer::{Actuator, OptimizerState};
 use crate::live::{LiveSnapshot, Subscribers};
+use crate::optimizer::{OptimizerState, Optimizers};
 use crate::registry::Registry;
 use crate::rules::{Rule, RuleView, Scope};
 use crate::seal::{NANOS_PER_MINUTE, Sealer};
@@ -78,7 +77,7 @@ impl Inner {
         rules: Vec<Box<dyn Rule>>,
         deliveries: Vec<Delivery>,
         synchronous_export: bool,
-        optimizer: (Vec<Box<dyn Heuristic>>, Option<Box<dyn Actuator>>),
+        optimizer: Optimizers,
     ) -> Self {
         let r = &config.recording;
         let layout = BucketLayout::new(
@@ -93,7 +92,11 @@ impl Inner {
         let now = clock.unix_nanos();
         let interval = config.optimizer.interval * 1_000_000;
         Self {
-            optimizer: Mutex::new(OptimizerState::new(optimizer.0, optimizer.1, now / interval)),
+            optimizer: Mutex::new(OptimizerState::new(
+                optimizer.0,
+                optimizer.1,
+                now / interval,
+            )),
             budgets: Mutex::new(BudgetTracker::default()),
             probes,
             registry: Registry::new(r.max_models, shards, layout.len()),
@@ -325,6 +328,7 @@ impl Inner {
                 .sum(),
             exporters,
             live_dropped: self.subscribers.lock().dropped,
+            heuristic_panics: self.optimizer.lock().heuristic_panics,
         }
     }
 }

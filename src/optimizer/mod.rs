@@ -44,7 +44,11 @@ impl Analysis {
 
 /// Runs every heuristic and ranks the result. A heuristic that panics is skipped (and
 /// counted): one bad custom heuristic must not take the tick down.
-pub(crate) fn run(heuristics: &[Box<dyn Heuristic>], view: &AnalysisView<'_>, panics: &mut u64) -> Vec<Recommendation> {
+pub(crate) fn run(
+    heuristics: &[Box<dyn Heuristic>],
+    view: &AnalysisView<'_>,
+    panics: &mut u64,
+) -> Vec<Recommendation> {
     let mut all = Vec::new();
     for h in heuristics {
         match catch_unwind(AssertUnwindSafe(|| h.analyze(view))) {
@@ -54,6 +58,9 @@ pub(crate) fn run(heuristics: &[Box<dyn Heuristic>], view: &AnalysisView<'_>, pa
     }
     rank(all)
 }
+
+/// The heuristics and the actuator a monitor is built with.
+pub(crate) type Optimizers = (Vec<Box<dyn Heuristic>>, Option<Box<dyn Actuator>>);
 
 /// What the optimizer keeps between runs.
 pub(crate) struct OptimizerState {
@@ -71,7 +78,11 @@ pub(crate) struct OptimizerState {
 }
 
 impl OptimizerState {
-    pub(crate) fn new(heuristics: Vec<Box<dyn Heuristic>>, actuator: Option<Box<dyn Actuator>>, slot: u64) -> Self {
+    pub(crate) fn new(
+        heuristics: Vec<Box<dyn Heuristic>>,
+        actuator: Option<Box<dyn Actuator>>,
+        slot: u64,
+    ) -> Self {
         Self {
             heuristics,
             actuator,
@@ -86,7 +97,12 @@ impl OptimizerState {
 
     /// Applies the safe recommendations through the actuator, respecting the
     /// cooldown per kind; returns how many calls were made.
-    pub(crate) fn actuate(&mut self, recs: &[Recommendation], now: SystemTime, cooldown: Duration) -> usize {
+    pub(crate) fn actuate(
+        &mut self,
+        recs: &[Recommendation],
+        now: SystemTime,
+        cooldown: Duration,
+    ) -> usize {
         let Some(actuator) = self.actuator.as_mut() else {
             return 0;
         };
@@ -113,8 +129,12 @@ impl OptimizerState {
                     self.applied_ids.insert(rec.id.clone());
                     ActionOutcome::Applied
                 }
-                Ok(Err(e)) => ActionOutcome::Failed { error: e.to_string() },
-                Err(_) => ActionOutcome::Failed { error: "actuator panicked".into() },
+                Ok(Err(e)) => ActionOutcome::Failed {
+                    error: e.to_string(),
+                },
+                Err(_) => ActionOutcome::Failed {
+                    error: "actuator panicked".into(),
+                },
             };
             self.applied.push(AppliedAction {
                 recommendation_id: rec.id.clone(),

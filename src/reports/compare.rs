@@ -63,7 +63,8 @@ pub struct ModelComparison {
 impl ModelComparison {
     /// Compares `a` (the reference side) with `b`.
     pub fn new(a_label: &str, a: &Stats, b_label: &str, b: &Stats) -> Self {
-        let metrics: [(&str, fn(&Stats) -> Option<f64>); 17] = [
+        type Pick = fn(&Stats) -> Option<f64>;
+        let metrics: [(&str, Pick); 17] = [
             ("count", |s| Some(s.count as f64)),
             ("error_rate", |s| Some(s.error_rate)),
             ("cache_hit_rate", |s| Some(s.cache_hit_rate)),
@@ -114,10 +115,21 @@ impl ModelComparison {
 impl fmt::Display for ModelComparison {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let cell = |v: Option<f64>| v.map_or("-".to_owned(), |v| format!("{v:.4}"));
-        writeln!(f, "{:<20} {:>16} {:>16} {:>9}", "metric", self.a, self.b, "change")?;
+        writeln!(
+            f,
+            "{:<20} {:>16} {:>16} {:>9}",
+            "metric", self.a, self.b, "change"
+        )?;
         for r in &self.rows {
             let change = r.change_pct.map_or("-".to_owned(), |c| format!("{c:+.1}%"));
-            writeln!(f, "{:<20} {:>16} {:>16} {:>9}", r.metric, cell(r.a), cell(r.b), change)?;
+            writeln!(
+                f,
+                "{:<20} {:>16} {:>16} {:>9}",
+                r.metric,
+                cell(r.a),
+                cell(r.b),
+                change
+            )?;
         }
         Ok(())
     }

@@ -44,9 +44,13 @@ impl HealthScore {
             (
                 "responseTime",
                 &k.response_time,
-                (stats.count > 0).then(|| stats.latency.p95.as_secs_f64() * 1000.0),
+                (stats.count > 0).then_some(stats.latency.p95.as_secs_f64() * 1000.0),
             ),
-            ("selectionAccuracy", &k.selection_accuracy, stats.mean_accuracy),
+            (
+                "selectionAccuracy",
+                &k.selection_accuracy,
+                stats.mean_accuracy,
+            ),
             (
                 "cacheHitRate",
                 &k.cache_hit_rate,
@@ -65,7 +69,11 @@ impl HealthScore {
                 let value = value?;
                 let span = kpi.critical - kpi.target;
                 let score = if span == 0.0 {
-                    if (value - kpi.target) * 1.0 <= 0.0 { 100.0 } else { 0.0 }
+                    if (value - kpi.target) * 1.0 <= 0.0 {
+                        100.0
+                    } else {
+                        0.0
+                    }
                 } else {
                     100.0 * ((kpi.critical - value) / span).clamp(0.0, 1.0)
                 };
@@ -93,21 +101,27 @@ mod tests {
     fn scores_follow_the_formula_in_both_directions() {
         let mut s = Stats {
             count: 100,
-            error_rate: 0.06, // target 0.02, critical 0.10: halfway -> 50
+            error_rate: 0.06,     // target 0.02, critical 0.10: halfway -> 50
             cache_hit_rate: 0.95, // better than target -> 100
             ..Stats::default()
         };
         s.latency.p95 = Duration::from_millis(6000); // past critical -> 0
         s.mean_accuracy = Some(0.90); // target .95, critical .85 -> 50
         let h = HealthScore::from_stats(&s, &Config::default());
-        let by: std::collections::HashMap<_, _> =
-            h.components.iter().map(|c| (c.kpi.as_str(), c.score)).collect();
+        let by: std::collections::HashMap<_, _> = h
+            .components
+            .iter()
+            .map(|c| (c.kpi.as_str(), c.score))
+            .collect();
         assert_eq!(by["responseTime"], 0.0);
         assert_eq!(by["cacheHitRate"], 100.0);
         assert!((by["errorRate"] - 50.0).abs() < 1e-9);
         assert!((by["selectionAccuracy"] - 50.0).abs() < 1e-9);
         assert!(!by.contains_key("costEfficiency"));
         assert!((h.score.unwrap() - 50.0).abs() < 1e-9);
-        assert_eq!(HealthScore::from_stats(&Stats::default(), &Config::default()).score, None);
+        assert_eq!(
+            HealthScore::from_stats(&Stats::default(), &Config::default()).score,
+            None
+        );
     }
 }

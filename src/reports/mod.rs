@@ -47,7 +47,10 @@ impl ReportPeriod {
         Self {
             start: summary.start,
             end: summary.end,
-            length: summary.end.duration_since(summary.start).unwrap_or_default(),
+            length: summary
+                .end
+                .duration_since(summary.start)
+                .unwrap_or_default(),
         }
     }
 }
@@ -226,10 +229,25 @@ fn bottlenecks(summary: &Summary, config: &Config) -> Vec<Bottleneck> {
             continue;
         }
         let checks = [
-            ("responseTime", &k.response_time, Some(s.latency.p95.as_secs_f64() * 1000.0), true),
+            (
+                "responseTime",
+                &k.response_time,
+                Some(s.latency.p95.as_secs_f64() * 1000.0),
+                true,
+            ),
             ("errorRate", &k.error_rate, Some(s.error_rate), true),
-            ("selectionAccuracy", &k.selection_accuracy, s.mean_accuracy, false),
-            ("cacheHitRate", &k.cache_hit_rate, Some(s.cache_hit_rate), false),
+            (
+                "selectionAccuracy",
+                &k.selection_accuracy,
+                s.mean_accuracy,
+                false,
+            ),
+            (
+                "cacheHitRate",
+                &k.cache_hit_rate,
+                Some(s.cache_hit_rate),
+                false,
+            ),
         ];
         for (kpi, t, value, higher_is_worse) in checks {
             let Some(v) = value else { continue };

@@ -20,7 +20,10 @@ pub struct CsvTable {
     pub csv: String,
 }
 
-fn table<R: Serialize>(name: &str, rows: impl IntoIterator<Item = R>) -> Result<CsvTable, csv::Error> {
+fn table<R: Serialize>(
+    name: &str,
+    rows: impl IntoIterator<Item = R>,
+) -> Result<CsvTable, csv::Error> {
     let mut w = csv::Writer::from_writer(Vec::new());
     for r in rows {
         w.serialize(r)?;
@@ -202,7 +205,10 @@ impl PerformanceReport {
                 }],
             )?,
             table("overview", [StatsRow::new("(all)", &self.overview)])?,
-            table("models", self.models.iter().map(|(m, s)| StatsRow::new(m, s)))?,
+            table(
+                "models",
+                self.models.iter().map(|(m, s)| StatsRow::new(m, s)),
+            )?,
             table("health", &self.health.components)?,
             table("trends", &self.trends)?,
             table("bottlenecks", &self.bottlenecks)?,
@@ -254,7 +260,10 @@ impl CostReport {
                     cost_per_selection_usd: self.cost_per_selection_usd,
                     cost_efficiency: self.cost_efficiency,
                     projected_30d_usd: self.projected_30d_usd,
-                    spend_trend_per_interval: self.spend_trend.as_ref().map(|t| t.slope_per_interval),
+                    spend_trend_per_interval: self
+                        .spend_trend
+                        .as_ref()
+                        .map(|t| t.slope_per_interval),
                     spend_trend_t: self.spend_trend.as_ref().map(|t| t.t),
                 }],
             )?,
@@ -282,9 +291,19 @@ fn write_recommendations(f: &mut fmt::Formatter<'_>, recs: &[Recommendation]) ->
     Ok(())
 }
 
-fn write_period(f: &mut fmt::Formatter<'_>, title: &str, start: std::time::SystemTime, end: std::time::SystemTime) -> fmt::Result {
+fn write_period(
+    f: &mut fmt::Formatter<'_>,
+    title: &str,
+    start: std::time::SystemTime,
+    end: std::time::SystemTime,
+) -> fmt::Result {
     let secs = |t| to_unix_nanos(t) / 1_000_000_000;
-    writeln!(f, "{title}: {} to {}", utc_minute(secs(start)), utc_minute(secs(end)))
+    writeln!(
+        f,
+        "{title}: {} to {}",
+        utc_minute(secs(start)),
+        utc_minute(secs(end))
+    )
 }
 
 fn write_trend(f: &mut fmt::Formatter<'_>, trend: &[TrendPoint]) -> fmt::Result {
@@ -294,7 +313,11 @@ fn write_trend(f: &mut fmt::Formatter<'_>, trend: &[TrendPoint]) -> fmt::Result 
     let max = trend.iter().map(|p| p.cost_usd).fold(0.0, f64::max);
     writeln!(f, "spend by interval:")?;
     for p in trend {
-        let bar = if max > 0.0 { (p.cost_usd / max * 40.0).round() as usize } else { 0 };
+        let bar = if max > 0.0 {
+            (p.cost_usd / max * 40.0).round() as usize
+        } else {
+            0
+        };
         writeln!(
             f,
             "  {} {:>10.2} {}",
@@ -334,7 +357,13 @@ impl fmt::Display for PerformanceReport {
             Some(score) => {
                 write!(f, "health score: {score:.0}/100 (")?;
                 for (i, c) in self.health.components.iter().enumerate() {
-                    write!(f, "{}{} {:.0}", if i > 0 { ", " } else { "" }, c.kpi, c.score)?;
+                    write!(
+                        f,
+                        "{}{} {:.0}",
+                        if i > 0 { ", " } else { "" },
+                        c.kpi,
+                        c.score
+                    )?;
                 }
                 writeln!(f, ")")?;
             }
@@ -369,9 +398,14 @@ impl fmt::Display for CostReport {
             self.spend_usd,
             self.selections,
             self.cost_per_selection_usd.unwrap_or(0.0),
-            self.cost_efficiency.map_or("-".into(), |e| format!("{:.1}%", e * 100.0)),
+            self.cost_efficiency
+                .map_or("-".into(), |e| format!("{:.1}%", e * 100.0)),
         )?;
-        writeln!(f, "{:<20} {:>10} {:>7} {:>10} {:>10}", "model", "spend", "share", "$/sel", "efficiency")?;
+        writeln!(
+            f,
+            "{:<20} {:>10} {:>7} {:>10} {:>10}",
+            "model", "spend", "share", "$/sel", "efficiency"
+        )?;
         for m in &self.models {
             writeln!(
                 f,
@@ -380,7 +414,8 @@ impl fmt::Display for CostReport {
                 m.cost_usd,
                 m.share * 100.0,
                 m.mean_cost_usd.unwrap_or(0.0),
-                m.cost_efficiency.map_or("-".into(), |e| format!("{:.1}%", e * 100.0)),
+                m.cost_efficiency
+                    .map_or("-".into(), |e| format!("{:.1}%", e * 100.0)),
             )?;
         }
         let s = &self.savings;
@@ -390,7 +425,11 @@ impl fmt::Display for CostReport {
         if let Some(c) = s.from_cache_usd {
             writeln!(f, "saved by cache hits: ${c:.2}")?;
         }
-        writeln!(f, "projected spend, next 30 days: ${:.2}", self.projected_30d_usd)?;
+        writeln!(
+            f,
+            "projected spend, next 30 days: ${:.2}",
+            self.projected_30d_usd
+        )?;
         for b in &self.budgets {
             writeln!(
                 f,
