@@ -52,7 +52,9 @@ fn analysis(c: &mut Criterion) {
     g.bench_function("recommendations_100_models", |b| {
         b.iter(|| monitor.recommendations())
     });
-    g.bench_function("reports_24h_100_models", |b| b.iter(|| monitor.reports(day)));
+    g.bench_function("reports_24h_100_models", |b| {
+        b.iter(|| monitor.reports(day))
+    });
     g.bench_function("budget_status", |b| b.iter(|| monitor.budget_status()));
     g.finish();
 }

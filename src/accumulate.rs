@@ -82,7 +82,10 @@ impl OpenCell {
     #[inline]
     fn add(&mut self, e: &Event) {
         self.totals.add(e);
-        self.bands.add(e);
+        // Only selections with a complexity touch the band counters' cache lines.
+        if e.complexity.1 != 0 {
+            self.bands.add(e);
+        }
         self.counts[e.bucket] += 1;
         self.lo = self.lo.min(e.bucket);
         self.hi = self.hi.max(e.bucket);

@@ -113,6 +113,25 @@ pub(crate) fn range_summary(
     reference_model: Option<&str>,
 ) -> Summary {
     let end_nanos = to.saturating_mul(NANOS_PER_MINUTE);
+    let window = Duration::from_secs((to - from) * 60);
+    let ctx = (registry, store, layout);
+    build(
+        ctx,
+        (from, to, now_minute),
+        end_nanos,
+        window,
+        reference_model,
+    )
+}
+
+/// Summarizes minutes `from..to`, with rates over the span up to `end_nanos`.
+fn build(
+    (registry, store, layout): (&Registry, &RwLock<Store>, &BucketLayout),
+    (from, to, now_minute): (u64, u64, u64),
+    end_nanos: u64,
+    window: Duration,
+    reference_model: Option<&str>,
+) -> Summary {
     let mut models = BTreeMap::new();
     let mut overall = WindowAcc::new(layout.len());
     let span = |start: u64| Duration::from_nanos(end_nanos.saturating_sub(start));
@@ -129,7 +148,7 @@ pub(crate) fn range_summary(
         },
     );
     let mut summary = Summary {
-        window: Duration::from_secs((to - from) * 60),
+        window,
         start: from_unix_nanos(start_nanos),
         end: from_unix_nanos(end_nanos),
         overview: overall.stats(layout, span(start_nanos)),
@@ -172,27 +191,15 @@ pub(crate) fn summary(
     window: Duration,
     reference_model: Option<&str>,
 ) -> Summary {
-    let mut models = BTreeMap::new();
-    let mut overall = WindowAcc::new(layout.len());
-    let span = |start: u64| Duration::from_nanos(now_nanos.saturating_sub(start));
-    let start_nanos = collect(
-        registry,
-        store,
-        layout,
+    let window_nanos = u64::try_from(window.as_nanos()).unwrap_or(u64::MAX);
+    let now_minute = now_nanos / NANOS_PER_MINUTE;
+    let from = now_nanos.saturating_sub(window_nanos) / NANOS_PER_MINUTE;
+    let ctx = (registry, store, layout);
+    build(
+        ctx,
+        (from, now_minute + 1, now_minute),
         now_nanos,
         window,
-        |start, name, acc| {
-            overall.merge(acc);
-            models.insert(name.to_owned(), acc.stats(layout, span(start)));
-        },
-    );
-    let mut summary = Summary {
-        window,
-        start: from_unix_nanos(start_nanos),
-        end: from_unix_nanos(now_nanos),
-        overview: overall.stats(layout, span(start_nanos)),
-        models,
-    };
-    summary.rate_cost_efficiency(reference_model);
-    summary
+        reference_model,
+    )
 }
