@@ -220,10 +220,12 @@ fn schedules_deliver_hourly_and_daily_reports_of_exact_periods() {
     config.reporting.schedules.weekly.enabled = true;
     let clock = ManualClock::new(common::start());
     let reports = Reports::default();
+    let lines = Shared::default();
     let m = Monitor::builder()
         .clock(clock.clone())
         .config(config)
         .exporter(reports.clone())
+        .exporter(modelmeter::JsonLinesExporter::new(lines.clone()))
         .background(false)
         .build()
         .unwrap();
@@ -231,6 +233,11 @@ fn schedules_deliver_hourly_and_daily_reports_of_exact_periods() {
         Selection::new("m", ms(100 + i)).cost_usd(0.01)
     });
     let got = reports.0.lock().clone();
+    let report_lines = String::from_utf8_lossy(&lines.0.lock())
+        .lines()
+        .filter(|l| l.starts_with(r#"{"type":"report""#))
+        .count();
+    assert_eq!(report_lines, 26);
     let hourly: Vec<_> = got
         .iter()
         .filter(|r| r.schedule == ReportSchedule::Hourly)
@@ -255,6 +262,41 @@ fn schedules_deliver_hourly_and_daily_reports_of_exact_periods() {
     assert_eq!(d.performance.overview.count, 24 * 120);
     assert!((d.cost.spend_usd - 24.0 * 120.0 * 0.01).abs() < 1e-6);
     assert_eq!(d.cost.trend.len(), 24, "hourly points");
+
+    // Tick hourly, without traffic, into the next Monday: one weekly report of the
+    // whole first week, with daily points.
+    for _ in 0..(7 * 24 - 25) {
+        clock.advance(Duration::from_secs(3600));
+        m.tick();
+    }
+    let weekly: Vec<_> = reports
+        .0
+        .lock()
+        .iter()
+        .filter(|r| r.schedule == ReportSchedule::Weekly)
+        .cloned()
+        .collect();
+    assert_eq!(weekly.len(), 1);
+    assert_eq!(weekly[0].performance.period.start, common::start());
+    assert_eq!(
+        weekly[0].performance.period.length,
+        Duration::from_secs(7 * 86_400)
+    );
+    assert_eq!(weekly[0].performance.overview.count, 25 * 120);
+    assert_eq!(weekly[0].cost.trend.len(), 7);
+}
+
+#[derive(Clone, Default)]
+struct Shared(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for Shared {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 #[test]

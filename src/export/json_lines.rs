@@ -7,7 +7,10 @@ use serde::Serialize;
 use super::{ExportBatch, Exporter, SCHEMA_VERSION};
 use crate::alerts::AlertEvent;
 use crate::bucket::MinuteBucket;
+use crate::cost::BudgetEvent;
 use crate::error::ExportError;
+use crate::heuristics::Recommendation;
+use crate::reports::ScheduledReport;
 
 /// One line of output, tagged with its `type` and the schema version `v`.
 #[derive(Serialize)]
@@ -23,10 +26,26 @@ enum Line<'a> {
         #[serde(flatten)]
         alert: &'a AlertEvent,
     },
+    Recommendation {
+        v: u32,
+        #[serde(flatten)]
+        recommendation: &'a Recommendation,
+    },
+    Budget {
+        v: u32,
+        #[serde(flatten)]
+        event: &'a BudgetEvent,
+    },
+    Report {
+        v: u32,
+        #[serde(flatten)]
+        report: &'a ScheduledReport,
+    },
 }
 
-/// Writes each minute bucket and alert event as one JSON object per line, with a
-/// `type` field (`bucket`, `alert`) and the schema version `v` (see
+/// Writes each minute bucket, alert event, recommendation, budget event and scheduled
+/// report as one JSON object per line, with a `type` field (`bucket`, `alert`,
+/// `recommendation`, `budget`, `report`) and the schema version `v` (see
 /// [`ExportBatch`] for the schema). Latency histograms are `[[value_us, count], ...]`.
 ///
 /// ```
@@ -59,12 +78,29 @@ impl<W: Write + Send + 'static> JsonLinesExporter<W> {
 impl<W: Write + Send + 'static> Exporter for JsonLinesExporter<W> {
     fn export(&mut self, batch: &ExportBatch) -> Result<(), ExportError> {
         let v = SCHEMA_VERSION;
-        for bucket in &batch.buckets {
-            serde_json::to_writer(&mut self.out, &Line::Bucket { v, bucket })?;
-            self.out.write_all(b"\n")?;
-        }
-        for alert in &batch.alerts {
-            serde_json::to_writer(&mut self.out, &Line::Alert { v, alert })?;
+        let lines = (batch
+            .buckets
+            .iter()
+            .map(|bucket| Line::Bucket { v, bucket }))
+        .chain(batch.alerts.iter().map(|alert| Line::Alert { v, alert }))
+        .chain(
+            (batch.recommendations.iter())
+                .map(|recommendation| Line::Recommendation { v, recommendation }),
+        )
+        .chain(
+            batch
+                .budget_events
+                .iter()
+                .map(|event| Line::Budget { v, event }),
+        )
+        .chain(
+            batch
+                .reports
+                .iter()
+                .map(|report| Line::Report { v, report }),
+        );
+        for line in lines {
+            serde_json::to_writer(&mut self.out, &line)?;
             self.out.write_all(b"\n")?;
         }
         Ok(())
