@@ -4,13 +4,15 @@
 
 mod common;
 
+use common::Shared;
+
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use common::quiet;
 use modelmeter::{
-    BudgetEvent, BudgetPeriod, Clock, Config, ExportBatch, ExportError, Exporter, ManualClock,
-    Monitor, Selection,
+    BudgetEvent, BudgetPeriod, Config, ExportBatch, ExportError, Exporter, ManualClock, Monitor,
+    Selection,
 };
 use parking_lot::Mutex;
 use rand::rngs::StdRng;
@@ -175,7 +177,17 @@ fn run_out_date_follows_the_rate() {
 
 #[test]
 fn thresholds_fire_once_each_per_period() {
-    let (clock, m, events) = monitor(common::start(), daily(100.0));
+    let clock = ManualClock::new(common::start());
+    let events = Events::default();
+    let log = Shared::default();
+    let m = Monitor::builder()
+        .clock(clock.clone())
+        .config(daily(100.0))
+        .exporter(events.clone())
+        .exporter(modelmeter::LogExporter::new(log.clone()))
+        .background(false)
+        .build()
+        .unwrap();
     let mut rng = StdRng::seed_from_u64(5);
     // $10 per hour: 85% at about 08:30, 95% at 09:30, 100% at 10:00; then a second day.
     spend(&clock, &m, common::start(), (0, 48), 5, &mut rng, |_| 10.0);
@@ -186,5 +198,10 @@ fn thresholds_fire_once_each_per_period() {
     assert!(ev[0].spent_usd >= 85.0 && ev[0].spent_usd < 95.0);
     assert!(ev[3].period_start > ev[2].period_start);
     assert!(ev[2].message.contains("100% used"), "{}", ev[2].message);
-    let _ = clock.now();
+    let text = String::from_utf8(log.0.lock().clone()).unwrap();
+    assert_eq!(text.matches("] BUDGET Daily").count(), 6, "{text}");
+    assert!(
+        text.contains("BUDGET Daily 85%: Daily budget 85% used"),
+        "{text}"
+    );
 }

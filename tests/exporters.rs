@@ -2,8 +2,9 @@
 
 mod common;
 
+use common::Shared;
+
 use std::collections::BTreeMap;
-use std::io::Write;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -15,26 +16,6 @@ use modelmeter::{
 use parking_lot::Mutex;
 
 const MINUTE: Duration = Duration::from_secs(60);
-
-/// A `Write` the test can read back.
-#[derive(Clone, Default)]
-struct Shared(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Shared {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Shared {
-    fn text(&self) -> String {
-        String::from_utf8(self.0.lock().clone()).unwrap()
-    }
-}
 
 /// Counts per (model, minute start) of every bucket received, and batches.
 type PerMinute = BTreeMap<(String, u128), (u64, u32)>;

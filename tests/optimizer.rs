@@ -4,6 +4,8 @@
 
 mod common;
 
+use common::Shared;
+
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -383,19 +385,6 @@ struct Batches(Arc<Mutex<Vec<ExportBatch>>>);
 impl Exporter for Batches {
     fn export(&mut self, batch: &ExportBatch) -> Result<(), ExportError> {
         self.0.lock().push(batch.clone());
-        Ok(())
-    }
-}
-
-#[derive(Clone, Default)]
-struct Shared(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for Shared {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
         Ok(())
     }
 }

@@ -4,6 +4,8 @@
 
 mod common;
 
+use common::Shared;
+
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -284,19 +286,6 @@ fn schedules_deliver_hourly_and_daily_reports_of_exact_periods() {
     );
     assert_eq!(weekly[0].performance.overview.count, 25 * 120);
     assert_eq!(weekly[0].cost.trend.len(), 7);
-}
-
-#[derive(Clone, Default)]
-struct Shared(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for Shared {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
 }
 
 #[test]
