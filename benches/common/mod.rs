@@ -105,6 +105,11 @@ impl Floor {
         c[5].fetch_add(e.output_tokens, Ordering::Relaxed);
         self.buckets[index].fetch_add(1, Ordering::Relaxed);
     }
+
+    /// Events recorded so far, for sanity checks outside the timed loops.
+    pub fn count(&self) -> u64 {
+        self.counters[0].load(Ordering::Relaxed)
+    }
 }
 
 /// What teams write by hand: one mutex around a map from model id to counters and an
