@@ -55,6 +55,12 @@ pub(crate) fn from_unix_nanos(nanos: u64) -> SystemTime {
     UNIX_EPOCH + Duration::from_nanos(nanos)
 }
 
+/// `t` cut to whole milliseconds, the resolution times serialize at, so what is
+/// built for serialization reads back equal.
+pub(crate) fn floor_ms(t: SystemTime) -> SystemTime {
+    from_unix_nanos(to_unix_nanos(t) / 1_000_000 * 1_000_000)
+}
+
 /// The wall clock, read through the cheapest source the platform offers.
 ///
 /// On Linux this is `CLOCK_REALTIME_COARSE`; elsewhere it is `SystemTime::now()`. See the

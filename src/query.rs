@@ -91,14 +91,27 @@ pub(crate) fn series(
         .rev()
         .filter_map(|k| {
             let from = last.checked_sub(k * step)?;
-            Some(range_summary(
+            let s = range_summary(
                 registry,
                 store,
                 layout,
                 (from, from + step),
                 now_minute,
                 reference_model,
-            ))
+            );
+            // Only a coarser tier still held this interval, so the answer spans more
+            // than it: unknown, shown as empty rather than as the whole bucket.
+            let start = from_unix_nanos(from.saturating_mul(NANOS_PER_MINUTE));
+            Some(if s.start < start {
+                Summary {
+                    start,
+                    overview: Default::default(),
+                    models: BTreeMap::new(),
+                    ..s
+                }
+            } else {
+                s
+            })
         })
         .collect()
 }

@@ -463,3 +463,59 @@ fn custom_heuristics_run_and_a_panicking_one_is_skipped() {
     assert_eq!(ids(&m.recommendations()), ["census/alpha"]);
     assert_eq!(m.health().heuristic_panics, 1);
 }
+
+/// An actuator that reads the monitor back while it applies: no lock is held.
+struct Curious(Arc<Mutex<Option<Monitor>>>);
+
+impl Actuator for Curious {
+    fn apply(&mut self, _: &Recommendation) -> Result<(), ActuatorError> {
+        let m = self.0.lock().clone().expect("set before the first run");
+        let _ = m.applied_actions();
+        let _ = m.recommendations();
+        let _ = m.health();
+        Ok(())
+    }
+}
+
+#[test]
+fn an_actuator_may_query_the_monitor_it_serves() {
+    let slot = Arc::new(Mutex::new(None));
+    let clock = ManualClock::new(common::start());
+    let m = Monitor::builder()
+        .clock(clock.clone())
+        .config(tolerant())
+        .actuator(Curious(slot.clone()))
+        .background(false)
+        .build()
+        .unwrap();
+    *slot.lock() = Some(m.clone());
+    drive(&clock, &m, 60, 60, |_, i| {
+        let big = i % 2 == 0;
+        Selection::new(if big { "big" } else { "small" }, ms(500))
+            .cost_usd(if big { 0.01 } else { 0.001 })
+            .complexity(0.1)
+            .accuracy(1.0)
+    });
+    assert_eq!(m.applied_actions().len(), 1);
+    assert_eq!(m.applied_actions()[0].outcome, ActionOutcome::Applied);
+    slot.lock().take();
+}
+
+#[test]
+fn non_finite_evidence_is_left_out_so_reports_read_back() {
+    let r = Recommendation::new("h", RecommendationKind::Custom("x".into()), "s")
+        .evidence("nan", f64::NAN, "")
+        .evidence("inf", f64::INFINITY, "")
+        .evidence("ok", 1.5, "");
+    assert_eq!(r.evidence.len(), 1);
+    let back: Recommendation = serde_json::from_str(&serde_json::to_string(&r).unwrap()).unwrap();
+    assert_eq!(back, r);
+}
+
+#[test]
+fn optimizer_settings_out_of_range_name_the_field() {
+    let err = modelmeter::Config::from_json_str(r#"{"optimizer":{"interval":288230376151711744}}"#)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("optimizer.interval"), "{err}");
+}

@@ -87,7 +87,9 @@ impl Default for Cost {
 pub struct Budget {
     /// Limit per UTC day.
     pub daily_usd: Option<f64>,
-    /// Limit per UTC calendar month.
+    /// Limit per UTC calendar month. With it set, day buckets are kept for at least
+    /// 31 days whatever `monitoring.retentionPeriod` says, so the month's spend is
+    /// always read whole.
     pub monthly_usd: Option<f64>,
 }
 

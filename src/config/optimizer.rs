@@ -64,12 +64,17 @@ impl Default for Optimizer {
 
 impl Optimizer {
     pub(crate) fn validate(&self) -> Result<(), ConfigError> {
-        for (field, v) in [("interval", self.interval), ("window", self.window)] {
-            if v < 60_000 {
+        const YEAR_MS: u64 = 366 * 24 * HOUR_MS;
+        for (field, v, min) in [
+            ("interval", self.interval, 60_000),
+            ("window", self.window, 60_000),
+            ("cooldown", self.cooldown, 0),
+        ] {
+            if v < min || v > YEAR_MS {
                 return Err(ConfigError::invalid(
                     &format!("optimizer.{field}"),
                     v,
-                    "must be at least one minute (60000 ms)",
+                    "must be between one minute (60000 ms; cooldown: 0) and one year",
                 ));
             }
         }
@@ -100,6 +105,10 @@ impl Optimizer {
 }
 
 /// `reporting`: scheduled reports (the reference file's `reporting` section).
+///
+/// A report is built at the first tick after its boundary. If ticks are further apart
+/// than a schedule's period (a host ticking by hand every 3 hours), only the latest
+/// period's report is sent.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
 pub struct Reporting {

@@ -7,7 +7,11 @@
 //! 24 hours for a daily budget; the last 14 days for a monthly one (the last 24 hours
 //! while fewer than 3 days have data). Intervals before the first one with traffic
 //! are left out, so a young monitor is not averaged with zeros. If the slope is
-//! significant (`t > 3`) the rate is taken as linear in time, otherwise as the mean.
+//! significant and rising (`t > 3`) the rate is taken as linear in time, otherwise as
+//! the mean. A falling trend is not extrapolated: a budget projection should err
+//! towards warning early, and a falling hourly rate is most often the evening side of
+//! a daily cycle, not a lasting decline. For a monthly budget with fewer than 3 days of
+//! history the hourly points give the mean only, for the same reason.
 //! The projection is the spend so far plus the integral of that rate (floored at
 //! zero) from now to the end of the period; the run-out date is where the integral
 //! reaches the remaining budget. On steady or linearly growing traffic the projection
@@ -104,15 +108,17 @@ pub(crate) struct Projection {
 }
 
 /// Projects spend: `spent` so far, `horizon` hours left, `points` as (hours relative
-/// to now, negative for the past; USD per hour), `limit` for the run-out time.
+/// to now, negative for the past; USD per hour), `limit` for the run-out time; a
+/// significant rising trend is extrapolated only if `trend`.
 pub(crate) fn project(
     spent: f64,
     horizon: f64,
     points: &[(f64, f64)],
     limit: Option<f64>,
+    trend: bool,
 ) -> Projection {
     let (a, b) = match linear_fit(points) {
-        Some(f) if f.t > 3.0 => (f.intercept, f.slope),
+        Some(f) if trend && f.t > 3.0 => (f.intercept, f.slope),
         _ if !points.is_empty() => (
             points.iter().map(|p| p.1).sum::<f64>() / points.len() as f64,
             0.0,
@@ -184,7 +190,9 @@ impl BudgetStatus {
             projected_used: p.projected / limit_usd,
             runs_out_at: p
                 .runs_out_in_hours
-                .map(|h| now + Duration::from_secs_f64(h * 3600.0)),
+                .and_then(|h| Duration::try_from_secs_f64(h * 3600.0).ok())
+                .and_then(|d| now.checked_add(d))
+                .map(crate::clock::floor_ms),
             rate_usd_per_hour: p.rate_now,
             rate_slope_usd_per_hour2: p.slope,
         }
@@ -249,15 +257,15 @@ mod tests {
     #[test]
     fn steady_rate_projects_linearly_and_finds_the_run_out_time() {
         let pts: Vec<_> = (1..=24).map(|h| (-f64::from(h) + 0.5, 10.0)).collect();
-        let p = project(100.0, 10.0, &pts, Some(150.0));
+        let p = project(100.0, 10.0, &pts, Some(150.0), true);
         assert!((p.projected - 200.0).abs() < 1e-9);
         assert!((p.runs_out_in_hours.unwrap() - 5.0).abs() < 1e-6);
         assert_eq!(
-            project(100.0, 10.0, &pts, Some(500.0)).runs_out_in_hours,
+            project(100.0, 10.0, &pts, Some(500.0), true).runs_out_in_hours,
             None
         );
         assert_eq!(
-            project(100.0, 10.0, &pts, Some(50.0)).runs_out_in_hours,
+            project(100.0, 10.0, &pts, Some(50.0), true).runs_out_in_hours,
             Some(0.0)
         );
     }
@@ -268,9 +276,16 @@ mod tests {
         let pts: Vec<_> = (0..12)
             .map(|h| (-f64::from(h), 10.0 - f64::from(h)))
             .collect();
-        let p = project(0.0, 4.0, &pts, None);
+        let p = project(0.0, 4.0, &pts, None, true);
         // Integral of 10 + x over 0..4 = 40 + 8.
         assert!((p.projected - 48.0).abs() < 1e-6, "{p:?}");
+        // Without trend, the mean rate 4.5.
+        assert!((project(0.0, 4.0, &pts, None, false).projected - 18.0).abs() < 1e-9);
+        // Falling: not extrapolated, the mean rate 15.5 holds.
+        let down: Vec<_> = (0..12)
+            .map(|h| (-f64::from(h), 10.0 + f64::from(h)))
+            .collect();
+        assert!((project(0.0, 4.0, &down, None, true).projected - 62.0).abs() < 1e-9);
     }
 
     #[test]

@@ -80,7 +80,7 @@ impl Heuristic for SlowResponses {
     fn analyze(&self, view: &AnalysisView<'_>) -> Vec<Recommendation> {
         let target_ms = view.config.performance_metrics.response_time.target;
         let critical_ms = view.config.performance_metrics.response_time.critical;
-        let target = Duration::from_secs_f64(target_ms / 1000.0);
+        let target = Duration::try_from_secs_f64(target_ms / 1000.0).unwrap_or(Duration::MAX);
         let limit = view.config.optimizer.slow_share;
         let ms = |d: Duration| d.as_secs_f64() * 1000.0;
         judged(view)

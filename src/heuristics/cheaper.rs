@@ -97,7 +97,7 @@ impl Heuristic for CheaperEquivalent {
     }
 
     fn analyze(&self, view: &AnalysisView<'_>) -> Vec<Recommendation> {
-        let scale = view.per_30_days();
+        let scale = view.bands_per_30_days();
         let spend = view.summary.overview.cost_usd;
         let mut out = Vec::new();
         for from in view.bands.keys() {

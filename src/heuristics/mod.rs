@@ -93,6 +93,9 @@ pub struct AnalysisView<'a> {
     /// Per model, its statistics per complexity band (non-empty bands only, whole
     /// hours of sealed minutes; see [`BandStats`]).
     pub bands: &'a BTreeMap<String, Vec<BandStats>>,
+    /// The span `bands` covers: whole hours from the window's start (or the hour
+    /// tier's retention, if shorter) to now.
+    pub bands_span: Duration,
     /// The complete hours of the window, oldest first, one summary each.
     pub history: &'a [Summary],
     /// Alerts resolved during the window.
@@ -107,17 +110,26 @@ impl AnalysisView<'_> {
     /// The factor that turns a count observed over the window's covered span into one
     /// per 30 days (1 for an empty span).
     pub fn per_30_days(&self) -> f64 {
-        let span = self
-            .summary
-            .end
-            .duration_since(self.summary.start)
-            .unwrap_or_default()
-            .as_secs_f64();
-        if span > 0.0 {
-            30.0 * 86_400.0 / span
-        } else {
-            1.0
-        }
+        scale_to_30_days(
+            self.summary
+                .end
+                .duration_since(self.summary.start)
+                .unwrap_or_default(),
+        )
+    }
+
+    /// As [`per_30_days`](Self::per_30_days), for counts from [`bands`](Self::bands).
+    pub fn bands_per_30_days(&self) -> f64 {
+        scale_to_30_days(self.bands_span)
+    }
+}
+
+fn scale_to_30_days(span: Duration) -> f64 {
+    let span = span.as_secs_f64();
+    if span > 0.0 {
+        30.0 * 86_400.0 / span
+    } else {
+        1.0
     }
 }
 

@@ -183,8 +183,12 @@ impl Recommendation {
         self
     }
 
-    /// Adds one named number.
+    /// Adds one named number. A NaN or infinite value is left out: JSON cannot carry
+    /// it, and a report must read back.
     pub fn evidence(mut self, name: &str, value: f64, unit: &str) -> Self {
+        if !value.is_finite() {
+            return self;
+        }
         self.evidence.push(Evidence {
             name: name.to_owned(),
             value,
@@ -214,7 +218,8 @@ impl Recommendation {
         self
     }
 
-    /// The value of the evidence named `name`, if present.
+    /// The value of the evidence named `name`, if present (a non-finite value was
+    /// never stored).
     pub fn evidence_value(&self, name: &str) -> Option<f64> {
         self.evidence
             .iter()

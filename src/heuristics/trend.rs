@@ -127,8 +127,9 @@ impl Heuristic for Regression {
 
 /// Two of a model's hourly metrics moving together: latency with error rate (a
 /// struggling provider: timeouts become errors) or complexity with latency (the
-/// model is slow on hard tasks specifically). Reported when `|r| >=
-/// optimizer.correlationMin` and `|t| > 3`.
+/// model is slow on hard tasks specifically). Reported when `r >=
+/// optimizer.correlationMin` and `t > 3`; a negative relation is not this story
+/// (fast failures, say) and is left alone.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Correlation;
 
@@ -164,7 +165,7 @@ impl Heuristic for Correlation {
                 let Some((r, t)) = pearson(&points) else {
                     continue;
                 };
-                if r.abs() < min_r || t.abs() <= T_CRIT {
+                if r < min_r || t <= T_CRIT {
                     continue;
                 }
                 out.push(

@@ -77,6 +77,10 @@ impl Inner {
         let now_minute = now / NANOS_PER_MINUTE;
         let from = crate::clock::to_unix_nanos(summary.start) / NANOS_PER_MINUTE;
         let bands = crate::query::bands(&self.registry, &self.store, (from, now_minute + 1));
+        // Bands cover whole hours, back to the hour tier's retention at most.
+        let kept = now_minute.saturating_sub(self.config.recording.hour_retention / 60_000);
+        let bands_from = (from / 60 * 60).max(kept / 60 * 60);
+        let bands_span = Duration::from_nanos(now.saturating_sub(bands_from * NANOS_PER_MINUTE));
         let hours = hours_in(window, self.config.recording.hour_retention);
         let history = self.series(now_minute, now, HOUR_MIN, hours);
         let at = from_unix_nanos(now);
@@ -95,6 +99,7 @@ impl Inner {
             window,
             summary,
             bands,
+            bands_span,
             history,
             resolved,
             active,
@@ -105,12 +110,10 @@ impl Inner {
     pub(crate) fn recommendations_at(&self, now: u64) -> Vec<Recommendation> {
         let window = Duration::from_millis(self.config.optimizer.window);
         let analysis = self.analysis(now, window);
-        let mut optimizer = self.optimizer.lock();
-        let o = &mut *optimizer;
         run(
-            &o.heuristics,
+            &self.heuristics,
             &analysis.view(&self.config),
-            &mut o.heuristic_panics,
+            &self.heuristic_panics,
         )
     }
 
@@ -128,9 +131,8 @@ impl Inner {
         }
         let recs = self.recommendations_at(now);
         let cooldown = Duration::from_millis(self.config.optimizer.cooldown);
-        let mut o = self.optimizer.lock();
-        o.actuate(&recs, from_unix_nanos(now), cooldown);
-        o.latest = recs.clone();
+        crate::optimizer::actuate(&self.optimizer, &recs, from_unix_nanos(now), cooldown);
+        self.optimizer.lock().latest = recs.clone();
         recs
     }
 
@@ -165,15 +167,19 @@ impl Inner {
         let spent = self.spent_since(start, now);
         let now_minute = now / NANOS_PER_MINUTE;
         let hourly = || rate_points(&self.series(now_minute, now, HOUR_MIN, 24), now);
-        let points = match period {
-            BudgetPeriod::Daily => hourly(),
+        let (points, trend) = match period {
+            BudgetPeriod::Daily => (hourly(), true),
             BudgetPeriod::Monthly => {
                 let daily = rate_points(&self.series(now_minute, now, DAY_MIN, 14), now);
-                if daily.len() >= 3 { daily } else { hourly() }
+                if daily.len() >= 3 {
+                    (daily, true)
+                } else {
+                    (hourly(), false)
+                }
             }
         };
         let horizon = (end as f64 - now as f64 / 1e9) / 3600.0;
-        let p = project(spent, horizon, &points, Some(limit));
+        let p = project(spent, horizon, &points, Some(limit), trend);
         let t = |s: u64| from_unix_nanos(s * 1_000_000_000);
         BudgetStatus::new(
             period,
@@ -225,15 +231,20 @@ impl Inner {
         recommendations: &[Recommendation],
     ) -> (PerformanceReport, CostReport) {
         let summary = self.range_summary(from, to, now);
+        // On-demand reports reach one minute further than their window (the open
+        // minute), hence the `+ 1`s.
         let length = to - from;
-        let step = if length <= HOUR_MIN {
+        let step = if length <= HOUR_MIN + 1 {
             5
-        } else if length <= 2 * DAY_MIN {
+        } else if length <= 2 * DAY_MIN + 1 {
             HOUR_MIN
         } else {
             DAY_MIN
         };
-        let trend = self.series(to.min(now / NANOS_PER_MINUTE + 1), now, step, length / step);
+        // Past the day tier's retention there is nothing to plot.
+        let max_points = (self.config.monitoring.retention_period / 60_000 / step).max(1);
+        let points = (length / step).clamp(1, max_points);
+        let trend = self.series(to.min(now / NANOS_PER_MINUTE + 1), now, step, points);
         let start = from_unix_nanos(from * NANOS_PER_MINUTE);
         let end = from_unix_nanos(to * NANOS_PER_MINUTE);
         let (active, resolved) = {
@@ -247,7 +258,7 @@ impl Inner {
         };
         let inputs = ReportInputs {
             config: &self.config,
-            generated_at: from_unix_nanos(now),
+            generated_at: crate::clock::floor_ms(from_unix_nanos(now)),
             summary: &summary,
             trend: &trend,
             recommendations,
@@ -335,7 +346,8 @@ impl Monitor {
     pub fn reports(&self, window: Duration) -> (PerformanceReport, CostReport) {
         let now = self.inner.clock.unix_nanos();
         let to = now / NANOS_PER_MINUTE + 1;
-        let from = now.saturating_sub(window.as_nanos() as u64) / NANOS_PER_MINUTE;
+        let window_nanos = u64::try_from(window.as_nanos()).unwrap_or(u64::MAX);
+        let from = now.saturating_sub(window_nanos) / NANOS_PER_MINUTE;
         let recs = self.inner.recommendations_at(now);
         self.inner.reports((from, to), now, &recs)
     }
@@ -348,7 +360,13 @@ impl Monitor {
 
     /// Every call made to the [`Actuator`](crate::Actuator), oldest first.
     pub fn applied_actions(&self) -> Vec<AppliedAction> {
-        self.inner.optimizer.lock().applied.clone()
+        self.inner
+            .optimizer
+            .lock()
+            .applied
+            .iter()
+            .cloned()
+            .collect()
     }
 
     /// The health score (0 to 100) of the `window` ending now; see [`HealthScore`].
@@ -373,7 +391,7 @@ impl Monitor {
     pub fn baseline(&self, name: &str, window: Duration) -> Baseline {
         Baseline {
             name: name.to_owned(),
-            saved_at: from_unix_nanos(self.inner.clock.unix_nanos()),
+            saved_at: crate::clock::floor_ms(from_unix_nanos(self.inner.clock.unix_nanos())),
             summary: self.summary(window),
         }
     }

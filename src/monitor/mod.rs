@@ -20,6 +20,7 @@ use crate::error::{RecordError, RejectReason};
 use crate::export::{Delivery, DeliveryProbe, ExportBatch, PrometheusText};
 use crate::hdr::BucketLayout;
 use crate::health::Health;
+use crate::heuristics::Heuristic;
 use crate::live::{LiveSnapshot, Subscribers};
 use crate::optimizer::{OptimizerState, Optimizers};
 use crate::registry::Registry;
@@ -53,7 +54,11 @@ pub(crate) struct Inner {
     pub tick_state: Mutex<TickState>,
     /// Separate from the tick state so alert queries never wait on an exporter.
     pub alerts: Mutex<AlertManager>,
-    /// Heuristics, actuator and what was applied.
+    /// Heuristics, shared so they run without any monitor lock held.
+    pub heuristics: Arc<[Box<dyn Heuristic>]>,
+    /// Heuristic runs that panicked.
+    pub heuristic_panics: AtomicU64,
+    /// The actuator and what it applied.
     pub optimizer: Mutex<OptimizerState>,
     /// Which budget thresholds fired this period.
     pub budgets: Mutex<BudgetTracker>,
@@ -92,11 +97,9 @@ impl Inner {
         let now = clock.unix_nanos();
         let interval = config.optimizer.interval * 1_000_000;
         Self {
-            optimizer: Mutex::new(OptimizerState::new(
-                optimizer.0,
-                optimizer.1,
-                now / interval,
-            )),
+            heuristics: optimizer.0.into(),
+            heuristic_panics: AtomicU64::new(0),
+            optimizer: Mutex::new(OptimizerState::new(optimizer.1, now / interval)),
             budgets: Mutex::new(BudgetTracker::default()),
             probes,
             registry: Registry::new(r.max_models, shards, layout.len()),
@@ -328,7 +331,7 @@ impl Inner {
                 .sum(),
             exporters,
             live_dropped: self.subscribers.lock().dropped,
-            heuristic_panics: self.optimizer.lock().heuristic_panics,
+            heuristic_panics: self.heuristic_panics.load(Ordering::Relaxed),
         }
     }
 }

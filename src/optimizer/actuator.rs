@@ -14,7 +14,14 @@ use crate::summary::{de_time, ser_time};
 /// The monitor calls it at each optimizer run (`optimizer.interval`) on the tick's
 /// thread: at most one attempt per [`RecommendationKind`] per run, none for a kind
 /// within `optimizer.cooldown` of its last successful application, and never twice
-/// for a recommendation id once applied. A failed attempt is retried at the next run. Each call is recorded as an
+/// for a recommendation id once applied. A failed attempt is retried at the next run.
+///
+/// It runs with no query lock held, so it may read the monitor (`recommendations`,
+/// `applied_actions`, `summary`, ...), but it runs inside a tick: calling
+/// [`Monitor::tick`](crate::Monitor::tick) or [`Monitor::flush`](crate::Monitor::flush)
+/// from it deadlocks. An actuator that keeps a `Monitor` clone keeps the monitor alive
+/// (the last-handle flush never comes); drop it with the router, or call `flush`
+/// yourself before shutdown. Heuristics run with no monitor lock held at all. Each call is recorded as an
 /// [`AppliedAction`] ([`Monitor::applied_actions`](crate::Monitor::applied_actions)).
 ///
 /// ```

@@ -176,8 +176,8 @@ pub struct CostReport {
     pub models: Vec<ModelCost>,
     /// Savings against the reference model and from the cache.
     pub savings: Savings,
-    /// Projected spend over the next 30 days at the fitted rate (see the budget
-    /// projection method).
+    /// Projected spend over the next 30 days at the mean hourly rate of the last 24
+    /// complete hours since traffic began (no trend is extrapolated that far).
     pub projected_30d_usd: f64,
     /// Configured budgets: used, projected, run-out date.
     pub budgets: Vec<BudgetStatus>,

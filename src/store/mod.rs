@@ -63,6 +63,10 @@ impl Store {
                 let retention = match level {
                     AggregationLevel::Minute => minutes(config.recording.minute_retention),
                     AggregationLevel::Hour => minutes(config.recording.hour_retention),
+                    // A monthly budget reads the whole month from day buckets.
+                    AggregationLevel::Day if config.cost.budget.monthly_usd.is_some() => {
+                        history.max(31 * 1440)
+                    }
                     AggregationLevel::Day | AggregationLevel::Week => history,
                 };
                 Tier::new(level, retention)
