@@ -7,25 +7,19 @@ use std::time::Duration;
 
 use common::events;
 use criterion::{Criterion, criterion_group, criterion_main};
-use modelmeter::{Config, ManualClock, Monitor, Selection};
+use modelmeter::{Config, Monitor, Selection};
 
 const MODELS: usize = 100;
 const PER_MINUTE: usize = 100;
 const MINUTES: u64 = 120;
 
 fn monitor() -> Monitor {
-    let start = std::time::UNIX_EPOCH + Duration::from_secs(1_795_392_000);
-    let clock = ManualClock::new(start);
+    let start = common::start();
     let mut config = Config::default();
     config.monitoring.alerting.enabled = false;
     config.cost.budget.daily_usd = Some(1000.0);
     config.cost.budget.monthly_usd = Some(30_000.0);
-    let monitor = Monitor::builder()
-        .clock(clock.clone())
-        .config(config)
-        .background(false)
-        .build()
-        .unwrap();
+    let (clock, monitor) = common::manual_monitor(config);
     let names: Vec<String> = (0..MODELS).map(|i| format!("model-{i:03}")).collect();
     let evs = events(MODELS * PER_MINUTE);
     for minute in 0..MINUTES {

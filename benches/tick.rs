@@ -19,10 +19,6 @@ fn names() -> Vec<String> {
     (0..MODELS).map(|i| format!("model-{i:03}")).collect()
 }
 
-fn start() -> std::time::SystemTime {
-    std::time::UNIX_EPOCH + Duration::from_secs(1_795_392_000)
-}
-
 fn fill_minute(monitor: &Monitor, names: &[String], evs: &[common::Ev]) {
     for (i, e) in evs.iter().enumerate().take(MODELS * PER_MINUTE) {
         let s = Selection::new(&names[i % MODELS], e.latency)
@@ -35,18 +31,11 @@ fn fill_minute(monitor: &Monitor, names: &[String], evs: &[common::Ev]) {
 /// A manual monitor, with the default rules (5 KPI threshold rules and 2 anomaly
 /// rules) or none.
 fn manual(rules: bool) -> (ManualClock, Monitor) {
-    let clock = ManualClock::new(start());
     let mut config = Config::default();
     config.monitoring.alerting.enabled = rules;
     // The optimizer's hourly run is measured on its own in benches/optimizer.rs.
     config.optimizer.enabled = false;
-    let monitor = Monitor::builder()
-        .clock(clock.clone())
-        .config(config)
-        .background(false)
-        .build()
-        .unwrap();
-    (clock, monitor)
+    common::manual_monitor(config)
 }
 
 /// Fills and seals `iters` minutes; returns the time spent in `tick` alone.
@@ -120,7 +109,7 @@ fn export(c: &mut Criterion) {
     let (_release, stalled_rx) = std::sync::mpsc::channel::<()>();
     let mut stalled = Some(Stalled(stalled_rx));
     for label in ["tick_no_exporter", "tick_stalled_exporter"] {
-        let clock = ManualClock::new(start());
+        let clock = ManualClock::new(common::start());
         let mut config = Config::default();
         config.monitoring.alerting.enabled = false;
         let mut b = Monitor::builder()

@@ -155,3 +155,22 @@ impl MutexMap {
         self.map.lock().values().map(|s| s.count).sum()
     }
 }
+
+/// 2026-11-23 00:00 UTC, where manual bench clocks start.
+pub fn start() -> std::time::SystemTime {
+    std::time::UNIX_EPOCH + Duration::from_secs(1_795_392_000)
+}
+
+/// A monitor ticked by hand on a `ManualClock` at [`start`].
+pub fn manual_monitor(
+    config: modelmeter::Config,
+) -> (modelmeter::ManualClock, modelmeter::Monitor) {
+    let clock = modelmeter::ManualClock::new(start());
+    let monitor = modelmeter::Monitor::builder()
+        .clock(clock.clone())
+        .config(config)
+        .background(false)
+        .build()
+        .unwrap();
+    (clock, monitor)
+}
