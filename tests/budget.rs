@@ -4,35 +4,20 @@
 
 mod common;
 
-use common::Shared;
+use common::{Batches, Shared};
 
-use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use common::quiet;
-use modelmeter::{
-    BudgetEvent, BudgetPeriod, Config, ExportBatch, ExportError, Exporter, ManualClock, Monitor,
-    Selection,
-};
-use parking_lot::Mutex;
+use modelmeter::{BudgetPeriod, Config, ManualClock, Monitor, Selection};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
 const HOUR: u64 = 3600;
 
-#[derive(Clone, Default)]
-struct Events(Arc<Mutex<Vec<BudgetEvent>>>);
-
-impl Exporter for Events {
-    fn export(&mut self, batch: &ExportBatch) -> Result<(), ExportError> {
-        self.0.lock().extend(batch.budget_events.iter().cloned());
-        Ok(())
-    }
-}
-
-fn monitor(start: SystemTime, config: Config) -> (ManualClock, Monitor, Events) {
+fn monitor(start: SystemTime, config: Config) -> (ManualClock, Monitor, Batches) {
     let clock = ManualClock::new(start);
-    let events = Events::default();
+    let events = Batches::default();
     let m = Monitor::builder()
         .clock(clock.clone())
         .config(config)
@@ -178,7 +163,7 @@ fn run_out_date_follows_the_rate() {
 #[test]
 fn thresholds_fire_once_each_per_period() {
     let clock = ManualClock::new(common::start());
-    let events = Events::default();
+    let events = Batches::default();
     let log = Shared::default();
     let m = Monitor::builder()
         .clock(clock.clone())
@@ -191,7 +176,7 @@ fn thresholds_fire_once_each_per_period() {
     let mut rng = StdRng::seed_from_u64(5);
     // $10 per hour: 85% at about 08:30, 95% at 09:30, 100% at 10:00; then a second day.
     spend(&clock, &m, common::start(), (0, 48), 5, &mut rng, |_| 10.0);
-    let ev = events.0.lock().clone();
+    let ev = events.flat(|b| &b.budget_events);
     let thresholds: Vec<f64> = ev.iter().map(|e| e.threshold).collect();
     assert_eq!(thresholds, [0.85, 0.95, 1.0, 0.85, 0.95, 1.0], "{ev:#?}");
     assert!(ev.iter().all(|e| e.period == BudgetPeriod::Daily));

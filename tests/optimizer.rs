@@ -4,16 +4,15 @@
 
 mod common;
 
-use common::Shared;
+use common::{Batches, Shared};
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use common::{build, drive, quiet};
 use modelmeter::{
-    Action, ActionOutcome, Actuator, ActuatorError, AnalysisView, Clock, ExportBatch, ExportError,
-    Exporter, Heuristic, LogExporter, ManualClock, Monitor, Priority, Recommendation,
-    RecommendationKind, Selection,
+    Action, ActionOutcome, Actuator, ActuatorError, AnalysisView, Heuristic, LogExporter,
+    ManualClock, Monitor, Priority, Recommendation, RecommendationKind, Selection,
 };
 use parking_lot::Mutex;
 
@@ -376,17 +375,6 @@ fn the_actuator_applies_safe_actions_once_per_kind_per_cooldown() {
             .iter()
             .all(|a| a.kind == RecommendationKind::CheaperEquivalent)
     );
-    let _ = clock.now();
-}
-
-#[derive(Clone, Default)]
-struct Batches(Arc<Mutex<Vec<ExportBatch>>>);
-
-impl Exporter for Batches {
-    fn export(&mut self, batch: &ExportBatch) -> Result<(), ExportError> {
-        self.0.lock().push(batch.clone());
-        Ok(())
-    }
 }
 
 #[test]

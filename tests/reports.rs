@@ -4,17 +4,15 @@
 
 mod common;
 
-use common::Shared;
+use common::{Batches, Shared};
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use common::{build, drive, quiet};
 use modelmeter::{
-    Baseline, Config, CostReport, ExportBatch, ExportError, Exporter, ManualClock, Monitor,
-    PerformanceReport, ReportSchedule, ScheduledReport, Selection,
+    Baseline, Config, CostReport, ManualClock, Monitor, PerformanceReport, ReportSchedule,
+    Selection,
 };
-use parking_lot::Mutex;
 
 const DAY: Duration = Duration::from_secs(86_400);
 
@@ -204,16 +202,6 @@ fn text_rendering_names_everything() {
     }
 }
 
-#[derive(Clone, Default)]
-struct Reports(Arc<Mutex<Vec<ScheduledReport>>>);
-
-impl Exporter for Reports {
-    fn export(&mut self, batch: &ExportBatch) -> Result<(), ExportError> {
-        self.0.lock().extend(batch.reports.iter().cloned());
-        Ok(())
-    }
-}
-
 #[test]
 fn schedules_deliver_hourly_and_daily_reports_of_exact_periods() {
     let mut config: Config = quiet();
@@ -221,7 +209,7 @@ fn schedules_deliver_hourly_and_daily_reports_of_exact_periods() {
     config.reporting.schedules.daily.enabled = true;
     config.reporting.schedules.weekly.enabled = true;
     let clock = ManualClock::new(common::start());
-    let reports = Reports::default();
+    let reports = Batches::default();
     let lines = Shared::default();
     let m = Monitor::builder()
         .clock(clock.clone())
@@ -234,7 +222,7 @@ fn schedules_deliver_hourly_and_daily_reports_of_exact_periods() {
     drive(&clock, &m, 25 * 60, 2, |_, i| {
         Selection::new("m", ms(100 + i)).cost_usd(0.01)
     });
-    let got = reports.0.lock().clone();
+    let got = reports.flat(|b| &b.reports);
     let report_lines = String::from_utf8_lossy(&lines.0.lock())
         .lines()
         .filter(|l| l.starts_with(r#"{"type":"report""#))
@@ -272,11 +260,9 @@ fn schedules_deliver_hourly_and_daily_reports_of_exact_periods() {
         m.tick();
     }
     let weekly: Vec<_> = reports
-        .0
-        .lock()
-        .iter()
+        .flat(|b| &b.reports)
+        .into_iter()
         .filter(|r| r.schedule == ReportSchedule::Weekly)
-        .cloned()
         .collect();
     assert_eq!(weekly.len(), 1);
     assert_eq!(weekly[0].performance.period.start, common::start());

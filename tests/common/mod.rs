@@ -105,3 +105,25 @@ impl std::io::Write for Shared {
         Ok(())
     }
 }
+
+/// An exporter that keeps every batch it is handed.
+#[derive(Clone, Default)]
+pub struct Batches(pub Arc<Mutex<Vec<ExportBatch>>>);
+
+impl Exporter for Batches {
+    fn export(&mut self, batch: &ExportBatch) -> Result<(), ExportError> {
+        self.0.lock().push(batch.clone());
+        Ok(())
+    }
+}
+
+impl Batches {
+    /// One field's items over every batch so far, in order.
+    pub fn flat<T: Clone>(&self, field: impl Fn(&ExportBatch) -> &[T]) -> Vec<T> {
+        self.0
+            .lock()
+            .iter()
+            .flat_map(|b| field(b).to_vec())
+            .collect()
+    }
+}
