@@ -14,6 +14,14 @@ use crate::seal::NANOS_PER_MINUTE;
 use crate::store::Store;
 use crate::summary::{Summary, WindowAcc};
 
+/// The minutes `from..to` a window of length `window` ending at `now_nanos` reads: from
+/// the minute holding `now - window` through the open minute.
+pub(crate) fn window_minutes(now_nanos: u64, window: Duration) -> (u64, u64) {
+    let window_nanos = u64::try_from(window.as_nanos()).unwrap_or(u64::MAX);
+    let from = now_nanos.saturating_sub(window_nanos) / NANOS_PER_MINUTE;
+    (from, now_nanos / NANOS_PER_MINUTE + 1)
+}
+
 /// Accumulates, for the window of length `window` ending at `now_nanos`, each model
 /// with traffic in it: `each(span_start_nanos, model, acc)`. Returns the span's start.
 pub(crate) fn collect(
@@ -24,18 +32,33 @@ pub(crate) fn collect(
     window: Duration,
     each: impl FnMut(u64, &str, &WindowAcc),
 ) -> u64 {
-    let window_nanos = u64::try_from(window.as_nanos()).unwrap_or(u64::MAX);
-    let now_minute = now_nanos / NANOS_PER_MINUTE;
-    let from = now_nanos.saturating_sub(window_nanos) / NANOS_PER_MINUTE;
-    collect_range(
-        registry,
-        store,
-        layout,
-        from,
-        now_minute + 1,
-        now_minute,
-        each,
-    )
+    let (from, to) = window_minutes(now_nanos, window);
+    collect_range(registry, store, layout, from, to, to - 1, each)
+}
+
+/// Spend in US dollars over minutes `from..to`, from the counters alone: a budget
+/// check once a minute needs no latency distribution. Coarse buckets at an old edge
+/// count whole, as in [`collect_range`].
+pub(crate) fn spend(
+    registry: &Registry,
+    store: &RwLock<Store>,
+    (from, to): (u64, u64),
+    now_minute: u64,
+) -> f64 {
+    let store = store.read();
+    let plan = store.plan(from, to, now_minute);
+    let mut nano_usd = 0u64;
+    for slot in registry.slots() {
+        if let Some(history) = store.models.get(&slot.name) {
+            Store::for_each_planned(history, &plan, |agg| {
+                nano_usd = nano_usd.saturating_add(agg.totals.cost.sum);
+            });
+        }
+        slot.peek_open(plan.start, to, |cell| {
+            nano_usd = nano_usd.saturating_add(cell.totals.cost.sum);
+        });
+    }
+    nano_usd as f64 / crate::aggregate::COST_SCALE
 }
 
 /// As [`collect`], for the minutes `from..to`.
@@ -204,15 +227,7 @@ pub(crate) fn summary(
     window: Duration,
     reference_model: Option<&str>,
 ) -> Summary {
-    let window_nanos = u64::try_from(window.as_nanos()).unwrap_or(u64::MAX);
-    let now_minute = now_nanos / NANOS_PER_MINUTE;
-    let from = now_nanos.saturating_sub(window_nanos) / NANOS_PER_MINUTE;
+    let (from, to) = window_minutes(now_nanos, window);
     let ctx = (registry, store, layout);
-    build(
-        ctx,
-        (from, now_minute + 1, now_minute),
-        now_nanos,
-        window,
-        reference_model,
-    )
+    build(ctx, (from, to, to - 1), now_nanos, window, reference_model)
 }

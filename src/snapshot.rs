@@ -132,36 +132,12 @@ impl Snapshot {
     }
 
     pub(crate) fn add(&mut self, name: &str, acc: &WindowAcc, layout: &BucketLayout) {
-        let t = &acc.totals;
         let mut latency = layout.empty_histogram();
         for (index, count) in acc.buckets() {
             latency.saturating_record_n(layout.lowest_value(index), count);
         }
-        self.models.insert(
-            name.to_owned(),
-            SnapshotModel {
-                count: t.count,
-                errors: t.errors,
-                cache_hits: t.cache_hits,
-                cost_nano_usd: t.cost.sum,
-                cost_count: t.cost.count,
-                accuracy_micros: t.accuracy.sum,
-                accuracy_count: t.accuracy.count,
-                satisfaction_micros: t.satisfaction.sum,
-                satisfaction_count: t.satisfaction.count,
-                complexity_micros: t.complexity.sum,
-                complexity_count: t.complexity.count,
-                input_tokens: t.input_tokens,
-                output_tokens: t.output_tokens,
-                latency_sum_us: t.latency_sum_us,
-                latency_min_us: t.latency_min_us,
-                latency_max_us: t.latency_max_us,
-                hit_cost_nano_usd: t.hit_cost.sum,
-                hit_cost_count: t.hit_cost.count,
-                hit_latency_sum_us: t.hit_latency_sum_us,
-                latency,
-            },
-        );
+        self.models
+            .insert(name.to_owned(), SnapshotModel::new(&acc.totals, latency));
     }
 
     fn layout_settings(&self) -> (u64, u64, u8) {
@@ -186,17 +162,19 @@ impl Snapshot {
             });
         }
         for (name, o) in &other.models {
-            let Some(m) = self.models.get_mut(name) else {
+            let Some(mut m) = self.models.remove(name) else {
                 self.models.insert(name.clone(), o.clone());
                 continue;
             };
-            m.latency
-                .add(&o.latency)
-                .map_err(|e| MergeError::Histogram(format!("{e:?}")))?;
+            if let Err(e) = m.latency.add(&o.latency) {
+                self.models.insert(name.clone(), m);
+                return Err(MergeError::Histogram(format!("{e:?}")));
+            }
             // Through `Totals`, so every counter merges the way the monitor merges it.
             let mut t = m.totals();
             t.merge(&o.totals());
-            m.set_totals(&t);
+            self.models
+                .insert(name.clone(), SnapshotModel::new(&t, m.latency));
         }
         self.start_ms = self.start_ms.min(other.start_ms);
         self.end_ms = self.end_ms.max(other.end_ms);
@@ -244,26 +222,29 @@ impl Snapshot {
 }
 
 impl SnapshotModel {
-    fn set_totals(&mut self, t: &Totals) {
-        self.count = t.count;
-        self.errors = t.errors;
-        self.cache_hits = t.cache_hits;
-        self.cost_nano_usd = t.cost.sum;
-        self.cost_count = t.cost.count;
-        self.accuracy_micros = t.accuracy.sum;
-        self.accuracy_count = t.accuracy.count;
-        self.satisfaction_micros = t.satisfaction.sum;
-        self.satisfaction_count = t.satisfaction.count;
-        self.complexity_micros = t.complexity.sum;
-        self.complexity_count = t.complexity.count;
-        self.input_tokens = t.input_tokens;
-        self.output_tokens = t.output_tokens;
-        self.latency_sum_us = t.latency_sum_us;
-        self.latency_min_us = t.latency_min_us;
-        self.latency_max_us = t.latency_max_us;
-        self.hit_cost_nano_usd = t.hit_cost.sum;
-        self.hit_cost_count = t.hit_cost.count;
-        self.hit_latency_sum_us = t.hit_latency_sum_us;
+    fn new(t: &Totals, latency: Histogram<u64>) -> Self {
+        Self {
+            count: t.count,
+            errors: t.errors,
+            cache_hits: t.cache_hits,
+            cost_nano_usd: t.cost.sum,
+            cost_count: t.cost.count,
+            accuracy_micros: t.accuracy.sum,
+            accuracy_count: t.accuracy.count,
+            satisfaction_micros: t.satisfaction.sum,
+            satisfaction_count: t.satisfaction.count,
+            complexity_micros: t.complexity.sum,
+            complexity_count: t.complexity.count,
+            input_tokens: t.input_tokens,
+            output_tokens: t.output_tokens,
+            latency_sum_us: t.latency_sum_us,
+            latency_min_us: t.latency_min_us,
+            latency_max_us: t.latency_max_us,
+            hit_cost_nano_usd: t.hit_cost.sum,
+            hit_cost_count: t.hit_cost.count,
+            hit_latency_sum_us: t.hit_latency_sum_us,
+            latency,
+        }
     }
 
     fn totals(&self) -> Totals {

@@ -63,6 +63,11 @@ impl Default for Optimizer {
 }
 
 impl Optimizer {
+    /// The run interval in nanoseconds (validation bounds it to a year).
+    pub(crate) fn interval_nanos(&self) -> u64 {
+        self.interval * 1_000_000
+    }
+
     pub(crate) fn validate(&self) -> Result<(), ConfigError> {
         const YEAR_MS: u64 = 366 * 24 * HOUR_MS;
         for (field, v, min) in [

@@ -21,27 +21,49 @@ impl Fit {
     }
 }
 
+/// Sums of squares about the means of at least three pairs.
+struct Moments {
+    n: f64,
+    mx: f64,
+    my: f64,
+    sxx: f64,
+    syy: f64,
+    sxy: f64,
+}
+
+impl Moments {
+    fn of(points: &[(f64, f64)]) -> Option<Self> {
+        if points.len() < 3 {
+            return None;
+        }
+        let n = points.len() as f64;
+        let mx = points.iter().map(|p| p.0).sum::<f64>() / n;
+        let my = points.iter().map(|p| p.1).sum::<f64>() / n;
+        let sum = |f: &dyn Fn(&(f64, f64)) -> f64| points.iter().map(f).sum::<f64>();
+        Some(Self {
+            n,
+            mx,
+            my,
+            sxx: sum(&|p| (p.0 - mx).powi(2)),
+            syy: sum(&|p| (p.1 - my).powi(2)),
+            sxy: sum(&|p| (p.0 - mx) * (p.1 - my)),
+        })
+    }
+}
+
 /// Fits a line through at least three points with varying `x`.
 pub(crate) fn linear_fit(points: &[(f64, f64)]) -> Option<Fit> {
-    let n = points.len() as f64;
-    if points.len() < 3 {
+    let m = Moments::of(points)?;
+    if m.sxx <= 0.0 {
         return None;
     }
-    let mx = points.iter().map(|p| p.0).sum::<f64>() / n;
-    let my = points.iter().map(|p| p.1).sum::<f64>() / n;
-    let sxx: f64 = points.iter().map(|p| (p.0 - mx).powi(2)).sum();
-    let sxy: f64 = points.iter().map(|p| (p.0 - mx) * (p.1 - my)).sum();
-    let syy: f64 = points.iter().map(|p| (p.1 - my).powi(2)).sum();
-    if sxx <= 0.0 {
-        return None;
-    }
-    let slope = sxy / sxx;
-    let intercept = my - slope * mx;
+    let slope = m.sxy / m.sxx;
+    let intercept = m.my - slope * m.mx;
     let sse: f64 = points
         .iter()
         .map(|p| (p.1 - intercept - slope * p.0).powi(2))
         .sum();
-    let se = (sse / (n - 2.0) / sxx).sqrt();
+    let se = (sse / (m.n - 2.0) / m.sxx).sqrt();
     let t = if se > 0.0 {
         slope / se
     } else if slope == 0.0 {
@@ -49,7 +71,7 @@ pub(crate) fn linear_fit(points: &[(f64, f64)]) -> Option<Fit> {
     } else {
         T_PERFECT.copysign(slope)
     };
-    let r2 = if syy > 0.0 { 1.0 - sse / syy } else { 0.0 };
+    let r2 = if m.syy > 0.0 { 1.0 - sse / m.syy } else { 0.0 };
     Some(Fit {
         slope,
         intercept,
@@ -61,21 +83,13 @@ pub(crate) fn linear_fit(points: &[(f64, f64)]) -> Option<Fit> {
 /// Pearson's r of paired samples and its t statistic `r * sqrt((n-2) / (1-r^2))`;
 /// `None` with fewer than three pairs or a constant side.
 pub(crate) fn pearson(pairs: &[(f64, f64)]) -> Option<(f64, f64)> {
-    let n = pairs.len() as f64;
-    if pairs.len() < 3 {
+    let m = Moments::of(pairs)?;
+    if m.sxx <= 0.0 || m.syy <= 0.0 {
         return None;
     }
-    let mx = pairs.iter().map(|p| p.0).sum::<f64>() / n;
-    let my = pairs.iter().map(|p| p.1).sum::<f64>() / n;
-    let sxx: f64 = pairs.iter().map(|p| (p.0 - mx).powi(2)).sum();
-    let syy: f64 = pairs.iter().map(|p| (p.1 - my).powi(2)).sum();
-    let sxy: f64 = pairs.iter().map(|p| (p.0 - mx) * (p.1 - my)).sum();
-    if sxx <= 0.0 || syy <= 0.0 {
-        return None;
-    }
-    let r = (sxy / (sxx * syy).sqrt()).clamp(-1.0, 1.0);
+    let r = (m.sxy / (m.sxx * m.syy).sqrt()).clamp(-1.0, 1.0);
     let t = if r.abs() < 1.0 {
-        r * ((n - 2.0) / (1.0 - r * r)).sqrt()
+        r * ((m.n - 2.0) / (1.0 - r * r)).sqrt()
     } else {
         T_PERFECT.copysign(r)
     };

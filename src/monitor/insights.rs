@@ -120,8 +120,7 @@ impl Inner {
     /// At a tick: runs the heuristics if an optimizer interval has begun since the
     /// last run, applies what is safe, and returns the recommendations for export.
     pub(crate) fn optimize_if_due(&self, now: u64) -> Vec<Recommendation> {
-        let interval = self.config.optimizer.interval * 1_000_000;
-        let slot = now / interval;
+        let slot = now / self.config.optimizer.interval_nanos();
         {
             let mut o = self.optimizer.lock();
             if slot <= o.last_slot {
@@ -138,14 +137,9 @@ impl Inner {
 
     /// The configured budgets as they stand at `now`.
     pub(crate) fn budget_statuses(&self, now: u64) -> Vec<BudgetStatus> {
-        let b = &self.config.cost.budget;
-        [
-            (BudgetPeriod::Daily, b.daily_usd),
-            (BudgetPeriod::Monthly, b.monthly_usd),
-        ]
-        .into_iter()
-        .filter_map(|(period, limit)| Some(self.budget_status(period, limit?, now)))
-        .collect()
+        self.budgets()
+            .map(|(period, limit)| self.budget_status(period, limit, now))
+            .collect()
     }
 
     fn period_bounds(period: BudgetPeriod, now: u64) -> (u64, u64) {
@@ -157,9 +151,24 @@ impl Inner {
     }
 
     fn spent_since(&self, start_secs: u64, now: u64) -> f64 {
-        self.range_summary(start_secs / 60, now / NANOS_PER_MINUTE + 1, now)
-            .overview
-            .cost_usd
+        let now_minute = now / NANOS_PER_MINUTE;
+        crate::query::spend(
+            &self.registry,
+            &self.store,
+            (start_secs / 60, now_minute + 1),
+            now_minute,
+        )
+    }
+
+    /// The configured budgets: `(period, limit in USD)`.
+    fn budgets(&self) -> impl Iterator<Item = (BudgetPeriod, f64)> + '_ {
+        let b = &self.config.cost.budget;
+        [
+            (BudgetPeriod::Daily, b.daily_usd),
+            (BudgetPeriod::Monthly, b.monthly_usd),
+        ]
+        .into_iter()
+        .filter_map(|(period, limit)| Some((period, limit?)))
     }
 
     fn budget_status(&self, period: BudgetPeriod, limit: f64, now: u64) -> BudgetStatus {
@@ -194,13 +203,8 @@ impl Inner {
     /// Budget threshold events newly crossed at `now`. Cheap when nothing is due: the
     /// projection is computed only for a budget that crosses a threshold.
     pub(crate) fn check_budgets(&self, now: u64) -> Vec<BudgetEvent> {
-        let b = &self.config.cost.budget;
         let mut events = Vec::new();
-        for (period, limit) in [
-            (BudgetPeriod::Daily, b.daily_usd),
-            (BudgetPeriod::Monthly, b.monthly_usd),
-        ] {
-            let Some(limit) = limit else { continue };
+        for (period, limit) in self.budgets() {
             let (start, _) = Self::period_bounds(period, now);
             let start_time = from_unix_nanos(start * 1_000_000_000);
             let used = self.spent_since(start, now) / limit;
@@ -278,7 +282,8 @@ impl Inner {
         let s = &self.config.reporting.schedules;
         let (p, n) = (prev / NANOS_PER_MINUTE, now / NANOS_PER_MINUTE);
         let mut out = Vec::new();
-        let recs = self.optimizer.lock().latest.clone();
+        // Taken only when a report is due: most ticks build none.
+        let mut recs = None;
         for (schedule, enabled, len, offset) in [
             (ReportSchedule::Hourly, s.hourly.enabled, HOUR_MIN, 0),
             (ReportSchedule::Daily, s.daily.enabled, DAY_MIN, 0),
@@ -294,7 +299,8 @@ impl Inner {
                 continue;
             }
             let to = boundary(n) * len + offset;
-            let (performance, cost) = self.reports((to.saturating_sub(len), to), now, &recs);
+            let recs = recs.get_or_insert_with(|| self.optimizer.lock().latest.clone());
+            let (performance, cost) = self.reports((to.saturating_sub(len), to), now, recs);
             out.push(ScheduledReport {
                 schedule,
                 performance,
@@ -345,11 +351,9 @@ impl Monitor {
     /// Both reports of the `window` ending now, sharing one analysis.
     pub fn reports(&self, window: Duration) -> (PerformanceReport, CostReport) {
         let now = self.inner.clock.unix_nanos();
-        let to = now / NANOS_PER_MINUTE + 1;
-        let window_nanos = u64::try_from(window.as_nanos()).unwrap_or(u64::MAX);
-        let from = now.saturating_sub(window_nanos) / NANOS_PER_MINUTE;
         let recs = self.inner.recommendations_at(now);
-        self.inner.reports((from, to), now, &recs)
+        self.inner
+            .reports(crate::query::window_minutes(now, window), now, &recs)
     }
 
     /// The configured budgets (`cost.budget`) as they stand now: spend, projection,

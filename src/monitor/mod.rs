@@ -95,11 +95,13 @@ impl Inner {
         let store = Store::new(&config);
         let probes = deliveries.iter().map(Delivery::probe).collect();
         let now = clock.unix_nanos();
-        let interval = config.optimizer.interval * 1_000_000;
         Self {
             heuristics: optimizer.0.into(),
             heuristic_panics: AtomicU64::new(0),
-            optimizer: Mutex::new(OptimizerState::new(optimizer.1, now / interval)),
+            optimizer: Mutex::new(OptimizerState::new(
+                optimizer.1,
+                now / config.optimizer.interval_nanos(),
+            )),
             budgets: Mutex::new(BudgetTracker::default()),
             probes,
             registry: Registry::new(r.max_models, shards, layout.len()),
