@@ -92,6 +92,39 @@ impl MinuteBucket {
     }
 }
 
+impl MinuteBucket {
+    /// Selections slower than `line`, to the histogram's resolution: the bucket that
+    /// holds `line` itself (values within 1% of it with the default 2 significant
+    /// digits) does not count as slower.
+    ///
+    /// ```
+    /// # use modelmeter::{ExportBatch, ExportError, Exporter};
+    /// # use std::time::Duration;
+    /// struct SlowMinutes;
+    /// impl Exporter for SlowMinutes {
+    ///     fn export(&mut self, batch: &ExportBatch) -> Result<(), ExportError> {
+    ///         for b in &batch.buckets {
+    ///             let slow = b.count_slower_than(Duration::from_secs(3));
+    ///             println!("{}: {slow} of {} slower than 3 s", b.model, b.count);
+    ///         }
+    ///         Ok(())
+    ///     }
+    /// }
+    /// ```
+    pub fn count_slower_than(&self, line: Duration) -> u64 {
+        let h = &self.latency;
+        let us = u64::try_from(line.as_micros()).unwrap_or(u64::MAX);
+        if h.is_empty() || us >= h.max() {
+            return 0;
+        }
+        let from = h.next_non_equivalent(us);
+        if from > h.high() {
+            return 0;
+        }
+        h.count_between(from, h.high())
+    }
+}
+
 /// Serializes a histogram as `[[value_us, count], ...]` over its non-empty buckets, each
 /// value being the lowest of its bucket.
 fn ser_histogram<S: Serializer>(h: &hdrhistogram::Histogram<u64>, s: S) -> Result<S::Ok, S::Error> {

@@ -1,14 +1,14 @@
 //! Queries over a window ending now: the finest stored tier for each part of the
 //! window, plus the cells still open.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
 use parking_lot::RwLock;
 
 use crate::bands::{BandStats, Bands};
 use crate::clock::from_unix_nanos;
-use crate::hdr::BucketLayout;
+use crate::hdr::{BucketLayout, CompactCounts};
 use crate::registry::Registry;
 use crate::seal::NANOS_PER_MINUTE;
 use crate::store::Store;
@@ -157,6 +157,7 @@ pub(crate) fn range_summary(
         end_nanos,
         window,
         reference_model,
+        None,
     )
 }
 
@@ -167,6 +168,7 @@ fn build(
     end_nanos: u64,
     window: Duration,
     reference_model: Option<&str>,
+    mut latency: Option<&mut WindowLatency>,
 ) -> Summary {
     let mut models = BTreeMap::new();
     let mut overall = WindowAcc::new(layout.len());
@@ -181,8 +183,15 @@ fn build(
         |start, name, acc| {
             overall.merge(acc);
             models.insert(name.to_owned(), acc.stats(layout, span(start)));
+            if let Some(l) = latency.as_deref_mut() {
+                l.models
+                    .insert(name.to_owned(), CompactCounts::from_sorted(acc.buckets()));
+            }
         },
     );
+    if let Some(l) = latency {
+        l.overall = CompactCounts::from_sorted(overall.buckets());
+    }
     let mut summary = Summary {
         window,
         start: from_unix_nanos(start_nanos),
@@ -218,6 +227,34 @@ pub(crate) fn bands(
     out
 }
 
+/// The latency distributions of one window, per model and overall, for rules that
+/// count selections past a latency line.
+#[derive(Debug, Default)]
+pub(crate) struct WindowLatency {
+    pub overall: CompactCounts,
+    pub models: HashMap<String, CompactCounts>,
+}
+
+/// As [`summary`], also keeping each model's latency distribution.
+pub(crate) fn summary_with_latency(
+    ctx: (&Registry, &RwLock<Store>, &BucketLayout),
+    now_nanos: u64,
+    window: Duration,
+    reference_model: Option<&str>,
+) -> (Summary, WindowLatency) {
+    let (from, to) = window_minutes(now_nanos, window);
+    let mut latency = WindowLatency::default();
+    let summary = build(
+        ctx,
+        (from, to, to - 1),
+        now_nanos,
+        window,
+        reference_model,
+        Some(&mut latency),
+    );
+    (summary, latency)
+}
+
 /// Summarizes the window of length `window` ending at `now_nanos`.
 pub(crate) fn summary(
     registry: &Registry,
@@ -229,5 +266,12 @@ pub(crate) fn summary(
 ) -> Summary {
     let (from, to) = window_minutes(now_nanos, window);
     let ctx = (registry, store, layout);
-    build(ctx, (from, to, to - 1), now_nanos, window, reference_model)
+    build(
+        ctx,
+        (from, to, to - 1),
+        now_nanos,
+        window,
+        reference_model,
+        None,
+    )
 }

@@ -79,10 +79,12 @@ impl Sim {
     }
 }
 
-/// p95 latency per model over the last minute: warning past 3 s, critical past 5 s.
+/// p95 latency per model over the last minute: warning past 3 s, critical past 5 s;
+/// judged on that minute alone, so each test sees the lifecycle, not the evidence.
 fn p95_rule() -> ThresholdRule {
     ThresholdRule::new("p95", Metric::LatencyP95, 3000.0, 5000.0)
         .window(MINUTE)
+        .evidence_windows([])
         .for_duration(2 * MINUTE)
         .keep_firing_for(Duration::ZERO)
 }
@@ -90,12 +92,12 @@ fn p95_rule() -> ThresholdRule {
 #[test]
 fn a_breach_shorter_than_for_never_fires() {
     let s = sim(false, vec![Box::new(p95_rule())]);
-    s.minute(&[("gpt-4o", 50, 800, 0)]);
-    s.minute(&[("gpt-4o", 50, 4000, 0)]);
-    s.minute(&[("gpt-4o", 50, 4000, 0)]);
+    s.minute(&[("gpt-4o", 500, 800, 0)]);
+    s.minute(&[("gpt-4o", 500, 4000, 0)]);
+    s.minute(&[("gpt-4o", 500, 4000, 0)]);
     assert_eq!(s.monitor.active_alerts()[0].state, AlertState::Pending);
     for _ in 0..10 {
-        s.minute(&[("gpt-4o", 50, 800, 0)]);
+        s.minute(&[("gpt-4o", 500, 800, 0)]);
     }
     assert!(s.alerts.kinds().is_empty(), "{:?}", s.alerts.kinds());
     assert!(s.monitor.active_alerts().is_empty());
@@ -105,7 +107,7 @@ fn a_breach_shorter_than_for_never_fires() {
 fn a_breach_longer_than_for_fires_exactly_once_and_resolves() {
     let s = sim(false, vec![Box::new(p95_rule())]);
     for _ in 0..30 {
-        s.minute(&[("gpt-4o", 50, 4000, 0)]);
+        s.minute(&[("gpt-4o", 500, 4000, 0)]);
     }
     assert_eq!(
         s.alerts.kinds(),
@@ -115,7 +117,7 @@ fn a_breach_longer_than_for_fires_exactly_once_and_resolves() {
     assert_eq!(e.scope, Scope::model("gpt-4o"));
     assert_eq!(e.rule_id, "p95");
     assert_eq!(e.threshold, 3000.0);
-    s.minute(&[("gpt-4o", 50, 800, 0)]);
+    s.minute(&[("gpt-4o", 500, 800, 0)]);
     assert_eq!(
         s.alerts.kinds(),
         [
@@ -181,13 +183,13 @@ fn a_snoozed_scope_stays_silent_and_resumes_after() {
 fn escalation_then_recovery_emits_exactly_those_events() {
     let s = sim(false, vec![Box::new(p95_rule())]);
     for _ in 0..5 {
-        s.minute(&[("gpt-4o", 50, 4000, 0)]);
+        s.minute(&[("gpt-4o", 500, 4000, 0)]);
     }
     for _ in 0..5 {
-        s.minute(&[("gpt-4o", 50, 6000, 0)]);
+        s.minute(&[("gpt-4o", 500, 6000, 0)]);
     }
     for _ in 0..5 {
-        s.minute(&[("gpt-4o", 50, 500, 0)]);
+        s.minute(&[("gpt-4o", 500, 500, 0)]);
     }
     assert_eq!(
         s.alerts.kinds(),

@@ -50,7 +50,7 @@ fn elapsed(now: SystemTime, since: SystemTime) -> Duration {
 /// Findings of one rule, one per scope, the worst winning.
 fn worst_per_scope(findings: Vec<Finding>) -> HashMap<Scope, Finding> {
     let rank = |v: &Verdict| match v {
-        Verdict::Ok => 0,
+        Verdict::Ok | Verdict::Accepted => 0,
         Verdict::NoData => 1,
         Verdict::Breach(Severity::Warning) => 2,
         Verdict::Breach(Severity::Critical) => 3,
@@ -129,6 +129,26 @@ impl AlertManager {
                 }
             }
             Verdict::Ok => self.recover(key, f.observed, policy, now, silenced, out),
+            Verdict::Accepted => {
+                let Some(t) = self.open.get_mut(&key) else {
+                    return;
+                };
+                t.alert.message.clone_from(&f.message);
+                t.alert.threshold = f.threshold;
+                let policy = AlertPolicy {
+                    keep_firing_for: Duration::ZERO,
+                    ..*policy
+                };
+                self.end(
+                    key,
+                    f.observed,
+                    &policy,
+                    now,
+                    silenced,
+                    AlertEventKind::Accepted,
+                    out,
+                );
+            }
             Verdict::NoData => match policy.no_data {
                 NoDataPolicy::KeepState => {}
                 NoDataPolicy::Resolve => self.recover(key, f.observed, policy, now, silenced, out),
@@ -160,6 +180,29 @@ impl AlertManager {
         silenced: bool,
         out: &mut Vec<AlertEvent>,
     ) {
+        self.end(
+            key,
+            observed,
+            policy,
+            now,
+            silenced,
+            AlertEventKind::Resolved,
+            out,
+        );
+    }
+
+    /// Ends the alert of `key` with an event of `kind` (see [`Self::recover`]).
+    #[allow(clippy::too_many_arguments)]
+    fn end(
+        &mut self,
+        key: Key,
+        observed: f64,
+        policy: &AlertPolicy,
+        now: SystemTime,
+        silenced: bool,
+        kind: AlertEventKind,
+        out: &mut Vec<AlertEvent>,
+    ) {
         let Some(t) = self.open.get_mut(&key) else {
             return;
         };
@@ -174,14 +217,16 @@ impl AlertManager {
         let mut t = self.open.remove(&key).expect("looked up above");
         let started_at = t.alert.firing_since.unwrap_or(t.alert.started_at);
         t.alert.observed = observed;
-        t.alert.message = format!(
-            "{}: {} resolved after {:?}",
-            t.alert.scope,
-            t.alert.rule_id,
-            elapsed(now, started_at)
-        );
+        if kind == AlertEventKind::Resolved {
+            t.alert.message = format!(
+                "{}: {} resolved after {:?}",
+                t.alert.scope,
+                t.alert.rule_id,
+                elapsed(now, started_at)
+            );
+        }
         if !silenced && t.notified.is_some() {
-            out.push(t.event(AlertEventKind::Resolved, now));
+            out.push(t.event(kind, now));
         }
         if self.history.len() == HISTORY_CAP {
             self.history.pop_front();

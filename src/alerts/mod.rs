@@ -87,6 +87,9 @@ pub enum AlertEventKind {
     NoData,
     /// Cleared.
     Resolved,
+    /// Ended because its rule accepted the change as the new normal (an
+    /// [`AnomalyRule`](crate::AnomalyRule) whose shift lasted `accept_after`).
+    Accepted,
 }
 
 /// One alert announcement.

@@ -23,23 +23,33 @@ pub enum Thresholds {
 }
 
 /// `monitoring.alerting.anomaly`: the learned-baseline rules of `"thresholds": "auto"`.
+///
+/// See [`AnomalyRule`](crate::AnomalyRule) for the method.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
 pub struct AnomalySettings {
-    /// Deviations, in standard deviations of the baseline, past which a window is
-    /// anomalous. Default 3.
-    pub sigma: f64,
-    /// Non-overlapping windows observed before the rule may fire. Default 12 (an hour
-    /// with 5-minute windows).
+    /// False episodes allowed per rule and model per week of stationary traffic.
+    /// Default 0.5: the two default rules add up to at most one per model per week.
+    pub false_alarms_per_week: f64,
+    /// The smallest relative change worth an alert. Default 0.25 (25%).
+    pub min_effect: f64,
+    /// How long a shift must last to be accepted as the new normal, in milliseconds.
+    /// Default 6 hours.
+    pub accept_after: u64,
+    /// Windows' worth of history learned before the rules may fire. Default 12 (an
+    /// hour with 5-minute windows).
     pub warmup_windows: u32,
-    /// The metrics watched. Default p95 latency and error rate.
+    /// The metrics watched (rates and latency percentiles). Default p95 latency and
+    /// error rate.
     pub metrics: Vec<Metric>,
 }
 
 impl Default for AnomalySettings {
     fn default() -> Self {
         Self {
-            sigma: 3.0,
+            false_alarms_per_week: 0.5,
+            min_effect: 0.25,
+            accept_after: 6 * 60 * MINUTE_MS,
             warmup_windows: 12,
             metrics: vec![Metric::LatencyP95, Metric::ErrorRate],
         }
@@ -74,8 +84,13 @@ pub struct Alerting {
     pub renotify_interval: u64,
     /// Which latency statistic the response-time KPI judges. Default `latency_p95`.
     pub response_time_metric: Metric,
-    /// The z-score of the Wilson bound that rate rules require beyond the threshold.
-    /// Default 1.645 (one-sided 95%).
+    /// How credible evidence must be, as a z-score: a rate or percentile line is
+    /// crossed (or recrossed on the way back) when a metric sitting exactly on the line
+    /// would produce the observed count with probability below `Φ(−wilsonZ)` (exact
+    /// binomial). Default 3.5 (about 1 in 4,300): rules judge every tick over
+    /// overlapping windows, so a 5% level would start and clear an alert on a metric
+    /// that sits on its line a dozen times a day. See
+    /// [`ThresholdRule`](crate::ThresholdRule).
     pub wilson_z: f64,
     /// Settings of the learned-baseline rules.
     pub anomaly: AnomalySettings,
@@ -93,7 +108,7 @@ impl Default for Alerting {
             keep_firing_for: 5 * MINUTE_MS,
             renotify_interval: 60 * MINUTE_MS,
             response_time_metric: Metric::LatencyP95,
-            wilson_z: 1.645,
+            wilson_z: crate::rules::DEFAULT_Z,
             anomaly: AnomalySettings::default(),
         }
     }
@@ -135,11 +150,37 @@ impl Alerting {
                 "must be a finite number >= 0",
             ));
         }
-        if !self.anomaly.sigma.is_finite() || self.anomaly.sigma <= 0.0 {
+        let a = &self.anomaly;
+        if !a.false_alarms_per_week.is_finite() || a.false_alarms_per_week <= 0.0 {
             return Err(ConfigError::invalid(
-                &field("anomaly.sigma"),
-                self.anomaly.sigma,
+                &field("anomaly.falseAlarmsPerWeek"),
+                a.false_alarms_per_week,
                 "must be a finite number > 0",
+            ));
+        }
+        if !a.min_effect.is_finite() || !(0.0..1.0).contains(&a.min_effect) {
+            return Err(ConfigError::invalid(
+                &field("anomaly.minEffect"),
+                a.min_effect,
+                "must be within 0..1",
+            ));
+        }
+        if a.accept_after < self.evaluation_window {
+            return Err(ConfigError::invalid(
+                &field("anomaly.acceptAfter"),
+                a.accept_after,
+                "must be at least the evaluation window",
+            ));
+        }
+        if let Some(m) = a
+            .metrics
+            .iter()
+            .find(|m| !(m.is_rate() || m.quantile().is_some()))
+        {
+            return Err(ConfigError::invalid(
+                &field("anomaly.metrics"),
+                format!("{m:?}"),
+                "anomaly rules judge rates and latency percentiles",
             ));
         }
         if self.anomaly.warmup_windows < 2 {

@@ -591,8 +591,8 @@ mod tests {
                 "monitoring.alerting.minSamples",
             ),
             (
-                r#"{"monitoring":{"alerting":{"anomaly":{"sigma":0}}}}"#,
-                "monitoring.alerting.anomaly.sigma",
+                r#"{"monitoring":{"alerting":{"anomaly":{"falseAlarmsPerWeek":0}}}}"#,
+                "monitoring.alerting.anomaly.falseAlarmsPerWeek",
             ),
             (
                 r#"{"monitoring":{"alerting":{"responseTimeMetric":"error_rate"}}}"#,

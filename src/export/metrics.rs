@@ -74,11 +74,8 @@ impl Exporter for MetricsExporter {
                 "scope" => e.scope.to_string(),
                 "severity" => format!("{:?}", e.severity).to_lowercase()
             );
-            g.set(if e.kind == AlertEventKind::Resolved {
-                0.0
-            } else {
-                1.0
-            });
+            let ended = matches!(e.kind, AlertEventKind::Resolved | AlertEventKind::Accepted);
+            g.set(if ended { 0.0 } else { 1.0 });
         }
         Ok(())
     }

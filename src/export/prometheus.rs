@@ -125,7 +125,7 @@ impl PrometheusText {
     fn observe_alert(&mut self, e: &AlertEvent) {
         let key = (e.rule_id.clone(), e.scope.clone());
         match e.kind {
-            AlertEventKind::Resolved => {
+            AlertEventKind::Resolved | AlertEventKind::Accepted => {
                 self.alerts.remove(&key);
             }
             _ => {

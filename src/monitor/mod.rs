@@ -212,7 +212,7 @@ impl Inner {
         self.ticks.fetch_add(1, Ordering::Relaxed);
         let sealed = !buckets.is_empty();
         let mut batch = ExportBatch::new(crate::clock::from_unix_nanos(now), buckets, Vec::new());
-        batch.alerts = self.evaluate(&mut state.rules, now);
+        batch.alerts = self.evaluate(&mut state.rules, now, &batch.buckets);
         batch.recommendations = self.optimize_if_due(now);
         if sealed {
             batch.budget_events = self.check_budgets(now);
@@ -267,21 +267,40 @@ impl Inner {
 
     /// Runs every rule over the windows it asks for and the alert lifecycle over
     /// their findings; returns the alert events of this tick.
-    fn evaluate(&self, rules: &mut [Box<dyn Rule>], now: u64) -> Vec<AlertEvent> {
+    fn evaluate(
+        &self,
+        rules: &mut [Box<dyn Rule>],
+        now: u64,
+        sealed: &[crate::bucket::MinuteBucket],
+    ) -> Vec<AlertEvent> {
         let mut events = Vec::new();
         if rules.is_empty() {
             return events;
         }
         let mut windows = std::collections::BTreeMap::new();
+        let mut latency = std::collections::BTreeMap::new();
         for rule in rules.iter() {
             for w in rule.windows() {
-                windows.entry(w).or_insert_with(|| self.summary_at(now, w));
+                if windows.contains_key(&w) {
+                    continue;
+                }
+                let (summary, tails) = crate::query::summary_with_latency(
+                    (&self.registry, &self.store, &self.layout),
+                    now,
+                    w,
+                    self.config.cost.reference_model.as_deref(),
+                );
+                windows.insert(w, summary);
+                latency.insert(w, tails);
             }
         }
         let at = crate::clock::from_unix_nanos(now);
         let view = RuleView {
             now: at,
             windows: &windows,
+            latency: &latency,
+            layout: &self.layout,
+            sealed,
         };
         let mut alerts = self.alerts.lock();
         for rule in rules.iter_mut() {

@@ -6,132 +6,174 @@ use std::time::{Duration, SystemTime};
 use crate::config::Direction;
 use crate::error::ConfigError;
 
+use super::baseline::{Baseline, Profile, Sample};
+use super::evidence::{lower_tail_below, normal_sf, upper_tail_below};
 use super::{AlertPolicy, DEFAULT_WINDOW, Finding, Metric, Rule, RuleView, Scope, Severity};
 
-/// Baselines not updated for this long are forgotten, so models that left do not
-/// accumulate.
-const FORGET_AFTER: Duration = Duration::from_secs(24 * 3600);
+/// Models not seen for this long are forgotten, so models that left do not accumulate;
+/// long enough to keep the time-of-day profiles over a quiet weekend day.
+const FORGET_AFTER: Duration = Duration::from_secs(3 * 24 * 3600);
+/// Trials a baseline needs before it judges anything.
+const MIN_BASELINE: f64 = 200.0;
+/// Trials an hour-of-day profile needs before it replaces the all-hours one.
+const MIN_HOUR_PROFILE: f64 = 500.0;
+/// z-score of the baseline's own uncertainty: the window is compared with the least
+/// alarming value the baseline plausibly has.
+const BASELINE_Z: f64 = 2.0;
+/// Once anomalous, a window stays anomalous while it is past the line at this level.
+const HOLD_ALPHA: f64 = 0.05;
+/// Minutes in a week.
+const WEEK_MINUTES: f64 = 7.0 * 24.0 * 60.0;
 
-/// Fires when a model's metric leaves its own learned normal range.
+/// Fires when a model's metric leaves its own learned normal, with a stated
+/// false-alarm budget.
 ///
 /// ## Method
 ///
-/// For each model, the rule learns the mean and variance of the metric over
-/// **non-overlapping** windows (one sample per `window`, default 5 minutes) with an
-/// exponentially weighted moving average: `mean += a·d`, `var = (1 − a)(var + a·d²)`
-/// where `d` is the new value minus the mean and `a = max(alpha, 1/n)` (so the first
-/// windows form a plain average; `alpha` defaults to 0.1, about the last 20 windows).
+/// **Baseline.** For each model the rule learns the metric's *distribution* from
+/// sealed minutes (each minute once, never from overlapping windows): for latency a
+/// histogram of every selection's latency, for rates the counts of events and
+/// trials; decayed with a half-life of a day, and kept per UTC hour of the day as
+/// well, which replaces the all-hours baseline for that hour once two days of it are
+/// known. Minutes sealed while the model is anomalous do not feed the baseline.
 ///
-/// After `warmup` windows (default 12), each evaluation scores the current window
-/// `z = (value − mean) / σ` in the metric's bad direction, where σ is the learned
-/// standard deviation floored at the sampling noise: 5% of the mean for latencies and
-/// costs, the binomial `√(p(1−p)/n)` for rates. `z > sigma` (default 3) is a warning,
-/// `z > critical_sigma` (default twice `sigma`) critical. Windows judged anomalous do
-/// not feed the baseline, so a lasting fault is not learned as normal while it fires.
+/// **Test.** At each evaluation the current window (default 5 minutes, with the open
+/// minute) is compared with the baseline, with a minimum effect (`min_effect`,
+/// default 25%) built into the question so that high volume does not flag trivial
+/// shifts:
 ///
-/// On steady traffic the false-alarm rate stays well under 5% of windows (0.09% in the
-/// seeded 24-hour test); a 3× latency step fires within 4 minutes: the p95 of a
-/// 5-minute window moves as soon as 5% of its selections are slow, then the policy's
-/// `for` (default 1 minute) runs. Both are tested in `tests/alerts.rs`.
+/// - a latency percentile `q` (p95): are more than `1 − q` (5%) of the window's
+///   selections slower than `(1 + min_effect)` × the baseline's own p95? That is "the
+///   window's p95 is credibly 25% above normal", counted from the HDR buckets;
+/// - a rate: is the window's count of events credibly above `(1 + min_effect)` × the
+///   baseline rate (below `(1 − min_effect)` × for rates where lower is worse)?
+///
+/// Both are exact binomial tails, against the least alarming value the baseline
+/// plausibly has (its 2σ bound). The window is anomalous (a warning) when the tail is
+/// below `alpha`, critical when it is also credibly past `critical_effect` (default
+/// +100%); once anomalous it stays so while the tail is below 5%.
+///
+/// **False-alarm budget.** `alpha` comes from `false_alarms_per_week` (default 0.5
+/// per rule and model: the default rule set's two anomaly rules add up to at most one
+/// false episode per model per week of stationary traffic). A week holds
+/// `W = 10,080 / window minutes` disjoint windows; evaluating overlapping windows at
+/// every tick finds an excursion about `z²` times more often than testing disjoint
+/// ones would (the scan-statistic correction), and the tick tests `m` models at once,
+/// a family whose budget is `m` times a model's, so Bonferroni over the family gives
+/// each test `alpha = budget / (W · z²)`, with `z` the matching normal quantile
+/// (about 3.8 with the defaults). The alert-quality suite measures the result.
+///
+/// **New normal.** A shift that persists for `accept_after` (default 6 hours) is
+/// accepted: the baseline restarts from what the model looked like during the shift,
+/// and the alert ends with an [`Accepted`](crate::AlertEventKind::Accepted) event
+/// saying so, so no alert fires forever.
 ///
 /// ```
 /// use modelmeter::{AnomalyRule, Metric};
+/// use std::time::Duration;
 ///
-/// let rule = AnomalyRule::new("p95_anomaly", Metric::LatencyP95).sigma(3.0).warmup(12);
+/// let rule = AnomalyRule::new("p95_anomaly", Metric::LatencyP95)
+///     .min_effect(0.25)
+///     .false_alarms_per_week(0.5)
+///     .accept_after(Duration::from_secs(6 * 3600));
 /// ```
 #[derive(Debug, Clone)]
 pub struct AnomalyRule {
     id: String,
     metric: Metric,
     direction: Direction,
-    sigma: f64,
-    critical_sigma: Option<f64>,
+    budget: f64,
+    min_effect: f64,
+    critical_effect: Option<f64>,
     warmup: u32,
-    alpha: f64,
     window: Duration,
     min_samples: u64,
+    accept_after: Duration,
     policy: AlertPolicy,
-    baselines: HashMap<String, Baseline>,
+    models: HashMap<String, ModelState>,
 }
 
-#[derive(Debug, Clone, Default)]
-struct Baseline {
-    mean: f64,
-    var: f64,
-    n: u32,
-    last_update: Option<SystemTime>,
-}
-
-impl Baseline {
-    fn learn(&mut self, x: f64, alpha: f64, now: SystemTime) {
-        self.n += 1;
-        let a = alpha.max(1.0 / f64::from(self.n));
-        let d = x - self.mean;
-        self.mean += a * d;
-        self.var = (1.0 - a) * (self.var + a * d * d);
-        self.last_update = Some(now);
-    }
-
-    fn due(&self, now: SystemTime, window: Duration) -> bool {
-        self.last_update
-            .is_none_or(|t| now.duration_since(t).unwrap_or_default() >= window)
-    }
+#[derive(Debug, Clone)]
+struct ModelState {
+    baseline: Baseline,
+    /// Anomalous now, at this severity.
+    held: Option<Severity>,
+    /// Since when anomalous, and what the model looked like since.
+    shift: Option<(SystemTime, Profile, u32)>,
+    last_seen: SystemTime,
 }
 
 impl AnomalyRule {
-    /// A rule watching `metric` per model, in the metric's default direction.
+    /// A rule watching `metric` per model, in the metric's default direction. The
+    /// metric must be a rate or a latency percentile.
     pub fn new(id: impl Into<String>, metric: Metric) -> Self {
         Self {
             id: id.into(),
             metric,
             direction: metric.default_direction(),
-            sigma: 3.0,
-            critical_sigma: None,
+            budget: 0.5,
+            min_effect: 0.25,
+            critical_effect: None,
             warmup: 12,
-            alpha: 0.1,
             window: DEFAULT_WINDOW,
             min_samples: 20,
+            accept_after: Duration::from_secs(6 * 3600),
             policy: AlertPolicy {
                 for_duration: Duration::from_secs(60),
                 ..AlertPolicy::default()
             },
-            baselines: HashMap::new(),
+            models: HashMap::new(),
         }
     }
 
-    /// Standard deviations past which a window is a warning (default 3).
-    pub fn sigma(mut self, k: f64) -> Self {
-        self.sigma = k;
+    /// False episodes allowed per model per week of stationary traffic (default 0.5).
+    pub fn false_alarms_per_week(mut self, budget: f64) -> Self {
+        self.budget = budget;
         self
     }
 
-    /// Standard deviations past which it is critical (default twice `sigma`).
-    pub fn critical_sigma(mut self, k: f64) -> Self {
-        self.critical_sigma = Some(k);
+    /// The smallest relative change worth an alert (default 0.25: 25%).
+    pub fn min_effect(mut self, effect: f64) -> Self {
+        self.min_effect = effect;
         self
     }
 
-    /// Windows learned before the rule may fire (default 12).
+    /// The relative change that makes it critical (default 1.0, doubled; 0.5, halved,
+    /// where lower is worse).
+    pub fn critical_effect(mut self, effect: f64) -> Self {
+        self.critical_effect = Some(effect);
+        self
+    }
+
+    fn critical(&self) -> f64 {
+        self.critical_effect.unwrap_or(match self.direction {
+            Direction::HigherIsWorse => 1.0,
+            Direction::LowerIsWorse => 0.5,
+        })
+    }
+
+    /// Windows' worth of sealed minutes learned before the rule may fire (default 12:
+    /// an hour with 5-minute windows).
     pub fn warmup(mut self, windows: u32) -> Self {
         self.warmup = windows;
         self
     }
 
-    /// EWMA weight of a new window (default 0.1).
-    pub fn alpha(mut self, alpha: f64) -> Self {
-        self.alpha = alpha;
-        self
-    }
-
-    /// The window judged and learned from (default 5 minutes).
+    /// The window judged (default 5 minutes).
     pub fn window(mut self, window: Duration) -> Self {
         self.window = window;
         self
     }
 
-    /// Selections a window needs to be judged or learned (default 20).
+    /// Selections a window needs to be judged (default 20).
     pub fn min_samples(mut self, n: u64) -> Self {
         self.min_samples = n;
+        self
+    }
+
+    /// How long a shift must persist to become the new normal (default 6 hours).
+    pub fn accept_after(mut self, d: Duration) -> Self {
+        self.accept_after = d;
         self
     }
 
@@ -147,15 +189,232 @@ impl AnomalyRule {
         self
     }
 
-    /// The noise floor of σ for a value observed over `samples` selections.
-    fn floor(&self, mean: f64, samples: u64) -> f64 {
-        if self.metric.is_rate() {
-            let p = mean.clamp(1.0 / samples as f64, 1.0);
-            (p * (1.0 - p) / samples as f64).sqrt()
-        } else {
-            0.05 * mean.abs()
+    /// The significance level of one test, from the budget (see the type's docs).
+    fn alpha(&self) -> f64 {
+        let windows = WEEK_MINUTES / (self.window.as_secs_f64() / 60.0).max(1.0);
+        let base = (self.budget / windows).clamp(1e-300, 0.5);
+        let mut alpha = base;
+        // alpha = base / z(alpha)²: a fixed point, reached in a few steps.
+        for _ in 0..8 {
+            let z = normal_quantile(alpha).max(1.0);
+            alpha = base / (z * z);
+        }
+        alpha
+    }
+
+    /// The sample of one sealed minute.
+    fn sample<'b>(&self, b: &'b crate::bucket::MinuteBucket) -> Sample<'b> {
+        match self.metric {
+            Metric::ErrorRate => Sample {
+                n: b.count as f64,
+                x: b.errors as f64,
+                latency: None,
+            },
+            Metric::CacheHitRate => Sample {
+                n: b.count as f64,
+                x: b.cache_hits as f64,
+                latency: None,
+            },
+            Metric::SelectionAccuracy => Sample {
+                n: b.accuracy_count as f64,
+                x: b.accuracy_sum,
+                latency: None,
+            },
+            Metric::Satisfaction => Sample {
+                n: b.satisfaction_count as f64,
+                x: b.satisfaction_sum,
+                latency: None,
+            },
+            _ => Sample {
+                n: b.count as f64,
+                x: 0.0,
+                latency: Some(b),
+            },
         }
     }
+
+    fn learn(&mut self, view: &RuleView<'_>) {
+        let now = view.now();
+        for b in view.sealed() {
+            let sample = self.sample(b);
+            if sample.n <= 0.0 {
+                continue;
+            }
+            let minute = crate::clock::to_unix_nanos(b.start) / 60_000_000_000;
+            let state = self
+                .models
+                .entry(b.model.clone())
+                .or_insert_with(|| ModelState {
+                    baseline: Baseline::default(),
+                    held: None,
+                    shift: None,
+                    last_seen: now,
+                });
+            state.last_seen = now;
+            match &mut state.shift {
+                Some((_, profile, minutes)) if state.held.is_some() => {
+                    profile.add(&sample);
+                    *minutes += 1;
+                }
+                _ => state.baseline.learn(minute, &sample),
+            }
+        }
+    }
+
+    /// Where the window stands against `profile`: the line at a relative `effect`
+    /// and the window's count against it, as `(events, trials, share allowed, line)`.
+    fn question(
+        &self,
+        view: &RuleView<'_>,
+        scope: &Scope,
+        stats: &crate::summary::Stats,
+        profile: &Profile,
+        effect: f64,
+    ) -> Option<(f64, f64, f64, f64)> {
+        let worse = self.direction == Direction::HigherIsWorse;
+        let factor = if worse { 1.0 + effect } else { 1.0 - effect };
+        let n = self.metric.samples(stats) as f64;
+        if let Some(q) = self.metric.quantile() {
+            let spread = BASELINE_Z * (q * (1.0 - q) / profile.n.max(1.0)).sqrt();
+            let q_bound = if worse { q + spread } else { q - spread };
+            let normal_us = profile.quantile_us(q_bound.clamp(0.0, 0.9999))?;
+            let line = Duration::from_secs_f64(normal_us * factor / 1e6);
+            let slow = view.count_slower_than(self.window, scope, line)? as f64;
+            Some((slow, n, 1.0 - q, line.as_secs_f64() * 1000.0))
+        } else {
+            let p = (profile.x / profile.n.max(1.0)).clamp(0.0, 1.0);
+            let (lo, hi) = super::wilson_interval(p, profile.n as u64, BASELINE_Z);
+            let bound = if worse { hi } else { lo };
+            let line = (bound * factor).clamp(0.0, 1.0);
+            let x = n * self.metric.value(stats)?;
+            Some((x, n, line, line))
+        }
+    }
+
+    fn past(&self, (x, n, p0, _): (f64, f64, f64, f64), alpha: f64) -> bool {
+        let (k, n) = (x.round().max(0.0) as u64, n.round() as u64);
+        if self.direction == Direction::HigherIsWorse {
+            upper_tail_below(k.min(n), n, p0, alpha)
+        } else {
+            lower_tail_below(k.min(n), n, p0, alpha)
+        }
+    }
+
+    fn judge(
+        &mut self,
+        view: &RuleView<'_>,
+        model: &str,
+        stats: &crate::summary::Stats,
+        alpha: f64,
+    ) -> Finding {
+        let scope = Scope::model(model);
+        let now = view.now();
+        let samples = self.metric.samples(stats);
+        let Some(value) = self
+            .metric
+            .value(stats)
+            .filter(|_| samples >= self.min_samples)
+        else {
+            return Finding::no_data(scope, "too few samples");
+        };
+        let Some(state) = self.models.get(model) else {
+            return Finding::ok(scope, value);
+        };
+        let warm_minutes = u64::from(self.warmup) * (self.window.as_secs() / 60).max(1);
+        if u64::from(state.baseline.minutes) < warm_minutes || state.baseline.all.n < MIN_BASELINE {
+            return Finding::ok(scope, value);
+        }
+        let now_minute = crate::clock::to_unix_nanos(now) / 60_000_000_000;
+        let profile = state.baseline.profile_for(now_minute, MIN_HOUR_PROFILE);
+        let (Some(warn), Some(crit)) = (
+            self.question(view, &scope, stats, profile, self.min_effect),
+            self.question(view, &scope, stats, profile, self.critical()),
+        ) else {
+            return Finding::ok(scope, value);
+        };
+        let normal = self.normal_value(profile);
+        let held = state.held;
+        let severity = match held {
+            _ if self.past(crit, alpha) => Some(Severity::Critical),
+            None if self.past(warn, alpha) => Some(Severity::Warning),
+            None => None,
+            Some(s) if self.past(warn, HOLD_ALPHA) => {
+                if s == Severity::Critical && self.past(crit, HOLD_ALPHA) {
+                    Some(Severity::Critical)
+                } else {
+                    Some(Severity::Warning)
+                }
+            }
+            Some(_) => None,
+        };
+        let m = self.metric;
+        let state = self.models.get_mut(model).expect("looked up above");
+        state.held = severity;
+        match (held, severity) {
+            (None, Some(_)) => state.shift = Some((now, Profile::default(), 0)),
+            (Some(_), None) => state.shift = None,
+            _ => {}
+        }
+        if let Some((since, profile, minutes)) = &state.shift {
+            let lasted = now.duration_since(*since).unwrap_or_default();
+            if lasted >= self.accept_after && profile.n >= MIN_BASELINE {
+                let message = format!(
+                    "{scope}: {} {} for {}h: accepted as the new normal (it was {})",
+                    m.label(),
+                    m.format(value),
+                    lasted.as_secs() / 3600,
+                    m.format(normal),
+                );
+                let (profile, minutes) = (profile.clone(), *minutes);
+                state.baseline.reset_to(profile, minutes);
+                state.held = None;
+                state.shift = None;
+                return Finding::accepted(scope, value, normal, message);
+            }
+        }
+        let Some(severity) = severity else {
+            return Finding::ok(scope, value);
+        };
+        let effect = match severity {
+            Severity::Warning => self.min_effect,
+            Severity::Critical => self.critical(),
+        };
+        let message = format!(
+            "{scope}: {} {} is credibly {:.0}% {} its normal {}",
+            m.label(),
+            m.format(value),
+            effect * 100.0,
+            if self.direction == Direction::HigherIsWorse {
+                "above"
+            } else {
+                "below"
+            },
+            m.format(normal),
+        );
+        Finding::breach(scope, severity, value, normal, message)
+    }
+
+    /// The baseline's value of the metric, in the metric's units, for messages.
+    fn normal_value(&self, profile: &Profile) -> f64 {
+        match self.metric.quantile() {
+            Some(q) => profile.quantile_us(q).unwrap_or(f64::NAN) / 1000.0,
+            None => profile.x / profile.n.max(1.0),
+        }
+    }
+}
+
+/// The `z` with `P(Z > z) = alpha`, by bisection (called once per evaluation).
+fn normal_quantile(alpha: f64) -> f64 {
+    let (mut lo, mut hi) = (-10.0f64, 40.0f64);
+    for _ in 0..80 {
+        let mid = 0.5 * (lo + hi);
+        if normal_sf(mid) > alpha {
+            lo = mid;
+        } else {
+            hi = mid;
+        }
+    }
+    0.5 * (lo + hi)
 }
 
 impl Rule for AnomalyRule {
@@ -172,85 +431,56 @@ impl Rule for AnomalyRule {
     }
 
     fn evaluate(&mut self, view: &RuleView<'_>) -> Vec<Finding> {
+        self.learn(view);
         let now = view.now();
-        let critical_sigma = self.critical_sigma.unwrap_or(2.0 * self.sigma);
+        let alpha = self.alpha();
         let mut out = Vec::new();
         for (model, stats) in view.models(self.window) {
-            let samples = self.metric.samples(stats);
-            let scope = Scope::model(model);
-            let Some(x) = self
-                .metric
-                .value(stats)
-                .filter(|_| samples >= self.min_samples)
-            else {
-                out.push(Finding::no_data(scope, "too few samples"));
-                continue;
-            };
-            let floor = self.floor(x, samples);
-            let b = self.baselines.entry(model.to_owned()).or_default();
-            let mut finding = Finding::ok(scope, x);
-            if b.n >= self.warmup {
-                let sd = b.var.sqrt().max(floor).max(f64::MIN_POSITIVE);
-                let z = match self.direction {
-                    Direction::HigherIsWorse => (x - b.mean) / sd,
-                    Direction::LowerIsWorse => (b.mean - x) / sd,
-                };
-                let severity = if z > critical_sigma {
-                    Some(Severity::Critical)
-                } else if z > self.sigma {
-                    Some(Severity::Warning)
-                } else {
-                    None
-                };
-                if let Some(severity) = severity {
-                    let m = self.metric;
-                    let message = format!(
-                        "{}: {} {} is {z:.1}σ from its baseline {} (σ {})",
-                        finding.scope,
-                        m.label(),
-                        m.format(x),
-                        m.format(b.mean),
-                        m.format(sd),
-                    );
-                    finding = Finding::breach(finding.scope, severity, x, b.mean, message);
-                }
-            }
-            if finding.verdict == super::Verdict::Ok && b.due(now, self.window) {
-                b.learn(x, self.alpha, now);
-            }
-            out.push(finding);
+            out.push(self.judge(view, model, stats, alpha));
         }
-        self.baselines.retain(|_, b| {
-            b.last_update
-                .is_some_and(|t| now.duration_since(t).unwrap_or_default() < FORGET_AFTER)
-        });
+        self.models
+            .retain(|_, s| now.duration_since(s.last_seen).unwrap_or_default() < FORGET_AFTER);
         out
     }
 
     fn validate(&self) -> Result<(), ConfigError> {
         let field = |f: &str| format!("rules.{}.{f}", self.id);
-        if !self.sigma.is_finite() || self.sigma <= 0.0 {
+        if !(self.metric.is_rate() || self.metric.quantile().is_some()) {
             return Err(ConfigError::invalid(
-                &field("sigma"),
-                self.sigma,
-                "must be > 0",
+                &field("metric"),
+                format!("{:?}", self.metric),
+                "anomaly rules judge rates and latency percentiles",
             ));
         }
-        if let Some(c) = self
-            .critical_sigma
-            .filter(|c| !(c.is_finite() && *c >= self.sigma))
-        {
+        if !(self.budget.is_finite() && self.budget > 0.0) {
             return Err(ConfigError::invalid(
-                &field("critical_sigma"),
-                c,
-                "must be finite and at least sigma",
+                &field("false_alarms_per_week"),
+                self.budget,
+                "must be a finite number > 0",
             ));
         }
-        if !(self.alpha > 0.0 && self.alpha <= 1.0) {
+        let upper = if self.direction == Direction::LowerIsWorse {
+            1.0
+        } else {
+            f64::MAX
+        };
+        for (name, e) in [
+            ("min_effect", self.min_effect),
+            ("critical_effect", self.critical()),
+        ] {
+            if !(e.is_finite() && e >= 0.0 && e < upper) {
+                return Err(ConfigError::invalid(
+                    &field(name),
+                    e,
+                    "must be finite, >= 0 (and < 1 where lower is worse)",
+                ));
+            }
+        }
+        if self.critical() < self.min_effect {
             return Err(ConfigError::invalid(
-                &field("alpha"),
-                self.alpha,
-                "must be in (0, 1]",
+                &field("critical_effect"),
+                self.critical(),
+                "must be at least min_effect",
             ));
         }
         if self.warmup < 2 {
@@ -260,6 +490,43 @@ impl Rule for AnomalyRule {
                 "must be >= 2",
             ));
         }
+        if self.accept_after < self.window {
+            return Err(ConfigError::invalid(
+                &field("accept_after"),
+                format!("{:?}", self.accept_after),
+                "must be at least the window",
+            ));
+        }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn alpha_spends_the_budget_over_a_week_of_scanned_windows() {
+        let r = AnomalyRule::new("a", Metric::LatencyP95);
+        let a = r.alpha();
+        let z = normal_quantile(a);
+        // 2,016 windows a week, 0.5 false episodes: 2.5e-4 before the scan correction.
+        assert!((a * 2016.0 * z * z - 0.5).abs() < 1e-6, "{a} {z}");
+        assert!((3.5..4.2).contains(&z), "{z}");
+    }
+
+    #[test]
+    fn only_rates_and_percentiles_are_accepted() {
+        assert!(
+            AnomalyRule::new("t", Metric::Throughput)
+                .validate()
+                .is_err()
+        );
+        assert!(AnomalyRule::new("e", Metric::ErrorRate).validate().is_ok());
+        let e = AnomalyRule::new("c", Metric::CacheHitRate)
+            .min_effect(1.5)
+            .validate()
+            .unwrap_err();
+        assert!(e.to_string().contains("min_effect"), "{e}");
     }
 }

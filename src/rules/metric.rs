@@ -61,6 +61,18 @@ impl Metric {
         )
     }
 
+    /// The quantile a latency percentile metric stands for (`0.95` for
+    /// [`LatencyP95`](Metric::LatencyP95)); `None` for every other metric.
+    pub fn quantile(self) -> Option<f64> {
+        match self {
+            Metric::LatencyP50 => Some(0.5),
+            Metric::LatencyP90 => Some(0.9),
+            Metric::LatencyP95 => Some(0.95),
+            Metric::LatencyP99 => Some(0.99),
+            _ => None,
+        }
+    }
+
     /// The metric's value in `stats`, or `None` where it is absent (no selection
     /// carried the field, or cost efficiency cannot be computed).
     pub fn value(self, stats: &Stats) -> Option<f64> {

@@ -17,16 +17,22 @@ use std::time::{Duration, SystemTime};
 
 use serde::{Deserialize, Serialize};
 
+use crate::bucket::MinuteBucket;
 use crate::config::Config;
 use crate::error::ConfigError;
+use crate::hdr::BucketLayout;
+pub(crate) use crate::query::WindowLatency;
 use crate::summary::{Stats, Summary};
 
 mod anomaly;
+mod baseline;
+mod evidence;
 mod metric;
 mod threshold;
 
 pub use anomaly::AnomalyRule;
 pub use metric::{Metric, wilson_interval};
+pub(crate) use threshold::DEFAULT_Z;
 pub use threshold::{RuleScope, ThresholdRule};
 
 /// The window rules use unless they ask for another: 5 minutes.
@@ -79,6 +85,10 @@ pub enum Verdict {
     Breach(Severity),
     /// Too little data to judge; the rule's [`NoDataPolicy`] applies.
     NoData,
+    /// What was a breach is now the normal (a learned baseline accepted a lasting
+    /// shift): an open alert ends at once with an
+    /// [`Accepted`](crate::AlertEventKind::Accepted) event.
+    Accepted,
 }
 
 /// One scope's judgement, with the numbers behind it.
@@ -122,6 +132,23 @@ impl Finding {
             observed,
             threshold: f64::NAN,
             message: String::new(),
+        }
+    }
+
+    /// A lasting shift accepted as the new normal: `observed` is the value now,
+    /// `previous` the normal it replaces.
+    pub fn accepted(
+        scope: Scope,
+        observed: f64,
+        previous: f64,
+        message: impl Into<String>,
+    ) -> Self {
+        Self {
+            scope,
+            verdict: Verdict::Accepted,
+            observed,
+            threshold: previous,
+            message: message.into(),
         }
     }
 
@@ -177,11 +204,15 @@ impl Default for AlertPolicy {
     }
 }
 
-/// The read-only view a rule evaluates: summaries of the windows it asked for.
+/// The read-only view a rule evaluates: summaries of the windows it asked for, the
+/// latency distributions behind them, and the minutes sealed at this tick.
 #[derive(Debug)]
 pub struct RuleView<'a> {
     pub(crate) now: SystemTime,
     pub(crate) windows: &'a BTreeMap<Duration, Summary>,
+    pub(crate) latency: &'a BTreeMap<Duration, WindowLatency>,
+    pub(crate) layout: &'a BucketLayout,
+    pub(crate) sealed: &'a [MinuteBucket],
 }
 
 impl<'a> RuleView<'a> {
@@ -206,6 +237,42 @@ impl<'a> RuleView<'a> {
         self.window(window)
             .into_iter()
             .flat_map(|s| s.models.iter().map(|(k, v)| (k.as_str(), v)))
+    }
+
+    /// Selections of `scope` slower than `line` over `window` (a window the rule asked
+    /// for in [`Rule::windows`]), to the HDR resolution: the bucket holding `line`
+    /// (values within 1% of it by default) does not count as slower. `None` when the
+    /// window was not asked for or the scope had no traffic in it.
+    ///
+    /// This is how a rule judges a percentile line on evidence: "p95 under 3 s" allows
+    /// 5% of selections slower than 3 s, and the count says how many were.
+    pub fn count_slower_than(
+        &self,
+        window: Duration,
+        scope: &Scope,
+        line: Duration,
+    ) -> Option<u64> {
+        let w = self.latency.get(&window)?;
+        let counts = match scope {
+            Scope::Overall => &w.overall,
+            Scope::Model(m) => w.models.get(m)?,
+        };
+        let us = u64::try_from(line.as_micros()).unwrap_or(u64::MAX);
+        let index = self.layout.index(us);
+        Some(
+            counts
+                .iter()
+                .filter(|(i, _)| *i > index)
+                .map(|(_, c)| c)
+                .sum(),
+        )
+    }
+
+    /// The minutes sealed at this tick, one bucket per model and minute (the same
+    /// buckets exporters receive). Rules that learn from history read these: each
+    /// minute is seen once, unlike the overlapping windows judged at every tick.
+    pub fn sealed(&self) -> &'a [MinuteBucket] {
+        self.sealed
     }
 
     /// The statistics of `scope` over `window`, if it had traffic.
@@ -350,7 +417,9 @@ pub fn default_rules(config: &Config) -> Vec<Box<dyn Rule>> {
             let id = format!("anomaly_{}", metric_id(metric));
             rules.push(Box::new(
                 AnomalyRule::new(id, metric)
-                    .sigma(a.anomaly.sigma)
+                    .false_alarms_per_week(a.anomaly.false_alarms_per_week)
+                    .min_effect(a.anomaly.min_effect)
+                    .accept_after(Duration::from_millis(a.anomaly.accept_after))
                     .warmup(a.anomaly.warmup_windows)
                     .window(a.evaluation_window())
                     .min_samples(a.min_samples)

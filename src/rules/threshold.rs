@@ -1,11 +1,14 @@
 //! [`ThresholdRule`]: fixed warning and critical lines on one metric.
 
+use std::collections::HashMap;
 use std::time::Duration;
 
+use crate::bucket::MinuteBucket;
 use crate::config::Direction;
 use crate::error::ConfigError;
 use crate::summary::Stats;
 
+use super::evidence::{Side, Tally, TallyRing, judge_count, normal_sf};
 use super::{AlertPolicy, DEFAULT_WINDOW, Finding, Metric, Rule, RuleView, Scope, Severity};
 
 /// Which scopes a rule judges.
@@ -19,26 +22,46 @@ pub enum RuleScope {
     Both,
 }
 
-/// Fires when a metric crosses a warning or a critical line.
+/// Fires when a metric crosses a warning or a critical line, and stays firing until
+/// the evidence says it is back.
 ///
 /// ## Method
 ///
-/// Over the rule's window (default 5 minutes, including the open minute), for each
-/// scope with at least `min_samples` selections carrying the metric (default 20):
+/// Rates (error rate, cache hit rate, selection accuracy, satisfaction) and latency
+/// quantiles are judged on **counts**, never on a point estimate: a 5% error line
+/// allows 5% failures, and a p95 line of 3,000 ms allows 5% of selections slower
+/// than 3,000 ms (counted from the HDR buckets, to their 1% resolution). A window is
+/// **credibly past** a line when a metric sitting exactly on the line would produce a
+/// count that far out with probability below `Φ(−wilson_z)` (an exact binomial tail;
+/// default `wilson_z` 3.5, about 1 in 4,300), and **credibly inside** when the same
+/// holds on the other side with `clear_z` (default: `wilson_z`).
 ///
-/// - **Rates** (error rate, cache hit rate, selection accuracy, satisfaction) are
-///   judged on the Wilson score interval of the observed proportion at z-score
-///   `wilson_z` (default 1.645, one-sided 95%): a rate where higher is worse breaches a
-///   line only when the interval's *lower* bound is beyond it, and one where lower is
-///   worse only when the *upper* bound is. Two errors in thirty selections (6.7%
-///   observed, lower bound 2.2%) do not breach a 5% line; 20% errors over 500
-///   selections (lower bound 17%) breach the 10% critical line.
-/// - **Everything else** (latencies, cost, cost efficiency, throughput) is judged on
-///   the point value.
+/// Evidence comes from a ladder of windows, shortest first: the rule's `window`
+/// (default 5 minutes, including the open minute), then the `evidence_windows`
+/// (default 30 minutes, 2 hours and 6 hours, tallied from sealed minutes as they
+/// seal, so long windows cost nothing per tick). A window with fewer than
+/// `min_samples` selections carrying the metric (default 20) says nothing.
 ///
-/// Below `min_samples` the scope reports no data. The alert lifecycle then applies
-/// the rule's [`AlertPolicy`]: the breach must hold for `for_duration` (default 2
-/// minutes) before it fires.
+/// - The first window that is decisive about a line decides: credibly past the
+///   critical line is critical; credibly past the warning line is a warning (or holds
+///   critical when not credibly below critical); credibly inside the warning line
+///   clears.
+/// - **Hysteresis**: when no window is decisive, the scope keeps what it had. A breach
+///   therefore starts on credible evidence and ends only on credible evidence of the
+///   opposite, then the policy's `keep_firing_for` runs. A metric that sits on its line
+///   rarely starts an episode and holds the one it starts; a metric past its line keeps
+///   firing; severity escalates and de-escalates the same way.
+/// - Short windows catch large changes quickly; long windows catch small lasting ones,
+///   which is what makes low volume workable: at 5 selections a minute a 7.5% error
+///   rate is indistinguishable from 5% in 5 minutes, but not in 6 hours.
+///
+/// Other metrics (mean latency, cost, cost efficiency, throughput) have no count to
+/// test: they are judged on the point value of the rule's `window`, past the line to
+/// start, and back inside the line by the relative `hysteresis` margin (default 5%) to
+/// clear.
+///
+/// The alert lifecycle then applies the rule's [`AlertPolicy`]: the breach must hold
+/// for `for_duration` (default 2 minutes) before it fires.
 ///
 /// ```
 /// use modelmeter::{Metric, ThresholdRule, RuleScope};
@@ -58,10 +81,44 @@ pub struct ThresholdRule {
     warning: f64,
     critical: f64,
     window: Duration,
+    evidence_windows: Vec<Duration>,
     min_samples: u64,
     wilson_z: f64,
+    clear_z: Option<f64>,
+    hysteresis: f64,
     scope: RuleScope,
     policy: AlertPolicy,
+    scopes: HashMap<Scope, ScopeState>,
+}
+
+/// What the rule remembers of one scope.
+#[derive(Debug, Clone)]
+struct ScopeState {
+    /// Tallies of sealed minutes, for the evidence windows.
+    ring: TallyRing,
+    /// The severity the scope is held at; `None` when inside.
+    held: Option<Severity>,
+}
+
+/// The default long evidence windows.
+const EVIDENCE_WINDOWS: [Duration; 3] = [
+    Duration::from_secs(30 * 60),
+    Duration::from_secs(2 * 3600),
+    Duration::from_secs(6 * 3600),
+];
+
+/// The longest evidence window accepted: the ring is sized for it.
+const MAX_EVIDENCE_WINDOW: Duration = Duration::from_secs(24 * 3600);
+
+/// One window's say about the two lines.
+struct Say {
+    warning: Side,
+    critical: Side,
+    /// `"5m"`, `"2h"`: which window spoke, for messages.
+    window: Duration,
+    n: f64,
+    /// Share of events against the warning line, for messages.
+    share: f64,
 }
 
 impl ThresholdRule {
@@ -76,10 +133,14 @@ impl ThresholdRule {
             warning,
             critical,
             window: DEFAULT_WINDOW,
+            evidence_windows: EVIDENCE_WINDOWS.to_vec(),
             min_samples: 20,
-            wilson_z: 1.645,
+            wilson_z: DEFAULT_Z,
+            clear_z: None,
+            hysteresis: 0.05,
             scope: RuleScope::PerModel,
             policy: AlertPolicy::default(),
+            scopes: HashMap::new(),
         }
     }
 
@@ -95,21 +156,46 @@ impl ThresholdRule {
         self
     }
 
-    /// The evaluation window (default 5 minutes).
+    /// The shortest evidence window, read at every tick with the open minute
+    /// (default 5 minutes).
     pub fn window(mut self, window: Duration) -> Self {
         self.window = window;
         self
     }
 
-    /// Selections needed before the rule judges a scope (default 20).
+    /// The longer evidence windows, tallied from sealed minutes (default 30 minutes,
+    /// 2 hours and 6 hours; each at most 24 hours, known to 5 minutes). Empty judges
+    /// the rule's `window` alone.
+    pub fn evidence_windows(mut self, windows: impl IntoIterator<Item = Duration>) -> Self {
+        self.evidence_windows = windows.into_iter().collect();
+        self.evidence_windows.sort();
+        self
+    }
+
+    /// Selections a window needs before it counts as evidence (default 20).
     pub fn min_samples(mut self, n: u64) -> Self {
         self.min_samples = n;
         self
     }
 
-    /// The z-score of the Wilson bound on rates (default 1.645); 0 judges the point value.
+    /// How credible a breach must be to start: the count must be further from the
+    /// line than a metric on the line produces with probability `Φ(−z)` (default 3.5).
+    /// 0 judges the point value.
     pub fn wilson_z(mut self, z: f64) -> Self {
         self.wilson_z = z;
+        self
+    }
+
+    /// How credible the way back must be to clear (default: the same as `wilson_z`).
+    pub fn clear_z(mut self, z: f64) -> Self {
+        self.clear_z = Some(z);
+        self
+    }
+
+    /// For metrics judged on their point value: how far back inside the line, as a
+    /// share of the line, the value must be to clear (default 0.05).
+    pub fn hysteresis(mut self, margin: f64) -> Self {
+        self.hysteresis = margin;
         self
     }
 
@@ -149,41 +235,146 @@ impl ThresholdRule {
         self
     }
 
-    /// Whether `v` is beyond `line` in the bad direction.
-    fn beyond(&self, v: f64, line: f64) -> bool {
-        match self.direction {
-            Direction::HigherIsWorse => v > line,
-            Direction::LowerIsWorse => v < line,
+    /// Whether the metric is judged on counts (rates and latency quantiles).
+    fn counted(&self) -> bool {
+        self.metric.is_rate() || self.metric.quantile().is_some()
+    }
+
+    fn judges(&self, scope: &Scope) -> bool {
+        match scope {
+            Scope::Overall => matches!(self.scope, RuleScope::Overall | RuleScope::Both),
+            Scope::Model(_) => matches!(self.scope, RuleScope::PerModel | RuleScope::Both),
         }
     }
 
-    fn judge(&self, scope: Scope, stats: &Stats) -> Finding {
-        let samples = self.metric.samples(stats);
+    /// The share of events a metric exactly on `line` produces.
+    fn p0(&self, line: f64) -> f64 {
+        self.metric.quantile().map_or(line, |q| 1.0 - q)
+    }
+
+    fn alphas(&self) -> (f64, f64) {
+        let z = self.wilson_z;
+        (normal_sf(z), normal_sf(self.clear_z.unwrap_or(z)))
+    }
+
+    /// The tally of one sealed minute.
+    fn bucket_tally(&self, b: &MinuteBucket) -> Tally {
+        let ms = |v: f64| Duration::from_secs_f64(v.max(0.0) / 1000.0);
+        let (n, x) = match self.metric {
+            Metric::ErrorRate => (b.count, [b.errors as f64; 2]),
+            Metric::CacheHitRate => (b.count, [b.cache_hits as f64; 2]),
+            Metric::SelectionAccuracy => (b.accuracy_count, [b.accuracy_sum; 2]),
+            Metric::Satisfaction => (b.satisfaction_count, [b.satisfaction_sum; 2]),
+            _ => (
+                b.count,
+                [
+                    b.count_slower_than(ms(self.warning)) as f64,
+                    b.count_slower_than(ms(self.critical)) as f64,
+                ],
+            ),
+        };
+        Tally { n: n as f64, x }
+    }
+
+    /// The tally of the rule's window for `scope`.
+    fn window_tally(&self, view: &RuleView<'_>, scope: &Scope, stats: &Stats) -> Tally {
+        let samples = self.metric.samples(stats) as f64;
+        let mean = self.metric.value(stats).unwrap_or(0.0);
+        let slower = |line: f64| {
+            let line = Duration::from_secs_f64(line.max(0.0) / 1000.0);
+            view.count_slower_than(self.window, scope, line)
+                .unwrap_or(0) as f64
+        };
+        let x = if self.metric.is_rate() {
+            [samples * mean; 2]
+        } else {
+            [slower(self.warning), slower(self.critical)]
+        };
+        Tally { n: samples, x }
+    }
+
+    fn say(&self, t: &Tally, window: Duration) -> Option<Say> {
+        if t.n < self.min_samples as f64 || t.n < 1.0 {
+            return None;
+        }
+        let worse = self.direction == Direction::HigherIsWorse;
+        let alphas = self.alphas();
+        let side = |i: usize, line: f64| judge_count(t.x[i], t.n, self.p0(line), worse, alphas);
+        Some(Say {
+            warning: side(0, self.warning),
+            critical: side(1, self.critical),
+            window,
+            n: t.n,
+            share: t.x[0] / t.n,
+        })
+    }
+
+    /// The point-value judgement of metrics without counts.
+    fn say_point(&self, value: f64, n: u64) -> Option<Say> {
+        if n < self.min_samples {
+            return None;
+        }
+        let side = |line: f64| {
+            let margin = self.hysteresis * line.abs();
+            let (past, inside) = match self.direction {
+                Direction::HigherIsWorse => (value > line, value < line - margin),
+                Direction::LowerIsWorse => (value < line, value > line + margin),
+            };
+            if past {
+                Side::Past
+            } else if inside {
+                Side::Inside
+            } else {
+                Side::Unsure
+            }
+        };
+        Some(Say {
+            warning: side(self.warning),
+            critical: side(self.critical),
+            window: self.window,
+            n: n as f64,
+            share: value,
+        })
+    }
+
+    fn judge(&mut self, view: &RuleView<'_>, scope: Scope, stats: &Stats) -> Finding {
         let Some(value) = self.metric.value(stats) else {
             return Finding::no_data(scope, format!("no {}", self.metric.label()));
         };
-        if samples < self.min_samples {
+        let samples = self.metric.samples(stats);
+        let mut says: Vec<Say> = Vec::with_capacity(1 + self.evidence_windows.len());
+        let held = self.scopes.get(&scope).and_then(|s| s.held);
+        if self.counted() {
+            let t = self.window_tally(view, &scope, stats);
+            says.extend(self.say(&t, self.window));
+            if let Some(state) = self.scopes.get(&scope) {
+                let now_minute = crate::clock::to_unix_nanos(view.now()) / 60_000_000_000;
+                for &w in &self.evidence_windows {
+                    let t = state.ring.sum(now_minute, w.as_secs() / 60);
+                    says.extend(self.say(&t, w));
+                }
+            }
+        } else {
+            says.extend(self.say_point(value, samples));
+        }
+        // No window has enough samples: the policy's no-data handling applies, and the
+        // scope keeps what it held for when evidence returns.
+        if says.is_empty() {
             return Finding::no_data(
                 scope,
                 format!("{samples} samples, {} needed", self.min_samples),
             );
         }
-        // The value that must be beyond the line: the point value, or for rates the
-        // Wilson bound nearest to the line (the most charitable plausible rate).
-        let judged = if self.metric.is_rate() && self.wilson_z > 0.0 {
-            let (lo, hi) = super::wilson_interval(value, samples, self.wilson_z);
-            match self.direction {
-                Direction::HigherIsWorse => lo,
-                Direction::LowerIsWorse => hi,
-            }
-        } else {
-            value
-        };
-        let severity = if self.beyond(judged, self.critical) {
-            Severity::Critical
-        } else if self.beyond(judged, self.warning) {
-            Severity::Warning
-        } else {
+        let (decided, by) = decide(held, &says);
+        let state = self
+            .scopes
+            .entry(scope.clone())
+            .or_insert_with(|| ScopeState {
+                ring: TallyRing::new(ring_minutes(&self.evidence_windows)),
+                held: None,
+            });
+        state.held = decided;
+        let Some(severity) = decided else {
             return Finding::ok(scope, value);
         };
         let line = match severity {
@@ -195,15 +386,119 @@ impl ThresholdRule {
             .target
             .map(|t| format!(", target {}", m.format(t)))
             .unwrap_or_default();
+        let evidence = match by {
+            Some(say) if self.counted() => {
+                let share = match m.quantile() {
+                    Some(q) => format!(
+                        "{:.1}% slower than {} where the line allows {:.1}%",
+                        say.share * 100.0,
+                        m.format(self.warning),
+                        (1.0 - q) * 100.0
+                    ),
+                    None => m.format(say.share),
+                };
+                format!(
+                    "{share} over the last {} ({:.0} selections)",
+                    human(say.window),
+                    say.n
+                )
+            }
+            Some(_) => format!("{} over the last {}", m.format(value), human(self.window)),
+            None => format!("{} now, not yet credibly back inside", m.format(value)),
+        };
         let message = format!(
-            "{scope}: {} {} over {} selections is past the {severity:?} line {}{target}",
+            "{scope}: {} is past the {severity:?} line {}: {evidence}{target}",
             m.label(),
-            m.format(value),
-            samples,
             m.format(line),
         );
         Finding::breach(scope, severity, value, line, message)
     }
+
+    /// Adds this tick's sealed minutes to the rings of the scopes they belong to.
+    fn learn(&mut self, view: &RuleView<'_>) {
+        if !self.counted() || self.evidence_windows.is_empty() || view.sealed().is_empty() {
+            return;
+        }
+        let now = view.now();
+        let minutes = ring_minutes(&self.evidence_windows);
+        let mut overall: Vec<(u64, Tally)> = Vec::new();
+        for b in view.sealed() {
+            let minute = crate::clock::to_unix_nanos(b.start) / 60_000_000_000;
+            let t = self.bucket_tally(b);
+            if self.judges(&Scope::Overall) {
+                match overall.iter_mut().find(|(m, _)| *m == minute) {
+                    Some((_, sum)) => sum.add(&t),
+                    None => overall.push((minute, t)),
+                }
+            }
+            let scope = Scope::model(b.model.as_str());
+            if self.judges(&scope) {
+                self.state(scope, minutes).ring.add(minute, &t, now);
+            }
+        }
+        for (minute, t) in overall {
+            self.state(Scope::Overall, minutes)
+                .ring
+                .add(minute, &t, now);
+        }
+    }
+
+    fn state(&mut self, scope: Scope, minutes: u64) -> &mut ScopeState {
+        self.scopes.entry(scope).or_insert_with(|| ScopeState {
+            ring: TallyRing::new(minutes),
+            held: None,
+        })
+    }
+}
+
+/// The default z-score of credible evidence.
+pub(crate) const DEFAULT_Z: f64 = 3.5;
+
+fn ring_minutes(windows: &[Duration]) -> u64 {
+    windows
+        .iter()
+        .map(|w| w.as_secs() / 60)
+        .max()
+        .unwrap_or(0)
+        .max(1)
+}
+
+/// `5m`, `2h`, `90s`.
+fn human(d: Duration) -> String {
+    let s = d.as_secs();
+    if s % 3600 == 0 && s > 0 {
+        format!("{}h", s / 3600)
+    } else if s % 60 == 0 && s > 0 {
+        format!("{}m", s / 60)
+    } else {
+        format!("{s}s")
+    }
+}
+
+/// The severity the evidence supports, given what the scope held, and the window
+/// that decided it (`None`: no window was decisive and the scope keeps what it held).
+fn decide(held: Option<Severity>, says: &[Say]) -> (Option<Severity>, Option<&Say>) {
+    for say in says {
+        if say.critical == Side::Past {
+            return (Some(Severity::Critical), Some(say));
+        }
+        if say.warning == Side::Past {
+            let keep_critical = held == Some(Severity::Critical) && say.critical != Side::Inside;
+            let s = if keep_critical {
+                Severity::Critical
+            } else {
+                Severity::Warning
+            };
+            return (Some(s), Some(say));
+        }
+        if say.warning == Side::Inside {
+            return (None, Some(say));
+        }
+        if held == Some(Severity::Critical) && say.critical == Side::Inside {
+            return (Some(Severity::Warning), Some(say));
+        }
+    }
+    (held, None)
 }
 
 impl Rule for ThresholdRule {
@@ -220,17 +515,28 @@ impl Rule for ThresholdRule {
     }
 
     fn evaluate(&mut self, view: &RuleView<'_>) -> Vec<Finding> {
+        self.learn(view);
         let mut out = Vec::new();
-        if matches!(self.scope, RuleScope::Overall | RuleScope::Both) {
+        if self.judges(&Scope::Overall) {
             if let Some(s) = view.overall(self.window).filter(|s| s.count > 0) {
-                out.push(self.judge(Scope::Overall, s));
+                out.push(self.judge(view, Scope::Overall, s));
             }
         }
         if matches!(self.scope, RuleScope::PerModel | RuleScope::Both) {
             for (model, s) in view.models(self.window) {
-                out.push(self.judge(Scope::model(model), s));
+                out.push(self.judge(view, Scope::model(model), s));
             }
         }
+        // Scopes quiet for longer than the longest window have nothing left to say.
+        let now = view.now();
+        let keep = Duration::from_secs(ring_minutes(&self.evidence_windows) * 60);
+        self.scopes.retain(|scope, s| {
+            let recent = s
+                .ring
+                .last_update
+                .is_some_and(|t| now.duration_since(t).unwrap_or_default() < keep);
+            recent || out.iter().any(|f| &f.scope == scope)
+        });
         out
     }
 
@@ -239,6 +545,13 @@ impl Rule for ThresholdRule {
         for (name, v) in [("warning", self.warning), ("critical", self.critical)] {
             if !v.is_finite() {
                 return Err(ConfigError::invalid(&field(name), v, "must be finite"));
+            }
+            if self.metric.is_rate() && !(0.0..=1.0).contains(&v) {
+                return Err(ConfigError::invalid(
+                    &field(name),
+                    v,
+                    "a rate's line must be within 0..=1",
+                ));
             }
         }
         let ordered = match self.direction {
@@ -259,10 +572,30 @@ impl Rule for ThresholdRule {
                 "must be at least one minute",
             ));
         }
-        if !self.wilson_z.is_finite() || self.wilson_z < 0.0 {
+        if let Some(w) = self
+            .evidence_windows
+            .iter()
+            .find(|w| **w < Duration::from_secs(60) || **w > MAX_EVIDENCE_WINDOW)
+        {
             return Err(ConfigError::invalid(
-                &field("wilson_z"),
-                self.wilson_z,
+                &field("evidence_windows"),
+                format!("{w:?}"),
+                "each must be between one minute and 24 hours",
+            ));
+        }
+        for (name, z) in [("wilson_z", Some(self.wilson_z)), ("clear_z", self.clear_z)] {
+            if let Some(z) = z.filter(|z| !z.is_finite() || *z < 0.0) {
+                return Err(ConfigError::invalid(
+                    &field(name),
+                    z,
+                    "must be finite and >= 0",
+                ));
+            }
+        }
+        if !(self.hysteresis.is_finite() && self.hysteresis >= 0.0) {
+            return Err(ConfigError::invalid(
+                &field("hysteresis"),
+                self.hysteresis,
                 "must be finite and >= 0",
             ));
         }
@@ -273,7 +606,10 @@ impl Rule for ThresholdRule {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::hdr::BucketLayout;
     use crate::rules::Verdict;
+    use std::collections::BTreeMap;
+    use std::time::SystemTime;
 
     fn stats(count: u64, errors: u64) -> Stats {
         Stats {
@@ -284,23 +620,99 @@ mod tests {
         }
     }
 
-    #[test]
-    fn rates_need_credible_breaches() {
-        let r = ThresholdRule::new("e", Metric::ErrorRate, 0.05, 0.10);
-        let quiet = r.judge(Scope::Overall, &stats(30, 2));
-        assert_eq!(quiet.verdict, Verdict::Ok);
-        let loud = r.judge(Scope::Overall, &stats(500, 100));
-        assert_eq!(loud.verdict, Verdict::Breach(Severity::Critical));
-        let few = r.judge(Scope::Overall, &stats(10, 10));
-        assert_eq!(few.verdict, Verdict::NoData);
+    /// Judges one window of `stats` for the overall scope.
+    fn judge(r: &mut ThresholdRule, s: Stats) -> Finding {
+        let layout = BucketLayout::new(1, 3_600_000_000, 2).unwrap();
+        let summary = crate::summary::Summary {
+            window: DEFAULT_WINDOW,
+            start: SystemTime::UNIX_EPOCH,
+            end: SystemTime::UNIX_EPOCH,
+            overview: s,
+            models: BTreeMap::new(),
+        };
+        let windows = BTreeMap::from([(DEFAULT_WINDOW, summary)]);
+        let latency = BTreeMap::new();
+        let view = RuleView {
+            now: SystemTime::UNIX_EPOCH,
+            windows: &windows,
+            latency: &latency,
+            layout: &layout,
+            sealed: &[],
+        };
+        let stats = view.overall(DEFAULT_WINDOW).unwrap();
+        r.judge(&view, Scope::Overall, stats)
     }
 
     #[test]
-    fn wrong_order_is_a_config_error() {
+    fn rates_need_credible_breaches_and_credible_recoveries() {
+        let mut r =
+            ThresholdRule::new("e", Metric::ErrorRate, 0.05, 0.10).scope(RuleScope::Overall);
+        assert_eq!(judge(&mut r, stats(30, 2)).verdict, Verdict::Ok);
+        assert_eq!(judge(&mut r, stats(10, 10)).verdict, Verdict::NoData);
+        let loud = judge(&mut r, stats(500, 100));
+        assert_eq!(loud.verdict, Verdict::Breach(Severity::Critical));
+        assert!(loud.message.contains("5m"), "{}", loud.message);
+        // 8% of 500 is neither credibly past 10% nor credibly below it: held critical.
+        assert_eq!(
+            judge(&mut r, stats(500, 40)).verdict,
+            Verdict::Breach(Severity::Critical)
+        );
+        // 6% is credibly below 10% but not below 5%: de-escalates to a warning.
+        assert_eq!(
+            judge(&mut r, stats(2000, 120)).verdict,
+            Verdict::Breach(Severity::Warning)
+        );
+        // 5.5%: undecided, held.
+        assert_eq!(
+            judge(&mut r, stats(500, 27)).verdict,
+            Verdict::Breach(Severity::Warning)
+        );
+        // 1% of 1000 is credibly inside: cleared.
+        assert_eq!(judge(&mut r, stats(1000, 10)).verdict, Verdict::Ok);
+        // And once clear, 5.5% does not start anything.
+        assert_eq!(judge(&mut r, stats(500, 27)).verdict, Verdict::Ok);
+    }
+
+    #[test]
+    fn point_metrics_clear_past_the_hysteresis_margin() {
+        let mut r = ThresholdRule::new("m", Metric::MeanLatency, 1000.0, 2000.0)
+            .scope(RuleScope::Overall)
+            .min_samples(1);
+        let mean = |ms: u64| Stats {
+            count: 100,
+            latency: crate::LatencyStats {
+                mean: Duration::from_millis(ms),
+                ..Default::default()
+            },
+            ..Stats::default()
+        };
+        assert_eq!(
+            judge(&mut r, mean(1100)).verdict,
+            Verdict::Breach(Severity::Warning)
+        );
+        assert_eq!(
+            judge(&mut r, mean(980)).verdict,
+            Verdict::Breach(Severity::Warning)
+        );
+        assert_eq!(judge(&mut r, mean(940)).verdict, Verdict::Ok);
+    }
+
+    #[test]
+    fn wrong_settings_are_config_errors() {
         let r = ThresholdRule::new("lat", Metric::LatencyP95, 5000.0, 3000.0);
         let e = r.validate().unwrap_err();
         assert!(e.to_string().contains("rules.lat.warning"), "{e}");
         let r = ThresholdRule::new("acc", Metric::SelectionAccuracy, 0.9, f64::NAN);
         assert!(r.validate().is_err());
+        let r = ThresholdRule::new("err", Metric::ErrorRate, 5.0, 10.0);
+        assert!(r.validate().unwrap_err().to_string().contains("0..=1"));
+        let r = ThresholdRule::new("w", Metric::ErrorRate, 0.05, 0.1)
+            .evidence_windows([Duration::from_secs(30 * 3600)]);
+        assert!(
+            r.validate()
+                .unwrap_err()
+                .to_string()
+                .contains("evidence_windows")
+        );
     }
 }

@@ -1,0 +1,332 @@
+//! Evidence: how many selections say a line is crossed, and how sure that is.
+//!
+//! Rules here never judge a point estimate of a rate or a quantile. They count: the
+//! selections that failed, hit the cache or were slower than a latency line, out of
+//! the selections judged, and ask an exact binomial question of the count: would a
+//! metric sitting exactly on the line produce a count this far out less often than
+//! `alpha`? A p95 line of 3,000 ms allows 5% of selections slower than 3,000 ms; an
+//! error-rate line of 5% allows 5% failures: both are the same question.
+//!
+//! The exact tail matters at low volume: with 25 selections and a 5% line, the normal
+//! approximation behind the Wilson score interval calls six slow selections
+//! significant at the one-in-2,000 level, where the true chance is one in 800.
+
+use std::time::SystemTime;
+
+/// Where a count puts a metric relative to a line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Side {
+    /// Credibly beyond the line in the bad direction.
+    Past,
+    /// Credibly on the good side of the line.
+    Inside,
+    /// Neither: the evidence does not decide.
+    Unsure,
+}
+
+/// The one-sided tail probability of the standard normal beyond `z`: `P(Z > z)`.
+pub(crate) fn normal_sf(z: f64) -> f64 {
+    0.5 * erfc(z / std::f64::consts::SQRT_2)
+}
+
+/// The complementary error function (W. J. Cody's rational approximations as in
+/// Numerical Recipes' `erfc`, relative error below 1.2e-7 everywhere), enough for
+/// significance levels.
+fn erfc(x: f64) -> f64 {
+    let z = x.abs();
+    let t = 1.0 / (1.0 + 0.5 * z);
+    let poly = -z * z - 1.265_512_23
+        + t * (1.000_023_68
+            + t * (0.374_091_96
+                + t * (0.096_784_18
+                    + t * (-0.186_288_06
+                        + t * (0.278_868_07
+                            + t * (-1.135_203_98
+                                + t * (1.488_515_87 + t * (-0.822_152_23 + t * 0.170_872_77))))))));
+    let r = t * poly.exp();
+    if x >= 0.0 { r } else { 2.0 - r }
+}
+
+/// `ln Γ(x)` for `x > 0` (Lanczos, g = 7, nine coefficients: about 15 digits).
+fn ln_gamma(x: f64) -> f64 {
+    const G: f64 = 7.0;
+    const C: [f64; 9] = [
+        0.999_999_999_999_809_9,
+        676.520_368_121_885_1,
+        -1_259.139_216_722_402_8,
+        771.323_428_777_653_1,
+        -176.615_029_162_140_6,
+        12.507_343_278_686_905,
+        -0.138_571_095_265_720_12,
+        9.984_369_578_019_572e-6,
+        1.505_632_735_149_311_6e-7,
+    ];
+    if x < 0.5 {
+        // Reflection keeps the series in its accurate range.
+        let pi = std::f64::consts::PI;
+        return (pi / (pi * x).sin()).ln() - ln_gamma(1.0 - x);
+    }
+    let x = x - 1.0;
+    let mut a = C[0];
+    let t = x + G + 0.5;
+    for (i, c) in C.iter().enumerate().skip(1) {
+        a += c / (x + i as f64);
+    }
+    0.5 * (2.0 * std::f64::consts::PI).ln() + (x + 0.5) * t.ln() - t + a.ln()
+}
+
+/// `ln P(X = k)` for `X ~ Binomial(n, p)`, `0 < p < 1`.
+fn ln_pmf(k: u64, n: u64, p: f64) -> f64 {
+    let (k, n) = (k as f64, n as f64);
+    ln_gamma(n + 1.0) - ln_gamma(k + 1.0) - ln_gamma(n - k + 1.0)
+        + k * p.ln()
+        + (n - k) * (1.0 - p).ln()
+}
+
+/// Whether `P(X >= k) < alpha` for `X ~ Binomial(n, p)`.
+///
+/// Sums the tail from `k` outwards and stops as soon as the answer is known, so a
+/// count far from the line costs one term and a count near it a few dozen: the
+/// question is only ever "below alpha?", never the p-value itself.
+pub(crate) fn upper_tail_below(k: u64, n: u64, p: f64, alpha: f64) -> bool {
+    if k == 0 || k > n {
+        return k > n;
+    }
+    if p <= 0.0 {
+        return true;
+    }
+    if p >= 1.0 || alpha >= 1.0 {
+        return false;
+    }
+    // At or below the mean the upper tail holds at least about half the mass.
+    if (k as f64) <= n as f64 * p {
+        return false;
+    }
+    let mut term = ln_pmf(k, n, p).exp();
+    let mut sum = 0.0;
+    let odds = p / (1.0 - p);
+    let mut i = k;
+    loop {
+        sum += term;
+        if sum >= alpha {
+            return false;
+        }
+        if i == n {
+            return true;
+        }
+        let ratio = (n - i) as f64 / (i + 1) as f64 * odds;
+        // Terms shrink geometrically past the mode: the rest is at most
+        // term·ratio/(1 − ratio).
+        if ratio < 1.0 && sum + term * ratio / (1.0 - ratio) < alpha {
+            return true;
+        }
+        term *= ratio;
+        i += 1;
+    }
+}
+
+/// Whether `P(X <= k) < alpha` for `X ~ Binomial(n, p)`.
+pub(crate) fn lower_tail_below(k: u64, n: u64, p: f64, alpha: f64) -> bool {
+    // X <= k  <=>  n − X >= n − k, and n − X ~ Binomial(n, 1 − p).
+    k < n && upper_tail_below(n - k, n, 1.0 - p, alpha)
+}
+
+/// Judges `x` events out of `n` trials against a line allowing a share `p0` of them.
+///
+/// `higher_is_worse`: whether more events is bad (failures, slow selections) or fewer
+/// (cache hits, right choices). Past needs the tail beyond `x` under the line below
+/// `alpha_past`; inside needs the tail on the other side below `alpha_inside`.
+/// Fractional `x` (sums of accuracies in `0..=1`) is rounded: a sum of values in
+/// `0..=1` varies no more than a count with the same mean, so this is conservative.
+pub(crate) fn judge_count(
+    x: f64,
+    n: f64,
+    p0: f64,
+    higher_is_worse: bool,
+    (alpha_past, alpha_inside): (f64, f64),
+) -> Side {
+    if n.is_nan() || n < 1.0 || !x.is_finite() {
+        return Side::Unsure;
+    }
+    let n = n.round() as u64;
+    let k = (x.round().max(0.0) as u64).min(n);
+    let (above, below) = if higher_is_worse {
+        (
+            upper_tail_below(k, n, p0, alpha_past),
+            lower_tail_below(k, n, p0, alpha_inside),
+        )
+    } else {
+        (
+            lower_tail_below(k, n, p0, alpha_past),
+            upper_tail_below(k, n, p0, alpha_inside),
+        )
+    };
+    if above {
+        Side::Past
+    } else if below {
+        Side::Inside
+    } else {
+        Side::Unsure
+    }
+}
+
+/// What one sealed minute (or window) contributes to a rule: trials and, per line,
+/// the events that count against it.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub(crate) struct Tally {
+    pub n: f64,
+    /// Events per line: index 0 the warning line, 1 the critical line.
+    pub x: [f64; 2],
+}
+
+impl Tally {
+    pub(crate) fn add(&mut self, o: &Tally) {
+        self.n += o.n;
+        self.x[0] += o.x[0];
+        self.x[1] += o.x[1];
+    }
+}
+
+/// Width of one slot of the ring, in minutes: long windows are known to 5 minutes.
+pub(crate) const SLOT_MINUTES: u64 = 5;
+
+/// Per-slot tallies of the last hours of sealed minutes, for windows too long to
+/// re-read from the store at every tick. Fixed size: `slots` entries, allocated once.
+#[derive(Debug, Clone)]
+pub(crate) struct TallyRing {
+    slots: Box<[(u64, Tally)]>,
+    pub last_update: Option<SystemTime>,
+}
+
+impl TallyRing {
+    /// A ring covering `minutes` (rounded up to whole slots, at least one).
+    pub(crate) fn new(minutes: u64) -> Self {
+        let n = minutes.div_ceil(SLOT_MINUTES).max(1) as usize;
+        Self {
+            slots: vec![(u64::MAX, Tally::default()); n].into_boxed_slice(),
+            last_update: None,
+        }
+    }
+
+    /// Adds the tally of minute `minute` (minutes since the epoch). Minutes older than
+    /// the ring reaches are dropped.
+    pub(crate) fn add(&mut self, minute: u64, t: &Tally, now: SystemTime) {
+        let slot = minute / SLOT_MINUTES;
+        let len = self.slots.len() as u64;
+        let e = &mut self.slots[(slot % len) as usize];
+        if e.0 == slot {
+            e.1.add(t);
+        } else if e.0 == u64::MAX || e.0 < slot {
+            *e = (slot, *t);
+        }
+        self.last_update = Some(now);
+    }
+
+    /// The sum over the slots of the last `minutes` up to and including the one holding
+    /// `now_minute`.
+    pub(crate) fn sum(&self, now_minute: u64, minutes: u64) -> Tally {
+        let newest = now_minute / SLOT_MINUTES;
+        let count = minutes.div_ceil(SLOT_MINUTES).min(self.slots.len() as u64);
+        let oldest = (newest + 1).saturating_sub(count);
+        let mut out = Tally::default();
+        for (slot, t) in self.slots.iter() {
+            if *slot != u64::MAX && *slot >= oldest && *slot <= newest {
+                out.add(t);
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The exact tail by direct summation, for checking.
+    fn tail(k: u64, n: u64, p: f64) -> f64 {
+        (k..=n).map(|i| ln_pmf(i, n, p).exp()).sum()
+    }
+
+    #[test]
+    fn ln_gamma_matches_factorials() {
+        let mut f = 1.0f64;
+        for n in 1..30u32 {
+            f *= f64::from(n);
+            assert!((ln_gamma(f64::from(n) + 1.0) - f.ln()).abs() < 1e-9, "{n}");
+        }
+        assert!((ln_gamma(0.5) - std::f64::consts::PI.sqrt().ln()).abs() < 1e-12);
+    }
+
+    #[test]
+    fn normal_tail_matches_tables() {
+        assert!((normal_sf(1.645) - 0.05).abs() < 1e-4);
+        assert!((normal_sf(3.0) - 0.00135).abs() < 1e-5);
+        assert!((normal_sf(-1.96) - 0.975).abs() < 1e-4);
+    }
+
+    #[test]
+    fn tail_decisions_agree_with_direct_sums() {
+        for &(n, p) in &[
+            (25u64, 0.05),
+            (100, 0.05),
+            (300, 0.02),
+            (1000, 0.5),
+            (7, 0.9),
+        ] {
+            for k in 0..=n {
+                let t = tail(k, n, p);
+                for alpha in [1e-6, 1e-4, 0.01, 0.05, 0.5] {
+                    // Skip knife-edge cases that rounding may decide either way.
+                    if (t - alpha).abs() < 1e-9 * alpha.max(1e-300) + 1e-12 {
+                        continue;
+                    }
+                    assert_eq!(
+                        upper_tail_below(k, n, p, alpha),
+                        t < alpha,
+                        "{k}/{n} p {p} a {alpha}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn small_samples_are_judged_exactly() {
+        // 6 slow of 25 against a 5% line: P = 0.0012, not significant at 1e-3 ...
+        assert!(!upper_tail_below(6, 25, 0.05, 1e-3));
+        // ... though the score test would say z = 4.3.
+        assert!(upper_tail_below(7, 25, 0.05, 1e-3));
+    }
+
+    #[test]
+    fn counts_are_judged_on_both_sides() {
+        let a = (1e-3, 1e-3);
+        assert_eq!(judge_count(60.0, 1000.0, 0.05, true, a), Side::Unsure);
+        assert_eq!(judge_count(90.0, 1000.0, 0.05, true, a), Side::Past);
+        assert_eq!(judge_count(20.0, 1000.0, 0.05, true, a), Side::Inside);
+        // Lower is worse: 700 hits of 1000 against an 80% line is past it.
+        assert_eq!(judge_count(700.0, 1000.0, 0.8, false, a), Side::Past);
+        assert_eq!(judge_count(900.0, 1000.0, 0.8, false, a), Side::Inside);
+        assert_eq!(judge_count(0.0, 0.0, 0.8, false, a), Side::Unsure);
+    }
+
+    #[test]
+    fn the_ring_sums_recent_slots_and_forgets_old_ones() {
+        let now = SystemTime::UNIX_EPOCH;
+        let mut r = TallyRing::new(60);
+        let one = Tally {
+            n: 1.0,
+            x: [1.0, 0.0],
+        };
+        for minute in 0..120 {
+            r.add(minute, &one, now);
+        }
+        assert_eq!(r.sum(119, 60).n, 60.0);
+        assert_eq!(r.sum(119, 30).n, 30.0);
+        // A late minute older than the ring is dropped, not added to a newer slot.
+        r.add(3, &one, now);
+        assert_eq!(r.sum(119, 60).n, 60.0);
+        // Nothing recorded in the last hour of a later time.
+        assert_eq!(r.sum(400, 60).n, 0.0);
+    }
+}
