@@ -85,6 +85,11 @@ fn rules(c: &mut Criterion) {
         }
         fill_minute(&monitor, &names, &evs);
         g.bench_function(format!("{label}_100_models"), |b| b.iter(|| monitor.tick()));
+        // Once a minute a tick also seals, and the rules learn the sealed minutes
+        // (evidence rings, anomaly baselines).
+        g.bench_function(format!("seal_{label}_100_models"), |b| {
+            b.iter_custom(|iters| seal_minutes(iters, &clock, &monitor, &names, &evs))
+        });
     }
     g.finish();
 }

@@ -8,7 +8,7 @@ use parking_lot::RwLock;
 
 use crate::bands::{BandStats, Bands};
 use crate::clock::from_unix_nanos;
-use crate::hdr::{BucketLayout, CompactCounts};
+use crate::hdr::BucketLayout;
 use crate::registry::Registry;
 use crate::seal::NANOS_PER_MINUTE;
 use crate::store::Store;
@@ -184,13 +184,12 @@ fn build(
             overall.merge(acc);
             models.insert(name.to_owned(), acc.stats(layout, span(start)));
             if let Some(l) = latency.as_deref_mut() {
-                l.models
-                    .insert(name.to_owned(), CompactCounts::from_sorted(acc.buckets()));
+                l.models.insert(name.to_owned(), Tail::new(acc.buckets()));
             }
         },
     );
     if let Some(l) = latency {
-        l.overall = CompactCounts::from_sorted(overall.buckets());
+        l.overall = Tail::new(overall.buckets());
     }
     let mut summary = Summary {
         window,
@@ -231,8 +230,38 @@ pub(crate) fn bands(
 /// count selections past a latency line.
 #[derive(Debug, Default)]
 pub(crate) struct WindowLatency {
-    pub overall: CompactCounts,
-    pub models: HashMap<String, CompactCounts>,
+    pub overall: Tail,
+    pub models: HashMap<String, Tail, foldhash::fast::RandomState>,
+}
+
+/// One latency distribution as its non-empty bucket indices, each with the count at
+/// and above it, so that "how many slower than" is a binary search.
+#[derive(Debug, Default)]
+pub(crate) struct Tail {
+    index: Vec<u32>,
+    at_or_above: Vec<u64>,
+}
+
+impl Tail {
+    fn new(buckets: impl Iterator<Item = (usize, u64)>) -> Self {
+        let (mut index, mut at_or_above) = (Vec::new(), Vec::new());
+        for (i, c) in buckets {
+            index.push(i as u32);
+            at_or_above.push(c);
+        }
+        let mut sum = 0;
+        for c in at_or_above.iter_mut().rev() {
+            sum += *c;
+            *c = sum;
+        }
+        Self { index, at_or_above }
+    }
+
+    /// The count in buckets above `index`.
+    pub(crate) fn count_above(&self, index: usize) -> u64 {
+        let first = self.index.partition_point(|&i| i as usize <= index);
+        self.at_or_above.get(first).copied().unwrap_or(0)
+    }
 }
 
 /// As [`summary`], also keeping each model's latency distribution.

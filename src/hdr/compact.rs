@@ -36,6 +36,14 @@ impl CompactCounts {
         }
     }
 
+    /// The count in buckets above `index`.
+    pub(crate) fn count_above(&self, index: usize) -> u64 {
+        self.iter()
+            .filter(|(i, _)| *i > index)
+            .map(|(_, c)| c)
+            .sum()
+    }
+
     /// Heap bytes held.
     pub(crate) fn heap_bytes(&self) -> usize {
         self.bytes.len()

@@ -68,6 +68,11 @@ impl BucketLayout {
 
     /// The bucket a value falls in; values past [`high`](Self::high) saturate.
     #[inline]
+    /// The index of the bucket holding `d`, in the layout's microseconds.
+    pub fn index_of(&self, d: std::time::Duration) -> usize {
+        self.index(u64::try_from(d.as_micros()).unwrap_or(u64::MAX))
+    }
+
     pub fn index(&self, value: u64) -> usize {
         let value = value.min(self.high);
         let bucket = self.leading_zero_count_base - (value | self.sub_bucket_mask).leading_zeros();

@@ -90,7 +90,9 @@ pub struct AnomalyRule {
     min_samples: u64,
     accept_after: Duration,
     policy: AlertPolicy,
-    models: HashMap<String, ModelState>,
+    models: HashMap<String, ModelState, foldhash::fast::RandomState>,
+    /// [`Self::alpha`], computed at the first evaluation (settings are fixed by then).
+    alpha: Option<f64>,
 }
 
 #[derive(Debug, Clone)]
@@ -101,6 +103,9 @@ struct ModelState {
     /// Since when anomalous, and what the model looked like since.
     shift: Option<(SystemTime, Profile, u32)>,
     last_seen: SystemTime,
+    /// [`AnomalyRule::normal_bound`] for the hour (since the epoch) it was computed in;
+    /// cleared whenever the baseline learns.
+    bound: Option<(u64, f64)>,
 }
 
 impl AnomalyRule {
@@ -122,7 +127,8 @@ impl AnomalyRule {
                 for_duration: Duration::from_secs(60),
                 ..AlertPolicy::default()
             },
-            models: HashMap::new(),
+            models: HashMap::default(),
+            alpha: None,
         }
     }
 
@@ -203,7 +209,11 @@ impl AnomalyRule {
     }
 
     /// The sample of one sealed minute.
-    fn sample<'b>(&self, b: &'b crate::bucket::MinuteBucket) -> Sample<'b> {
+    fn sample<'b>(
+        &self,
+        b: &'b crate::bucket::MinuteBucket,
+        layout: &'b crate::hdr::BucketLayout,
+    ) -> Sample<'b> {
         match self.metric {
             Metric::ErrorRate => Sample {
                 n: b.count as f64,
@@ -228,7 +238,7 @@ impl AnomalyRule {
             _ => Sample {
                 n: b.count as f64,
                 x: 0.0,
-                latency: Some(b),
+                latency: Some((b.compact(), layout)),
             },
         }
     }
@@ -236,7 +246,7 @@ impl AnomalyRule {
     fn learn(&mut self, view: &RuleView<'_>) {
         let now = view.now();
         for b in view.sealed() {
-            let sample = self.sample(b);
+            let sample = self.sample(b, view.layout);
             if sample.n <= 0.0 {
                 continue;
             }
@@ -249,6 +259,7 @@ impl AnomalyRule {
                     held: None,
                     shift: None,
                     last_seen: now,
+                    bound: None,
                 });
             state.last_seen = now;
             match &mut state.shift {
@@ -256,42 +267,63 @@ impl AnomalyRule {
                     profile.add(&sample);
                     *minutes += 1;
                 }
-                _ => state.baseline.learn(minute, &sample),
+                _ => {
+                    state.baseline.learn(minute, &sample);
+                    state.bound = None;
+                }
             }
         }
     }
 
-    /// Where the window stands against `profile`: the line at a relative `effect`
-    /// and the window's count against it, as `(events, trials, share allowed, line)`.
+    /// The baseline value the window is compared with: the least alarming value the
+    /// baseline plausibly has (the quantile's 2σ bound for latency, in µs; the rate's
+    /// Wilson bound for rates).
+    fn normal_bound(&self, profile: &Profile) -> Option<f64> {
+        let worse = self.direction == Direction::HigherIsWorse;
+        match self.metric.quantile() {
+            Some(q) => {
+                let spread = BASELINE_Z * (q * (1.0 - q) / profile.n.max(1.0)).sqrt();
+                let q_bound = if worse { q + spread } else { q - spread };
+                profile.quantile_us(q_bound.clamp(0.0, 0.9999))
+            }
+            None => {
+                let p = (profile.x / profile.n.max(1.0)).clamp(0.0, 1.0);
+                let (lo, hi) = super::wilson_interval(p, profile.n as u64, BASELINE_Z);
+                Some(if worse { hi } else { lo })
+            }
+        }
+    }
+
+    /// The window's count against the line `effect` beyond `bound`, as
+    /// `(events, trials, share allowed)`.
     fn question(
         &self,
         view: &RuleView<'_>,
         scope: &Scope,
         stats: &crate::summary::Stats,
-        profile: &Profile,
+        bound: f64,
         effect: f64,
-    ) -> Option<(f64, f64, f64, f64)> {
-        let worse = self.direction == Direction::HigherIsWorse;
-        let factor = if worse { 1.0 + effect } else { 1.0 - effect };
+    ) -> Option<(f64, f64, f64)> {
+        let factor = match self.direction {
+            Direction::HigherIsWorse => 1.0 + effect,
+            Direction::LowerIsWorse => 1.0 - effect,
+        };
         let n = self.metric.samples(stats) as f64;
-        if let Some(q) = self.metric.quantile() {
-            let spread = BASELINE_Z * (q * (1.0 - q) / profile.n.max(1.0)).sqrt();
-            let q_bound = if worse { q + spread } else { q - spread };
-            let normal_us = profile.quantile_us(q_bound.clamp(0.0, 0.9999))?;
-            let line = Duration::from_secs_f64(normal_us * factor / 1e6);
-            let slow = view.count_slower_than(self.window, scope, line)? as f64;
-            Some((slow, n, 1.0 - q, line.as_secs_f64() * 1000.0))
-        } else {
-            let p = (profile.x / profile.n.max(1.0)).clamp(0.0, 1.0);
-            let (lo, hi) = super::wilson_interval(p, profile.n as u64, BASELINE_Z);
-            let bound = if worse { hi } else { lo };
-            let line = (bound * factor).clamp(0.0, 1.0);
-            let x = n * self.metric.value(stats)?;
-            Some((x, n, line, line))
+        match self.metric.quantile() {
+            Some(q) => {
+                let line = Duration::from_secs_f64(bound * factor / 1e6);
+                let slow = view.count_slower_than(self.window, scope, line)? as f64;
+                Some((slow, n, 1.0 - q))
+            }
+            None => Some((
+                n * self.metric.value(stats)?,
+                n,
+                (bound * factor).clamp(0.0, 1.0),
+            )),
         }
     }
 
-    fn past(&self, (x, n, p0, _): (f64, f64, f64, f64), alpha: f64) -> bool {
+    fn past(&self, (x, n, p0): (f64, f64, f64), alpha: f64) -> bool {
         let (k, n) = (x.round().max(0.0) as u64, n.round() as u64);
         if self.direction == Direction::HigherIsWorse {
             upper_tail_below(k.min(n), n, p0, alpha)
@@ -326,13 +358,20 @@ impl AnomalyRule {
         }
         let now_minute = crate::clock::to_unix_nanos(now) / 60_000_000_000;
         let profile = state.baseline.profile_for(now_minute, MIN_HOUR_PROFILE);
+        let bound = match state.bound {
+            Some((hour, b)) if hour == now_minute / 60 => Some(b),
+            _ => self.normal_bound(profile),
+        };
+        let Some(bound) = bound else {
+            return Finding::ok(scope, value);
+        };
         let (Some(warn), Some(crit)) = (
-            self.question(view, &scope, stats, profile, self.min_effect),
-            self.question(view, &scope, stats, profile, self.critical()),
+            self.question(view, &scope, stats, bound, self.min_effect),
+            self.question(view, &scope, stats, bound, self.critical()),
         ) else {
             return Finding::ok(scope, value);
         };
-        let normal = self.normal_value(profile);
+        let normal = || self.normal_value(profile);
         let held = state.held;
         let severity = match held {
             _ if self.past(crit, alpha) => Some(Severity::Critical),
@@ -348,8 +387,14 @@ impl AnomalyRule {
             Some(_) => None,
         };
         let m = self.metric;
+        let normal = if severity.is_some() || held.is_some() {
+            normal()
+        } else {
+            f64::NAN
+        };
         let state = self.models.get_mut(model).expect("looked up above");
         state.held = severity;
+        state.bound = Some((now_minute / 60, bound));
         match (held, severity) {
             (None, Some(_)) => state.shift = Some((now, Profile::default(), 0)),
             (Some(_), None) => state.shift = None,
@@ -433,7 +478,10 @@ impl Rule for AnomalyRule {
     fn evaluate(&mut self, view: &RuleView<'_>) -> Vec<Finding> {
         self.learn(view);
         let now = view.now();
-        let alpha = self.alpha();
+        let alpha = match self.alpha {
+            Some(a) => a,
+            None => *self.alpha.insert(self.alpha()),
+        };
         let mut out = Vec::new();
         for (model, stats) in view.models(self.window) {
             out.push(self.judge(view, model, stats, alpha));

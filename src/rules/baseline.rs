@@ -13,7 +13,7 @@
 //! histograms of 240 `f32` (about 1 KiB each, allocated when first used): at most
 //! 25 KiB per model and latency rule.
 
-use crate::bucket::MinuteBucket;
+use crate::hdr::{BucketLayout, CompactCounts};
 
 /// Log buckets: bucket `i` holds latencies in `[1.1^i, 1.1^(i+1))` microseconds.
 const LOG_BASE: f64 = 1.1;
@@ -49,17 +49,14 @@ impl Profile {
     pub(crate) fn add(&mut self, sample: &Sample<'_>) {
         self.n += sample.n;
         self.x += sample.x;
-        if let Some(bucket) = sample.latency {
+        if let Some((counts, layout)) = sample.latency {
             let hist = self
                 .hist
                 .get_or_insert_with(|| vec![0.0; LOG_BUCKETS].into_boxed_slice());
-            for v in bucket.latency.iter_recorded() {
-                let us = bucket
-                    .latency
-                    .lowest_equivalent(v.value_iterated_to())
-                    .max(1);
+            for (index, count) in counts.iter() {
+                let us = layout.lowest_value(index).max(1);
                 let i = ((us as f64).ln() / LOG_BASE.ln()) as usize;
-                hist[i.min(LOG_BUCKETS - 1)] += v.count_at_value() as f32;
+                hist[i.min(LOG_BUCKETS - 1)] += count as f32;
             }
         }
     }
@@ -90,8 +87,8 @@ impl Profile {
 pub(crate) struct Sample<'a> {
     pub n: f64,
     pub x: f64,
-    /// The bucket whose latency histogram is learned (latency rules only).
-    pub latency: Option<&'a MinuteBucket>,
+    /// The latency buckets learned, and their layout (latency rules only).
+    pub latency: Option<(&'a CompactCounts, &'a BucketLayout)>,
 }
 
 /// A model's learned normal: all hours, and each UTC hour of the day.

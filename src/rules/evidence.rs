@@ -98,9 +98,24 @@ pub(crate) fn upper_tail_below(k: u64, n: u64, p: f64, alpha: f64) -> bool {
     if p >= 1.0 || alpha >= 1.0 {
         return false;
     }
-    // At or below the mean the upper tail holds at least about half the mass.
-    if (k as f64) <= n as f64 * p {
+    let (kf, nf) = (k as f64, n as f64);
+    let mean = nf * p;
+    // At or below the mean the upper tail holds at least about half the mass; within
+    // a standard deviation above it, well over 5%.
+    if kf <= mean || (alpha < 0.05 && kf <= mean + (mean * (1.0 - p)).sqrt()) {
         return false;
+    }
+    // The Chernoff bound P(X >= k) <= exp(−n·D(k/n ‖ p)) settles most counts far from
+    // the line without the exact sum.
+    let a = kf / nf;
+    let rest = if a < 1.0 {
+        (1.0 - a) * ((1.0 - a) / (1.0 - p)).ln()
+    } else {
+        0.0
+    };
+    let kl = a * (a / p).ln() + rest;
+    if (-nf * kl).exp() < alpha {
+        return true;
     }
     let mut term = ln_pmf(k, n, p).exp();
     let mut sum = 0.0;

@@ -6,10 +6,14 @@
 //! firing, or resolved. A rule only says what it sees now; timing (`for`,
 //! `keep_firing_for`, re-notification) belongs to its [`AlertPolicy`].
 //!
-//! Built in: [`ThresholdRule`] (fixed warning and critical lines, Wilson bounds on
-//! rates) and [`AnomalyRule`] (learned per-model baselines). The default set built
-//! from [`Config`] holds one threshold rule per KPI and, with `"thresholds": "auto"`,
-//! anomaly rules on p95 latency and error rate.
+//! Built in: [`ThresholdRule`] (fixed warning and critical lines, judged on exact
+//! binomial evidence over a ladder of windows, with hysteresis) and [`AnomalyRule`]
+//! (learned per-model baseline distributions with a false-alarm budget). The default
+//! set built from [`Config`] holds one threshold rule per KPI and, with
+//! `"thresholds": "auto"`, anomaly rules on p95 latency and error rate.
+//!
+//! Rules that learn read [`RuleView::sealed`], the minutes sealed at this tick, each
+//! once; rules that judge percentile lines count with [`RuleView::count_slower_than`].
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -178,6 +182,21 @@ pub enum NoDataPolicy {
 }
 
 /// The timing of a rule's alerts, applied by the alert lifecycle.
+///
+/// ## Hysteresis
+///
+/// Timing is the second line of defence against flapping; the first is in the rules.
+/// The built-in rules hold a breach until the evidence says it is over:
+/// [`ThresholdRule`] starts a breach when a window is *credibly* past the line and
+/// ends it only when a window is credibly back inside (a count on the other side of the
+/// line that a metric sitting on it would rarely produce); in between, the scope keeps
+/// what it had, for severity as for the breach itself. [`AnomalyRule`] holds an
+/// anomaly while the window stays past its line at the 5% level. A metric that sits on
+/// its line therefore starts at most one episode and keeps it, and a metric past its
+/// line keeps firing. Only then does the lifecycle apply `for_duration` (a breach must
+/// last this long to fire) and `keep_firing_for` (a recovery must last this long to
+/// resolve; also how long a lower severity must hold before an alert de-escalates).
+/// A rule of your own that reports its point estimate gets only the second line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AlertPolicy {
     /// How long a breach must hold before the alert fires; until then it is pending.
@@ -257,15 +276,7 @@ impl<'a> RuleView<'a> {
             Scope::Overall => &w.overall,
             Scope::Model(m) => w.models.get(m)?,
         };
-        let us = u64::try_from(line.as_micros()).unwrap_or(u64::MAX);
-        let index = self.layout.index(us);
-        Some(
-            counts
-                .iter()
-                .filter(|(i, _)| *i > index)
-                .map(|(_, c)| c)
-                .sum(),
-        )
+        Some(counts.count_above(self.layout.index_of(line)))
     }
 
     /// The minutes sealed at this tick, one bucket per model and minute (the same

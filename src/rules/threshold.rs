@@ -6,6 +6,7 @@ use std::time::Duration;
 use crate::bucket::MinuteBucket;
 use crate::config::Direction;
 use crate::error::ConfigError;
+use crate::hdr::BucketLayout;
 use crate::summary::Stats;
 
 use super::evidence::{Side, Tally, TallyRing, judge_count, normal_sf};
@@ -88,7 +89,7 @@ pub struct ThresholdRule {
     hysteresis: f64,
     scope: RuleScope,
     policy: AlertPolicy,
-    scopes: HashMap<Scope, ScopeState>,
+    scopes: HashMap<Scope, ScopeState, foldhash::fast::RandomState>,
 }
 
 /// What the rule remembers of one scope.
@@ -140,7 +141,7 @@ impl ThresholdRule {
             hysteresis: 0.05,
             scope: RuleScope::PerModel,
             policy: AlertPolicy::default(),
-            scopes: HashMap::new(),
+            scopes: HashMap::default(),
         }
     }
 
@@ -258,20 +259,17 @@ impl ThresholdRule {
     }
 
     /// The tally of one sealed minute.
-    fn bucket_tally(&self, b: &MinuteBucket) -> Tally {
-        let ms = |v: f64| Duration::from_secs_f64(v.max(0.0) / 1000.0);
+    fn bucket_tally(&self, b: &MinuteBucket, layout: &BucketLayout) -> Tally {
+        let slower = |ms: f64| {
+            let line = layout.index_of(Duration::from_secs_f64(ms.max(0.0) / 1000.0));
+            b.compact().count_above(line) as f64
+        };
         let (n, x) = match self.metric {
             Metric::ErrorRate => (b.count, [b.errors as f64; 2]),
             Metric::CacheHitRate => (b.count, [b.cache_hits as f64; 2]),
             Metric::SelectionAccuracy => (b.accuracy_count, [b.accuracy_sum; 2]),
             Metric::Satisfaction => (b.satisfaction_count, [b.satisfaction_sum; 2]),
-            _ => (
-                b.count,
-                [
-                    b.count_slower_than(ms(self.warning)) as f64,
-                    b.count_slower_than(ms(self.critical)) as f64,
-                ],
-            ),
+            _ => (b.count, [slower(self.warning), slower(self.critical)]),
         };
         Tally { n: n as f64, x }
     }
@@ -342,30 +340,50 @@ impl ThresholdRule {
             return Finding::no_data(scope, format!("no {}", self.metric.label()));
         };
         let samples = self.metric.samples(stats);
-        let mut says: Vec<Say> = Vec::with_capacity(1 + self.evidence_windows.len());
         let held = self.scopes.get(&scope).and_then(|s| s.held);
+        // Windows are read shortest first and only until one decides: a healthy
+        // scope with traffic usually settles on the first.
+        let mut judged = false;
+        let mut found: Option<(Option<Severity>, Say)> = None;
+        let mut consider = |say: Option<Say>| {
+            let Some(say) = say else { return false };
+            judged = true;
+            match step(held, &say) {
+                Some(d) => {
+                    found = Some((d, say));
+                    true
+                }
+                None => false,
+            }
+        };
         if self.counted() {
             let t = self.window_tally(view, &scope, stats);
-            says.extend(self.say(&t, self.window));
-            if let Some(state) = self.scopes.get(&scope) {
-                let now_minute = crate::clock::to_unix_nanos(view.now()) / 60_000_000_000;
-                for &w in &self.evidence_windows {
-                    let t = state.ring.sum(now_minute, w.as_secs() / 60);
-                    says.extend(self.say(&t, w));
+            if !consider(self.say(&t, self.window)) {
+                if let Some(state) = self.scopes.get(&scope) {
+                    let now_minute = crate::clock::to_unix_nanos(view.now()) / 60_000_000_000;
+                    for &w in &self.evidence_windows {
+                        let t = state.ring.sum(now_minute, w.as_secs() / 60);
+                        if consider(self.say(&t, w)) {
+                            break;
+                        }
+                    }
                 }
             }
         } else {
-            says.extend(self.say_point(value, samples));
+            consider(self.say_point(value, samples));
         }
         // No window has enough samples: the policy's no-data handling applies, and the
         // scope keeps what it held for when evidence returns.
-        if says.is_empty() {
+        if !judged {
             return Finding::no_data(
                 scope,
                 format!("{samples} samples, {} needed", self.min_samples),
             );
         }
-        let (decided, by) = decide(held, &says);
+        let (decided, by) = match found {
+            Some((d, say)) => (d, Some(say)),
+            None => (held, None),
+        };
         let state = self
             .scopes
             .entry(scope.clone())
@@ -386,7 +404,7 @@ impl ThresholdRule {
             .target
             .map(|t| format!(", target {}", m.format(t)))
             .unwrap_or_default();
-        let evidence = match by {
+        let evidence = match &by {
             Some(say) if self.counted() => {
                 let share = match m.quantile() {
                     Some(q) => format!(
@@ -407,8 +425,9 @@ impl ThresholdRule {
             None => format!("{} now, not yet credibly back inside", m.format(value)),
         };
         let message = format!(
-            "{scope}: {} is past the {severity:?} line {}: {evidence}{target}",
+            "{scope}: {} is past the {} line {}: {evidence}{target}",
             m.label(),
+            format!("{severity:?}").to_lowercase(),
             m.format(line),
         );
         Finding::breach(scope, severity, value, line, message)
@@ -424,7 +443,7 @@ impl ThresholdRule {
         let mut overall: Vec<(u64, Tally)> = Vec::new();
         for b in view.sealed() {
             let minute = crate::clock::to_unix_nanos(b.start) / 60_000_000_000;
-            let t = self.bucket_tally(b);
+            let t = self.bucket_tally(b, view.layout);
             if self.judges(&Scope::Overall) {
                 match overall.iter_mut().find(|(m, _)| *m == minute) {
                     Some((_, sum)) => sum.add(&t),
@@ -475,30 +494,27 @@ fn human(d: Duration) -> String {
     }
 }
 
-/// The severity the evidence supports, given what the scope held, and the window
-/// that decided it (`None`: no window was decisive and the scope keeps what it held).
-fn decide(held: Option<Severity>, says: &[Say]) -> (Option<Severity>, Option<&Say>) {
-    for say in says {
-        if say.critical == Side::Past {
-            return (Some(Severity::Critical), Some(say));
-        }
-        if say.warning == Side::Past {
-            let keep_critical = held == Some(Severity::Critical) && say.critical != Side::Inside;
-            let s = if keep_critical {
-                Severity::Critical
-            } else {
-                Severity::Warning
-            };
-            return (Some(s), Some(say));
-        }
-        if say.warning == Side::Inside {
-            return (None, Some(say));
-        }
-        if held == Some(Severity::Critical) && say.critical == Side::Inside {
-            return (Some(Severity::Warning), Some(say));
-        }
+/// What one window decides, given what the scope held: `Some(severity or none)` when
+/// it is decisive, `None` when the next (longer) window must speak.
+fn step(held: Option<Severity>, say: &Say) -> Option<Option<Severity>> {
+    if say.critical == Side::Past {
+        return Some(Some(Severity::Critical));
     }
-    (held, None)
+    if say.warning == Side::Past {
+        let keep_critical = held == Some(Severity::Critical) && say.critical != Side::Inside;
+        return Some(Some(if keep_critical {
+            Severity::Critical
+        } else {
+            Severity::Warning
+        }));
+    }
+    if say.warning == Side::Inside {
+        return Some(None);
+    }
+    if held == Some(Severity::Critical) && say.critical == Side::Inside {
+        return Some(Some(Severity::Warning));
+    }
+    None
 }
 
 impl Rule for ThresholdRule {
