@@ -478,3 +478,98 @@ fn the_anomaly_rule_catches_a_3x_latency_step() {
         "{active:?}"
     );
 }
+
+/// Records `n` selections of `model` a minute for `minutes`, `slow` of them at `slow_ms`
+/// and the rest at 400 ms.
+fn slow_minutes(s: &Sim, model: &str, minutes: u64, n: u64, slow: u64, slow_ms: u64) {
+    for _ in 0..minutes {
+        for i in 0..n {
+            let ms = if i < slow { slow_ms } else { 400 };
+            let sel = Selection::new(model, Duration::from_millis(ms));
+            s.monitor.record_selection(&sel).unwrap();
+        }
+        s.clock.advance(MINUTE);
+        s.monitor.tick();
+    }
+}
+
+#[test]
+fn a_p95_line_is_judged_on_the_count_of_slow_selections() {
+    // Two slow selections in twenty put the point p95 at 4 s, but 10% slow out of 20
+    // is no evidence against a line that allows 5%.
+    let rule =
+        ThresholdRule::new("p95", Metric::LatencyP95, 3000.0, 5000.0).for_duration(Duration::ZERO);
+    let s = sim(false, vec![Box::new(rule)]);
+    slow_minutes(&s, "gpt-4o", 1, 20, 2, 4000);
+    assert!(s.monitor.summary(5 * MINUTE).models["gpt-4o"].latency.p95 > Duration::from_secs(3));
+    assert!(s.alerts.take().is_empty());
+    // A third of 600 selections slow is: it fires at once (for = 0).
+    slow_minutes(&s, "gpt-4o", 1, 600, 200, 4000);
+    assert_eq!(
+        s.alerts.kinds(),
+        [(AlertEventKind::Firing, Severity::Warning)]
+    );
+}
+
+#[test]
+fn a_breach_ends_only_when_the_evidence_says_so() {
+    let rule = ThresholdRule::new("p95", Metric::LatencyP95, 3000.0, 5000.0)
+        .for_duration(Duration::ZERO)
+        .keep_firing_for(Duration::ZERO);
+    let s = sim(false, vec![Box::new(rule)]);
+    slow_minutes(&s, "gpt-4o", 10, 100, 30, 4000);
+    assert_eq!(s.alerts.take().len(), 1);
+    // 6% slow sits just past the 5% line: not credibly inside, so it keeps firing for
+    // hours, where a point estimate would clear and re-fire minute after minute.
+    slow_minutes(&s, "gpt-4o", 240, 100, 6, 4000);
+    let kinds: Vec<_> = s.alerts.take().into_iter().map(|e| e.kind).collect();
+    assert!(
+        kinds.iter().all(|k| *k == AlertEventKind::Renotified),
+        "{kinds:?}"
+    );
+    assert_eq!(s.monitor.active_alerts()[0].state, AlertState::Firing);
+    // Clearly back: resolved.
+    slow_minutes(&s, "gpt-4o", 30, 100, 0, 4000);
+    let kinds: Vec<_> = s.alerts.kinds().into_iter().map(|k| k.0).collect();
+    assert_eq!(kinds, [AlertEventKind::Resolved]);
+}
+
+#[test]
+fn a_lasting_shift_is_accepted_as_the_new_normal() {
+    let rule = AnomalyRule::new("p95_anomaly", Metric::LatencyP95)
+        .accept_after(Duration::from_secs(3600))
+        .policy(modelmeter::AlertPolicy {
+            for_duration: Duration::ZERO,
+            keep_firing_for: Duration::ZERO,
+            ..Default::default()
+        });
+    let s = sim(false, vec![Box::new(rule)]);
+    let mut rng = StdRng::seed_from_u64(3);
+    let normal = LogNormal::new(400f64.ln(), 0.4).unwrap();
+    let mut run = |minutes: u64, factor: f64| {
+        for _ in 0..minutes {
+            for _ in 0..60 {
+                let ms = normal.sample(&mut rng) * factor;
+                let sel = Selection::new("gpt-4o", Duration::from_secs_f64(ms / 1000.0));
+                s.monitor.record_selection(&sel).unwrap();
+            }
+            s.clock.advance(MINUTE);
+            s.monitor.tick();
+        }
+    };
+    run(120, 1.0);
+    assert!(s.alerts.take().is_empty());
+    run(150, 3.0);
+    let events = s.alerts.take();
+    let kinds: Vec<_> = events.iter().map(|e| e.kind).collect();
+    // Fires (and escalates: 3x is past the critical +100%), then ends accepted.
+    assert_eq!(kinds.first(), Some(&AlertEventKind::Firing), "{kinds:?}");
+    assert_eq!(kinds.last(), Some(&AlertEventKind::Accepted), "{kinds:?}");
+    assert!(!kinds.contains(&AlertEventKind::Resolved), "{kinds:?}");
+    let last = events.last().unwrap();
+    assert!(last.message.contains("new normal"), "{}", last.message);
+    // The new normal stays quiet.
+    run(60, 3.0);
+    assert!(s.alerts.take().is_empty());
+    assert!(s.monitor.active_alerts().is_empty());
+}
