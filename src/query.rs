@@ -180,16 +180,25 @@ fn build(
         from,
         to,
         now_minute,
-        |start, name, acc| {
-            overall.merge(acc);
-            models.insert(name.to_owned(), acc.stats(layout, span(start)));
-            if let Some(l) = latency.as_deref_mut() {
-                l.models.insert(name.to_owned(), Tail::new(acc.buckets()));
+        |start, name, acc| match latency.as_deref_mut() {
+            // Rules need the buckets themselves: one scan of the dense array serves
+            // the percentiles, the fleet's merge and the tail counts.
+            Some(l) => {
+                let pairs: Vec<(usize, u64)> = acc.buckets().collect();
+                overall.totals.merge(&acc.totals);
+                overall.add_buckets(pairs.iter().copied());
+                let stats = acc.stats_over(layout, span(start), pairs.iter().copied());
+                models.insert(name.to_owned(), stats);
+                l.models.insert(name.to_owned(), Tail::new(pairs));
+            }
+            None => {
+                overall.merge(acc);
+                models.insert(name.to_owned(), acc.stats(layout, span(start)));
             }
         },
     );
     if let Some(l) = latency {
-        l.overall = Tail::new(overall.buckets());
+        l.overall = Tail::new(overall.buckets().collect());
     }
     let mut summary = Summary {
         window,
@@ -234,33 +243,31 @@ pub(crate) struct WindowLatency {
     pub models: HashMap<String, Tail, foldhash::fast::RandomState>,
 }
 
-/// One latency distribution as its non-empty bucket indices, each with the count at
-/// and above it, so that "how many slower than" is a binary search.
+/// One latency distribution as its non-empty buckets, each with the count at and
+/// above it, so that "how many slower than" is a binary search.
 #[derive(Debug, Default)]
 pub(crate) struct Tail {
-    index: Vec<u32>,
-    at_or_above: Vec<u64>,
+    /// `(bucket index, count in this bucket and above)`, in index order.
+    at_or_above: Vec<(usize, u64)>,
 }
 
 impl Tail {
-    fn new(buckets: impl Iterator<Item = (usize, u64)>) -> Self {
-        let (mut index, mut at_or_above) = (Vec::new(), Vec::new());
-        for (i, c) in buckets {
-            index.push(i as u32);
-            at_or_above.push(c);
-        }
+    /// From the non-empty `(index, count)` buckets in index order.
+    fn new(mut buckets: Vec<(usize, u64)>) -> Self {
         let mut sum = 0;
-        for c in at_or_above.iter_mut().rev() {
+        for (_, c) in buckets.iter_mut().rev() {
             sum += *c;
             *c = sum;
         }
-        Self { index, at_or_above }
+        Self {
+            at_or_above: buckets,
+        }
     }
 
     /// The count in buckets above `index`.
     pub(crate) fn count_above(&self, index: usize) -> u64 {
-        let first = self.index.partition_point(|&i| i as usize <= index);
-        self.at_or_above.get(first).copied().unwrap_or(0)
+        let first = self.at_or_above.partition_point(|&(i, _)| i <= index);
+        self.at_or_above.get(first).map_or(0, |&(_, c)| c)
     }
 }
 

@@ -264,6 +264,17 @@ impl WindowAcc {
         layout: &BucketLayout,
         qs: [f64; N],
     ) -> [u64; N] {
+        self.quantiles_over(layout, qs, self.buckets())
+    }
+
+    /// As [`Self::quantiles`], over `buckets`: this accumulator's non-empty buckets in
+    /// index order, already extracted.
+    fn quantiles_over<const N: usize>(
+        &self,
+        layout: &BucketLayout,
+        qs: [f64; N],
+        buckets: impl Iterator<Item = (usize, u64)>,
+    ) -> [u64; N] {
         let mut out = [0; N];
         let n = self.totals.count;
         if n == 0 {
@@ -272,7 +283,7 @@ impl WindowAcc {
         let (min, max) = (self.totals.latency_min_us, self.totals.latency_max_us);
         let mut seen = 0u64;
         let mut k = 0;
-        for (i, c) in self.buckets() {
+        for (i, c) in buckets {
             seen += c;
             while k < N && seen >= rank(qs[k], n) {
                 out[k] = layout.highest_value(i).clamp(min, max);
@@ -285,12 +296,24 @@ impl WindowAcc {
     }
 
     pub(crate) fn stats(&self, layout: &BucketLayout, span: Duration) -> Stats {
+        self.stats_over(layout, span, self.buckets())
+    }
+
+    /// As [`Self::stats`], over this accumulator's non-empty `buckets`, already
+    /// extracted (a query that also needs them scans the dense array once).
+    pub(crate) fn stats_over(
+        &self,
+        layout: &BucketLayout,
+        span: Duration,
+        buckets: impl Iterator<Item = (usize, u64)>,
+    ) -> Stats {
         let t = &self.totals;
         if t.count == 0 {
             return Stats::default();
         }
         let n = t.count as f64;
-        let [p50, p75, p90, p95, p99] = self.quantiles(layout, [0.5, 0.75, 0.9, 0.95, 0.99]);
+        let [p50, p75, p90, p95, p99] =
+            self.quantiles_over(layout, [0.5, 0.75, 0.9, 0.95, 0.99], buckets);
         let us = Duration::from_micros;
         let secs = span.as_secs_f64();
         Stats {
