@@ -258,17 +258,7 @@ impl WindowAcc {
     }
 
     /// Values at the given quantiles (ascending), in microseconds, clamped to the exact
-    /// min and max.
-    pub(crate) fn quantiles<const N: usize>(
-        &self,
-        layout: &BucketLayout,
-        qs: [f64; N],
-    ) -> [u64; N] {
-        self.quantiles_over(layout, qs, self.buckets())
-    }
-
-    /// As [`Self::quantiles`], over `buckets`: this accumulator's non-empty buckets in
-    /// index order, already extracted.
+    /// min and max. `buckets` are this accumulator's non-empty buckets in index order.
     fn quantiles_over<const N: usize>(
         &self,
         layout: &BucketLayout,

@@ -301,6 +301,7 @@ impl Inner {
             latency: &latency,
             layout: &self.layout,
             sealed,
+            reference: self.config.cost.reference_model.as_deref(),
         };
         let mut alerts = self.alerts.lock();
         for rule in rules.iter_mut() {

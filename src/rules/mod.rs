@@ -232,6 +232,8 @@ pub struct RuleView<'a> {
     pub(crate) latency: &'a BTreeMap<Duration, WindowLatency>,
     pub(crate) layout: &'a BucketLayout,
     pub(crate) sealed: &'a [MinuteBucket],
+    /// `cost.referenceModel`, for cost efficiency.
+    pub(crate) reference: Option<&'a str>,
 }
 
 impl<'a> RuleView<'a> {

@@ -1,13 +1,13 @@
 //! [`ThresholdRule`]: fixed warning and critical lines on one metric.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
 use crate::bucket::MinuteBucket;
 use crate::config::Direction;
 use crate::error::ConfigError;
 use crate::hdr::BucketLayout;
-use crate::summary::Stats;
+use crate::summary::{Stats, Summary};
 
 use super::evidence::{Side, Tally, TallyRing, judge_count, normal_sf};
 use super::{AlertPolicy, DEFAULT_WINDOW, Finding, Metric, Rule, RuleView, Scope, Severity};
@@ -56,10 +56,10 @@ pub enum RuleScope {
 ///   which is what makes low volume workable: at 5 selections a minute a 7.5% error
 ///   rate is indistinguishable from 5% in 5 minutes, but not in 6 hours.
 ///
-/// Other metrics (mean latency, cost, cost efficiency, throughput) have no count to
-/// test: they are judged on the point value of the rule's `window`, past the line to
-/// start, and back inside the line by the relative `hysteresis` margin (default 5%) to
-/// clear.
+/// Other metrics (mean latency, cost per selection, cost efficiency, throughput) have
+/// no count to test: the rule learns their value once per sealed minute and judges the
+/// mean of those values over each window of the same ladder, in standard errors of the
+/// mean (a window needs at least 3 minutes), with the same `wilson_z` and hysteresis.
 ///
 /// The alert lifecycle then applies the rule's [`AlertPolicy`]: the breach must hold
 /// for `for_duration` (default 2 minutes) before it fires.
@@ -86,7 +86,6 @@ pub struct ThresholdRule {
     min_samples: u64,
     wilson_z: f64,
     clear_z: Option<f64>,
-    hysteresis: f64,
     scope: RuleScope,
     policy: AlertPolicy,
     scopes: HashMap<Scope, ScopeState, foldhash::fast::RandomState>,
@@ -138,7 +137,6 @@ impl ThresholdRule {
             min_samples: 20,
             wilson_z: DEFAULT_Z,
             clear_z: None,
-            hysteresis: 0.05,
             scope: RuleScope::PerModel,
             policy: AlertPolicy::default(),
             scopes: HashMap::default(),
@@ -190,13 +188,6 @@ impl ThresholdRule {
     /// How credible the way back must be to clear (default: the same as `wilson_z`).
     pub fn clear_z(mut self, z: f64) -> Self {
         self.clear_z = Some(z);
-        self
-    }
-
-    /// For metrics judged on their point value: how far back inside the line, as a
-    /// share of the line, the value must be to clear (default 0.05).
-    pub fn hysteresis(mut self, margin: f64) -> Self {
-        self.hysteresis = margin;
         self
     }
 
@@ -307,20 +298,31 @@ impl ThresholdRule {
         })
     }
 
-    /// The point-value judgement of metrics without counts.
-    fn say_point(&self, value: f64, n: u64) -> Option<Say> {
-        if n < self.min_samples {
+    /// The judgement of a metric without counts, from its per-minute values over the
+    /// last `window`: the mean against the line, in standard errors of the mean.
+    fn say_minutes(&self, t: &Tally, window: Duration) -> Option<Say> {
+        if t.n < MIN_MINUTES {
             return None;
         }
+        let k = t.n;
+        let mean = t.x[0] / k;
+        let var = ((t.x[1] / k - mean * mean) * k / (k - 1.0)).max(0.0);
+        let se = (var / k).sqrt();
+        let (z_past, z_inside) = (self.wilson_z, self.clear_z.unwrap_or(self.wilson_z));
         let side = |line: f64| {
-            let margin = self.hysteresis * line.abs();
-            let (past, inside) = match self.direction {
-                Direction::HigherIsWorse => (value > line, value < line - margin),
-                Direction::LowerIsWorse => (value < line, value > line + margin),
+            let d = match self.direction {
+                Direction::HigherIsWorse => mean - line,
+                Direction::LowerIsWorse => line - mean,
             };
-            if past {
+            // Identical minutes (se 0) are judged on their value alone.
+            let zs = if se > 0.0 {
+                d / se
+            } else {
+                d.signum() * f64::INFINITY
+            };
+            if d > 0.0 && zs > z_past {
                 Side::Past
-            } else if inside {
+            } else if d < 0.0 && -zs > z_inside {
                 Side::Inside
             } else {
                 Side::Unsure
@@ -329,9 +331,9 @@ impl ThresholdRule {
         Some(Say {
             warning: side(self.warning),
             critical: side(self.critical),
-            window: self.window,
-            n: n as f64,
-            share: value,
+            window,
+            n: k,
+            share: mean,
         })
     }
 
@@ -369,8 +371,14 @@ impl ThresholdRule {
                     }
                 }
             }
-        } else {
-            consider(self.say_point(value, samples));
+        } else if let Some(state) = self.scopes.get(&scope) {
+            let now_minute = crate::clock::to_unix_nanos(view.now()) / 60_000_000_000;
+            for &w in std::iter::once(&self.window).chain(&self.evidence_windows) {
+                let t = state.ring.sum(now_minute, w.as_secs() / 60);
+                if consider(self.say_minutes(&t, w)) {
+                    break;
+                }
+            }
         }
         // No window has enough samples: the policy's no-data handling applies, and the
         // scope keeps what it held for when evidence returns.
@@ -384,14 +392,8 @@ impl ThresholdRule {
             Some((d, say)) => (d, Some(say)),
             None => (held, None),
         };
-        let state = self
-            .scopes
-            .entry(scope.clone())
-            .or_insert_with(|| ScopeState {
-                ring: TallyRing::new(ring_minutes(&self.evidence_windows)),
-                held: None,
-            });
-        state.held = decided;
+        let minutes = self.ring_minutes();
+        self.state(scope.clone(), minutes).held = decided;
         let Some(severity) = decided else {
             return Finding::ok(scope, value);
         };
@@ -421,7 +423,12 @@ impl ThresholdRule {
                     say.n
                 )
             }
-            Some(_) => format!("{} over the last {}", m.format(value), human(self.window)),
+            Some(say) => format!(
+                "{} on average over the {:.0} minutes of the last {}",
+                m.format(say.share),
+                say.n,
+                human(say.window)
+            ),
             None => format!("{} now, not yet credibly back inside", m.format(value)),
         };
         let message = format!(
@@ -435,14 +442,20 @@ impl ThresholdRule {
 
     /// Adds this tick's sealed minutes to the rings of the scopes they belong to.
     fn learn(&mut self, view: &RuleView<'_>) {
-        if !self.counted() || self.evidence_windows.is_empty() || view.sealed().is_empty() {
+        if view.sealed().is_empty() {
+            return;
+        }
+        if !self.counted() {
+            return self.learn_points(view);
+        }
+        if self.evidence_windows.is_empty() {
             return;
         }
         let now = view.now();
-        let minutes = ring_minutes(&self.evidence_windows);
+        let minutes = self.ring_minutes();
         let mut overall: Vec<(u64, Tally)> = Vec::new();
         for b in view.sealed() {
-            let minute = crate::clock::to_unix_nanos(b.start) / 60_000_000_000;
+            let minute = minute_of(b);
             let t = self.bucket_tally(b, view.layout);
             if self.judges(&Scope::Overall) {
                 match overall.iter_mut().find(|(m, _)| *m == minute) {
@@ -462,6 +475,55 @@ impl ThresholdRule {
         }
     }
 
+    /// Point metrics learn one value per sealed minute and scope (`n` 1, `x` the value
+    /// and its square), so that a window's mean comes with its standard error.
+    fn learn_points(&mut self, view: &RuleView<'_>) {
+        let now = view.now();
+        let minutes = self.ring_minutes();
+        let mut by_minute: Vec<u64> = view.sealed().iter().map(minute_of).collect();
+        by_minute.sort_unstable();
+        by_minute.dedup();
+        for minute in by_minute {
+            let in_minute = || view.sealed().iter().filter(move |b| minute_of(b) == minute);
+            let mut models: BTreeMap<String, Stats> = BTreeMap::new();
+            for b in in_minute() {
+                let bs: Vec<&MinuteBucket> = in_minute().filter(|o| o.model == b.model).collect();
+                models
+                    .entry(b.model.clone())
+                    .or_insert_with(|| minute_stats(bs.into_iter()));
+            }
+            let mut summary = Summary {
+                window: Duration::from_secs(60),
+                start: now,
+                end: now,
+                overview: minute_stats(in_minute()),
+                models,
+            };
+            summary.rate_cost_efficiency(view.reference);
+            let overall = std::iter::once((Scope::Overall, &summary.overview));
+            let models = summary
+                .models
+                .iter()
+                .map(|(m, s)| (Scope::model(m.as_str()), s));
+            for (scope, stats) in overall.chain(models) {
+                let value = self.metric.value(stats).filter(|v| v.is_finite());
+                if let (Some(v), true) = (value, self.judges(&scope)) {
+                    let t = Tally {
+                        n: 1.0,
+                        x: [v, v * v],
+                    };
+                    self.state(scope, minutes).ring.add(minute, &t, now);
+                }
+            }
+        }
+    }
+
+    /// Minutes the ring must reach back.
+    fn ring_minutes(&self) -> u64 {
+        let longest = self.evidence_windows.iter().chain([&self.window]).max();
+        longest.map_or(1, |w| (w.as_secs() / 60).max(1))
+    }
+
     fn state(&mut self, scope: Scope, minutes: u64) -> &mut ScopeState {
         self.scopes.entry(scope).or_insert_with(|| ScopeState {
             ring: TallyRing::new(minutes),
@@ -473,13 +535,42 @@ impl ThresholdRule {
 /// The default z-score of credible evidence.
 pub(crate) const DEFAULT_Z: f64 = 3.5;
 
-fn ring_minutes(windows: &[Duration]) -> u64 {
-    windows
-        .iter()
-        .map(|w| w.as_secs() / 60)
-        .max()
-        .unwrap_or(0)
-        .max(1)
+/// Sealed minutes a point metric needs in a window before the window says anything.
+const MIN_MINUTES: f64 = 3.0;
+
+fn minute_of(b: &MinuteBucket) -> u64 {
+    crate::clock::to_unix_nanos(b.start) / 60_000_000_000
+}
+
+/// What the point metrics read, for the selections of `buckets` (one minute).
+fn minute_stats<'b>(buckets: impl Iterator<Item = &'b MinuteBucket>) -> Stats {
+    let mut s = Stats::default();
+    let (mut latency_us, mut accuracy, mut satisfaction) = (0u128, 0.0, 0.0);
+    for b in buckets {
+        s.count += b.count;
+        s.errors += b.errors;
+        s.cache_hits += b.cache_hits;
+        s.cost_usd += b.cost_usd;
+        s.cost_samples += b.cost_count;
+        s.accuracy_samples += b.accuracy_count;
+        s.satisfaction_samples += b.satisfaction_count;
+        accuracy += b.accuracy_sum;
+        satisfaction += b.satisfaction_sum;
+        latency_us += b.latency_sum.as_micros();
+    }
+    if s.count == 0 {
+        return s;
+    }
+    let n = s.count as f64;
+    let mean = |sum: f64, k: u64| (k > 0).then(|| sum / k as f64);
+    s.error_rate = s.errors as f64 / n;
+    s.cache_hit_rate = s.cache_hits as f64 / n;
+    s.throughput_per_sec = n / 60.0;
+    s.mean_cost_usd = mean(s.cost_usd, s.cost_samples);
+    s.mean_accuracy = mean(accuracy, s.accuracy_samples);
+    s.mean_satisfaction = mean(satisfaction, s.satisfaction_samples);
+    s.latency.mean = Duration::from_micros((latency_us / u128::from(s.count)) as u64);
+    s
 }
 
 /// `5m`, `2h`, `90s`.
@@ -545,7 +636,7 @@ impl Rule for ThresholdRule {
         }
         // Scopes quiet for longer than the longest window have nothing left to say.
         let now = view.now();
-        let keep = Duration::from_secs(ring_minutes(&self.evidence_windows) * 60);
+        let keep = Duration::from_secs(self.ring_minutes() * 60);
         self.scopes.retain(|scope, s| {
             let recent = s
                 .ring
@@ -608,13 +699,6 @@ impl Rule for ThresholdRule {
                 ));
             }
         }
-        if !(self.hysteresis.is_finite() && self.hysteresis >= 0.0) {
-            return Err(ConfigError::invalid(
-                &field("hysteresis"),
-                self.hysteresis,
-                "must be finite and >= 0",
-            ));
-        }
         Ok(())
     }
 }
@@ -654,6 +738,7 @@ mod tests {
             latency: &latency,
             layout: &layout,
             sealed: &[],
+            reference: None,
         };
         let stats = view.overall(DEFAULT_WINDOW).unwrap();
         r.judge(&view, Scope::Overall, stats)
@@ -687,30 +772,6 @@ mod tests {
         assert_eq!(judge(&mut r, stats(1000, 10)).verdict, Verdict::Ok);
         // And once clear, 5.5% does not start anything.
         assert_eq!(judge(&mut r, stats(500, 27)).verdict, Verdict::Ok);
-    }
-
-    #[test]
-    fn point_metrics_clear_past_the_hysteresis_margin() {
-        let mut r = ThresholdRule::new("m", Metric::MeanLatency, 1000.0, 2000.0)
-            .scope(RuleScope::Overall)
-            .min_samples(1);
-        let mean = |ms: u64| Stats {
-            count: 100,
-            latency: crate::LatencyStats {
-                mean: Duration::from_millis(ms),
-                ..Default::default()
-            },
-            ..Stats::default()
-        };
-        assert_eq!(
-            judge(&mut r, mean(1100)).verdict,
-            Verdict::Breach(Severity::Warning)
-        );
-        assert_eq!(
-            judge(&mut r, mean(980)).verdict,
-            Verdict::Breach(Severity::Warning)
-        );
-        assert_eq!(judge(&mut r, mean(940)).verdict, Verdict::Ok);
     }
 
     #[test]
