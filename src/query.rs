@@ -172,6 +172,7 @@ fn build(
 ) -> Summary {
     let mut models = BTreeMap::new();
     let mut overall = WindowAcc::new(layout.len());
+    let mut scratch: Vec<(usize, u64)> = Vec::new();
     let span = |start: u64| Duration::from_nanos(end_nanos.saturating_sub(start));
     let start_nanos = collect_range(
         registry,
@@ -184,12 +185,14 @@ fn build(
             // Rules need the buckets themselves: one scan of the dense array serves
             // the percentiles, the fleet's merge and the tail counts.
             Some(l) => {
-                let pairs: Vec<(usize, u64)> = acc.buckets().collect();
+                scratch.clear();
+                scratch.extend(acc.buckets());
                 overall.totals.merge(&acc.totals);
-                overall.add_buckets(pairs.iter().copied());
-                let stats = acc.stats_over(layout, span(start), pairs.iter().copied());
+                overall.add_buckets(scratch.iter().copied());
+                let stats = acc.stats_over(layout, span(start), scratch.iter().copied());
                 models.insert(name.to_owned(), stats);
-                l.models.insert(name.to_owned(), Tail::new(pairs));
+                l.models
+                    .insert(name.to_owned(), Tail::new(scratch.as_slice().to_vec()));
             }
             None => {
                 overall.merge(acc);

@@ -480,23 +480,27 @@ impl ThresholdRule {
     fn learn_points(&mut self, view: &RuleView<'_>) {
         let now = view.now();
         let minutes = self.ring_minutes();
-        let mut by_minute: Vec<u64> = view.sealed().iter().map(minute_of).collect();
-        by_minute.sort_unstable();
-        by_minute.dedup();
-        for minute in by_minute {
-            let in_minute = || view.sealed().iter().filter(move |b| minute_of(b) == minute);
-            let mut models: BTreeMap<String, Stats> = BTreeMap::new();
-            for b in in_minute() {
-                let bs: Vec<&MinuteBucket> = in_minute().filter(|o| o.model == b.model).collect();
-                models
-                    .entry(b.model.clone())
-                    .or_insert_with(|| minute_stats(bs.into_iter()));
-            }
+        // Buckets grouped by minute, then model (late minutes bring a second bucket).
+        let mut minutes_seen: BTreeMap<u64, BTreeMap<&str, Vec<&MinuteBucket>>> = BTreeMap::new();
+        for b in view.sealed() {
+            minutes_seen
+                .entry(minute_of(b))
+                .or_default()
+                .entry(b.model.as_str())
+                .or_default()
+                .push(b);
+        }
+        for (minute, by_model) in minutes_seen {
+            let models: BTreeMap<String, Stats> = by_model
+                .iter()
+                .map(|(m, bs)| ((*m).to_owned(), minute_stats(bs.iter().copied())))
+                .collect();
+            let all = by_model.values().flatten().copied();
             let mut summary = Summary {
                 window: Duration::from_secs(60),
                 start: now,
                 end: now,
-                overview: minute_stats(in_minute()),
+                overview: minute_stats(all),
                 models,
             };
             summary.rate_cost_efficiency(view.reference);
