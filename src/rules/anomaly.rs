@@ -1,10 +1,11 @@
 //! [`AnomalyRule`]: learned per-model baselines (`"thresholds": "auto"`).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::time::{Duration, SystemTime};
 
 use crate::config::Direction;
 use crate::error::ConfigError;
+use crate::hdr::{BucketLayout, CompactCounts};
 
 use super::baseline::{Baseline, Profile, Sample};
 use super::evidence::{lower_tail_below, normal_sf, upper_tail_below};
@@ -16,7 +17,7 @@ const FORGET_AFTER: Duration = Duration::from_secs(3 * 24 * 3600);
 /// Trials a baseline needs before it judges anything.
 const MIN_BASELINE: f64 = 200.0;
 /// Trials an hour-of-day profile needs before it replaces the all-hours one.
-const MIN_HOUR_PROFILE: f64 = 500.0;
+const MIN_HOUR_PROFILE: f64 = 1000.0;
 /// z-score of the baseline's own uncertainty: the window is compared with the least
 /// alarming value the baseline plausibly has.
 const BASELINE_Z: f64 = 2.0;
@@ -31,7 +32,8 @@ const WEEK_MINUTES: f64 = 7.0 * 24.0 * 60.0;
 /// ## Method
 ///
 /// **Baseline.** For each model the rule learns the metric's *distribution* from
-/// sealed minutes (each minute once, never from overlapping windows): for latency a
+/// sealed minutes (each minute once, never from overlapping windows, and only once it
+/// has left the judged window): for latency a
 /// histogram of every selection's latency, for rates the counts of events and
 /// trials; decayed with a half-life of a day, and kept per UTC hour of the day as
 /// well, which replaces the all-hours baseline for that hour once two days of it are
@@ -106,6 +108,21 @@ struct ModelState {
     /// [`AnomalyRule::normal_bound`] for the hour (since the epoch) it was computed in;
     /// cleared whenever the baseline learns.
     bound: Option<(u64, f64)>,
+    /// Sealed minutes still inside the judged window: learned only once they have left
+    /// it, and only if no evaluation found the model anomalous meanwhile, so that a
+    /// fault never teaches the baseline its own first minutes.
+    pending: VecDeque<Pending>,
+}
+
+/// A sealed minute waiting to be learned.
+#[derive(Debug, Clone)]
+struct Pending {
+    minute: u64,
+    n: f64,
+    x: f64,
+    latency: Option<CompactCounts>,
+    /// Judged part of an anomalous window.
+    tainted: bool,
 }
 
 impl AnomalyRule {
@@ -124,7 +141,7 @@ impl AnomalyRule {
             min_samples: 20,
             accept_after: Duration::from_secs(6 * 3600),
             policy: AlertPolicy {
-                for_duration: Duration::from_secs(60),
+                for_duration: Duration::ZERO,
                 ..AlertPolicy::default()
             },
             models: HashMap::default(),
@@ -189,7 +206,9 @@ impl AnomalyRule {
         self
     }
 
-    /// Alert timing (default: `for` 1 minute, otherwise [`AlertPolicy::default`]).
+    /// Alert timing (default: `for` zero, otherwise [`AlertPolicy::default`]): the test's
+    /// false-alarm budget already demands credible evidence, and waiting on top of it
+    /// only delays detection.
     pub fn policy(mut self, policy: AlertPolicy) -> Self {
         self.policy = policy;
         self
@@ -243,6 +262,7 @@ impl AnomalyRule {
         }
     }
 
+    /// Queues this tick's sealed minutes; [`Self::mature`] learns them later.
     fn learn(&mut self, view: &RuleView<'_>) {
         let now = view.now();
         for b in view.sealed() {
@@ -250,7 +270,6 @@ impl AnomalyRule {
             if sample.n <= 0.0 {
                 continue;
             }
-            let minute = crate::clock::to_unix_nanos(b.start) / 60_000_000_000;
             let state = self
                 .models
                 .entry(b.model.clone())
@@ -260,16 +279,44 @@ impl AnomalyRule {
                     shift: None,
                     last_seen: now,
                     bound: None,
+                    pending: VecDeque::new(),
                 });
             state.last_seen = now;
-            match &mut state.shift {
-                Some((_, profile, minutes)) if state.held.is_some() => {
-                    profile.add(&sample);
-                    *minutes += 1;
+            state.pending.push_back(Pending {
+                minute: crate::clock::to_unix_nanos(b.start) / 60_000_000_000,
+                n: sample.n,
+                x: sample.x,
+                latency: sample.latency.map(|(c, _)| c.clone()),
+                tainted: state.held.is_some(),
+            });
+        }
+    }
+
+    /// Learns the queued minutes that have left the judged window: into the baseline,
+    /// or, for minutes judged anomalous, into the shift.
+    fn mature(&mut self, now_minute: u64, layout: &BucketLayout) {
+        let lag = self.window.as_secs().div_ceil(60) + 1;
+        for state in self.models.values_mut() {
+            while let Some(p) = state.pending.front() {
+                if p.minute + lag > now_minute {
+                    break;
                 }
-                _ => {
-                    state.baseline.learn(minute, &sample);
-                    state.bound = None;
+                let p = state.pending.pop_front().expect("peeked");
+                let sample = Sample {
+                    n: p.n,
+                    x: p.x,
+                    latency: p.latency.as_ref().map(|c| (c, layout)),
+                };
+                match &mut state.shift {
+                    Some((_, profile, minutes)) if p.tainted => {
+                        profile.add(&sample);
+                        *minutes += 1;
+                    }
+                    _ if p.tainted => {}
+                    _ => {
+                        state.baseline.learn(p.minute, &sample);
+                        state.bound = None;
+                    }
                 }
             }
         }
@@ -395,6 +442,9 @@ impl AnomalyRule {
         let state = self.models.get_mut(model).expect("looked up above");
         state.held = severity;
         state.bound = Some((now_minute / 60, bound));
+        if severity.is_some() {
+            state.pending.iter_mut().for_each(|p| p.tainted = true);
+        }
         match (held, severity) {
             (None, Some(_)) => state.shift = Some((now, Profile::default(), 0)),
             (Some(_), None) => state.shift = None,
@@ -486,6 +536,10 @@ impl Rule for AnomalyRule {
         for (model, stats) in view.models(self.window) {
             out.push(self.judge(view, model, stats, alpha));
         }
+        self.mature(
+            crate::clock::to_unix_nanos(now) / 60_000_000_000,
+            view.layout,
+        );
         self.models
             .retain(|_, s| now.duration_since(s.last_seen).unwrap_or_default() < FORGET_AFTER);
         out

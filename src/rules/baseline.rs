@@ -3,7 +3,7 @@
 //! A baseline is a *distribution*, not a statistic of windows: for latency, a decayed
 //! histogram of every selection's latency (log buckets 10% wide); for rates, decayed
 //! counts of events and trials. It is kept twice over: once for all hours (half-life
-//! one day) and once per UTC hour of the day (each new day halves the old days'
+//! one day) and once per UTC hour of the day (each new day keeps 70% of the old days'
 //! weight), so that a model that is slower every afternoon is judged against its
 //! afternoons once two days of history exist.
 //!
@@ -23,7 +23,7 @@ const LOG_BUCKETS: usize = 240;
 /// half-life of one day.
 const MINUTE_DECAY: f64 = 0.999_518_8;
 /// The weight an hour-of-day profile keeps when a new day starts filling it.
-const DAY_DECAY: f64 = 0.5;
+const DAY_DECAY: f64 = 0.7;
 
 /// Decayed trials, events and (for latency) the latency histogram.
 #[derive(Debug, Clone, Default)]

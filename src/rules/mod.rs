@@ -437,7 +437,7 @@ pub fn default_rules(config: &Config) -> Vec<Box<dyn Rule>> {
                     .window(a.evaluation_window())
                     .min_samples(a.min_samples)
                     .policy(AlertPolicy {
-                        for_duration: Duration::from_secs(60),
+                        for_duration: Duration::ZERO,
                         ..policy
                     }),
             ));
