@@ -464,6 +464,7 @@ impl AnomalyRule {
                 state.baseline.reset_to(profile, minutes);
                 state.held = None;
                 state.shift = None;
+                state.bound = None;
                 return Finding::accepted(scope, value, normal, message);
             }
         }
