@@ -8,7 +8,7 @@ use crate::error::ConfigError;
 use crate::hdr::{BucketLayout, CompactCounts};
 
 use super::baseline::{Baseline, Profile, Sample};
-use super::evidence::{lower_tail_below, normal_sf, upper_tail_below};
+use super::evidence::{Say, Side, Tally, TallyRing, judge_count, normal_sf, step};
 use super::{AlertPolicy, DEFAULT_WINDOW, Finding, Metric, Rule, RuleView, Scope, Severity};
 
 /// Models not seen for this long are forgotten, so models that left do not accumulate;
@@ -21,8 +21,12 @@ const MIN_HOUR_PROFILE: f64 = 1000.0;
 /// z-score of the baseline's own uncertainty: the window is compared with the least
 /// alarming value the baseline plausibly has.
 const BASELINE_Z: f64 = 2.0;
-/// Once anomalous, a window stays anomalous while it is past the line at this level.
-const HOLD_ALPHA: f64 = 0.05;
+/// The evidence windows beyond the rule's own, tallied from sealed minutes: small
+/// lasting shifts (a 3× error rate at 20 selections a minute, a slow drift) and the way
+/// back at low volume need more selections than 5 minutes hold.
+const LADDER: [Duration; 2] = [Duration::from_secs(30 * 60), Duration::from_secs(2 * 3600)];
+/// Minutes a computed baseline bound is reused for.
+const BOUND_MINUTES: u64 = 10;
 /// Minutes in a week.
 const WEEK_MINUTES: f64 = 7.0 * 24.0 * 60.0;
 
@@ -33,37 +37,43 @@ const WEEK_MINUTES: f64 = 7.0 * 24.0 * 60.0;
 ///
 /// **Baseline.** For each model the rule learns the metric's *distribution* from
 /// sealed minutes (each minute once, never from overlapping windows, and only once it
-/// has left the judged window): for latency a
-/// histogram of every selection's latency, for rates the counts of events and
-/// trials; decayed with a half-life of a day, and kept per UTC hour of the day as
-/// well, which replaces the all-hours baseline for that hour once two days of it are
-/// known. Minutes sealed while the model is anomalous do not feed the baseline.
+/// has left the judged window without being judged anomalous): for latency a
+/// histogram of every selection's latency, for rates the counts of events and trials;
+/// decayed with a half-life of a day, and kept per UTC hour of the day as well, which
+/// replaces the all-hours baseline for that hour once two days (and 1,000 selections)
+/// of it are known.
 ///
-/// **Test.** At each evaluation the current window (default 5 minutes, with the open
-/// minute) is compared with the baseline, with a minimum effect (`min_effect`,
-/// default 25%) built into the question so that high volume does not flag trivial
+/// **Test.** Each evaluation asks whether the model is credibly worse than normal by
+/// at least `min_effect` (default 25%), so that high volume does not flag trivial
 /// shifts:
 ///
-/// - a latency percentile `q` (p95): are more than `1 − q` (5%) of the window's
-///   selections slower than `(1 + min_effect)` × the baseline's own p95? That is "the
-///   window's p95 is credibly 25% above normal", counted from the HDR buckets;
-/// - a rate: is the window's count of events credibly above `(1 + min_effect)` × the
-///   baseline rate (below `(1 − min_effect)` × for rates where lower is worse)?
+/// - a latency percentile `q` (p95): are more than `1 − q` (5%) of the selections
+///   slower than `(1 + min_effect)` × the baseline's own p95? That is "p95 is credibly
+///   25% above normal", counted from the HDR buckets;
+/// - a rate: is the count of events credibly above `(1 + min_effect)` × the baseline
+///   rate (below `(1 − min_effect)` × for rates where lower is worse)?
 ///
-/// Both are exact binomial tails, against the least alarming value the baseline
-/// plausibly has (its 2σ bound). The window is anomalous (a warning) when the tail is
-/// below `alpha`, critical when it is also credibly past `critical_effect` (default
-/// +100%); once anomalous it stays so while the tail is below 5%.
+/// Both are exact binomial tails below `alpha`, against the least alarming value the
+/// baseline plausibly has (its 2σ bound); critical when also credibly past
+/// `critical_effect` (default +100%, or −50% where lower is worse). The question is put
+/// to a ladder of windows, shortest first: the rule's window (default 5 minutes, with
+/// the open minute), then 30 minutes and 2 hours of sealed minutes; the first that is
+/// decisive (credibly past, or credibly back inside half the minimum effect: a
+/// hysteresis band) decides, and a model no window decides about keeps its state. Big shifts are caught by the short
+/// window within minutes; small lasting ones (a tripled error rate at 20 selections a
+/// minute, a slow drift) by the long ones; and an anomaly neither flaps nor clears on
+/// a lucky minute.
 ///
 /// **False-alarm budget.** `alpha` comes from `false_alarms_per_week` (default 0.5
 /// per rule and model: the default rule set's two anomaly rules add up to at most one
-/// false episode per model per week of stationary traffic). A week holds
-/// `W = 10,080 / window minutes` disjoint windows; evaluating overlapping windows at
-/// every tick finds an excursion about `z²` times more often than testing disjoint
-/// ones would (the scan-statistic correction), and the tick tests `m` models at once,
-/// a family whose budget is `m` times a model's, so Bonferroni over the family gives
-/// each test `alpha = budget / (W · z²)`, with `z` the matching normal quantile
-/// (about 3.8 with the defaults). The alert-quality suite measures the result.
+/// false episode per model per week of stationary traffic). A week holds `W` disjoint
+/// windows over the ladder (2,016 of 5 minutes, 336 of 30, 84 of 2 hours);
+/// evaluating overlapping windows at every tick finds an excursion about `z²` times
+/// more often than testing disjoint ones would (the scan-statistic correction); and
+/// the tick tests `m` models at once, a family whose budget is `m` times a model's, so
+/// Bonferroni over the family gives each test `alpha = budget / (W · z²)`, with `z` the
+/// matching normal quantile (about 3.8 with the defaults). The alert-quality suite
+/// measures the result.
 ///
 /// **New normal.** A shift that persists for `accept_after` (default 6 hours) is
 /// accepted: the baseline restarts from what the model looked like during the shift,
@@ -105,13 +115,14 @@ struct ModelState {
     /// Since when anomalous, and what the model looked like since.
     shift: Option<(SystemTime, Profile, u32)>,
     last_seen: SystemTime,
-    /// [`AnomalyRule::normal_bound`] for the hour (since the epoch) it was computed in;
-    /// cleared whenever the baseline learns.
+    /// [`AnomalyRule::normal_bound`] and the minute it was computed at.
     bound: Option<(u64, f64)>,
     /// Sealed minutes still inside the judged window: learned only once they have left
     /// it, and only if no evaluation found the model anomalous meanwhile, so that a
     /// fault never teaches the baseline its own first minutes.
     pending: VecDeque<Pending>,
+    /// Tallies of sealed minutes against the current lines, for the ladder.
+    ring: TallyRing,
 }
 
 /// A sealed minute waiting to be learned.
@@ -216,7 +227,12 @@ impl AnomalyRule {
 
     /// The significance level of one test, from the budget (see the type's docs).
     fn alpha(&self) -> f64 {
-        let windows = WEEK_MINUTES / (self.window.as_secs_f64() / 60.0).max(1.0);
+        // Disjoint windows in a week, over the rule's window and the ladder's: longer
+        // windows offer fewer independent chances of a false alarm.
+        let windows: f64 = std::iter::once(self.window)
+            .chain(LADDER)
+            .map(|w| WEEK_MINUTES / (w.as_secs_f64() / 60.0).max(1.0))
+            .sum();
         let base = (self.budget / windows).clamp(1e-300, 0.5);
         let mut alpha = base;
         // alpha = base / z(alpha)²: a fixed point, reached in a few steps.
@@ -270,6 +286,11 @@ impl AnomalyRule {
             if sample.n <= 0.0 {
                 continue;
             }
+            let lines = self
+                .models
+                .get(&b.model)
+                .and_then(|s| s.bound)
+                .map(|(_, bound)| self.lines(bound));
             let state = self
                 .models
                 .entry(b.model.clone())
@@ -280,10 +301,25 @@ impl AnomalyRule {
                     last_seen: now,
                     bound: None,
                     pending: VecDeque::new(),
+                    ring: TallyRing::new(LADDER[LADDER.len() - 1].as_secs() / 60),
                 });
             state.last_seen = now;
+            let minute = crate::clock::to_unix_nanos(b.start) / 60_000_000_000;
+            // Latency minutes are tallied against the lines of the baseline as it is
+            // now; before the baseline is warm there are no lines to count against.
+            let x = match (self.metric.quantile(), lines) {
+                (None, _) => Some([sample.x; 3]),
+                (Some(_), Some(lines)) => Some(lines.map(|(us, _)| {
+                    let line = view.layout.index_of(Duration::from_secs_f64(us / 1e6));
+                    b.compact().count_above(line) as f64
+                })),
+                (Some(_), None) => None,
+            };
+            if let Some(x) = x {
+                state.ring.add(minute, &Tally { n: sample.n, x }, now);
+            }
             state.pending.push_back(Pending {
-                minute: crate::clock::to_unix_nanos(b.start) / 60_000_000_000,
+                minute,
                 n: sample.n,
                 x: sample.x,
                 latency: sample.latency.map(|(c, _)| c.clone()),
@@ -315,7 +351,6 @@ impl AnomalyRule {
                     _ if p.tainted => {}
                     _ => {
                         state.baseline.learn(p.minute, &sample);
-                        state.bound = None;
                     }
                 }
             }
@@ -341,42 +376,72 @@ impl AnomalyRule {
         }
     }
 
-    /// The window's count against the line `effect` beyond `bound`, as
-    /// `(events, trials, share allowed)`.
-    fn question(
+    /// The warning, critical and clearing lines against `bound`, each as
+    /// `(line, share)`: for latency the line in µs and the share `1 − q` allowed past
+    /// it; for rates the rate line twice. The clearing line sits at half the minimum
+    /// effect: a hysteresis band, so that a metric hovering at +25% does not flap.
+    fn lines(&self, bound: f64) -> [(f64, f64); 3] {
+        let factor = |effect: f64| match self.direction {
+            Direction::HigherIsWorse => 1.0 + effect,
+            Direction::LowerIsWorse => 1.0 - effect,
+        };
+        let effects = [self.min_effect, self.critical(), self.min_effect / 2.0];
+        effects.map(|e| match self.metric.quantile() {
+            Some(q) => (bound * factor(e), 1.0 - q),
+            None => {
+                let rate = (bound * factor(e)).clamp(0.0, 1.0);
+                (rate, rate)
+            }
+        })
+    }
+
+    /// What a window of `t` says about the lines: past the warning line, or inside
+    /// the clearing line; past the critical line, or inside it.
+    fn say(&self, t: &Tally, lines: &[(f64, f64); 3], window: Duration, alpha: f64) -> Option<Say> {
+        if t.n < self.min_samples as f64 {
+            return None;
+        }
+        let worse = self.direction == Direction::HigherIsWorse;
+        let side = |i: usize| judge_count(t.x[i], t.n, lines[i].1, worse, (alpha, alpha));
+        let warning = match (side(0), side(2)) {
+            (Side::Past, _) => Side::Past,
+            (_, Side::Inside) => Side::Inside,
+            _ => Side::Unsure,
+        };
+        Some(Say {
+            warning,
+            critical: side(1),
+            window,
+            n: t.n,
+            share: t.x[0] / t.n,
+        })
+    }
+
+    /// The rule's own window as a tally against `lines`.
+    fn window_tally(
         &self,
         view: &RuleView<'_>,
         scope: &Scope,
         stats: &crate::summary::Stats,
-        bound: f64,
-        effect: f64,
-    ) -> Option<(f64, f64, f64)> {
-        let factor = match self.direction {
-            Direction::HigherIsWorse => 1.0 + effect,
-            Direction::LowerIsWorse => 1.0 - effect,
-        };
+        lines: &[(f64, f64); 3],
+    ) -> Option<Tally> {
         let n = self.metric.samples(stats) as f64;
-        match self.metric.quantile() {
-            Some(q) => {
-                let line = Duration::from_secs_f64(bound * factor / 1e6);
-                let slow = view.count_slower_than(self.window, scope, line)? as f64;
-                Some((slow, n, 1.0 - q))
+        let x = match self.metric.quantile() {
+            Some(_) => {
+                let slower = |us: f64| {
+                    let line = Duration::from_secs_f64(us / 1e6);
+                    view.count_slower_than(self.window, scope, line)
+                        .map(|k| k as f64)
+                };
+                [
+                    slower(lines[0].0)?,
+                    slower(lines[1].0)?,
+                    slower(lines[2].0)?,
+                ]
             }
-            None => Some((
-                n * self.metric.value(stats)?,
-                n,
-                (bound * factor).clamp(0.0, 1.0),
-            )),
-        }
-    }
-
-    fn past(&self, (x, n, p0): (f64, f64, f64), alpha: f64) -> bool {
-        let (k, n) = (x.round().max(0.0) as u64, n.round() as u64);
-        if self.direction == Direction::HigherIsWorse {
-            upper_tail_below(k.min(n), n, p0, alpha)
-        } else {
-            lower_tail_below(k.min(n), n, p0, alpha)
-        }
+            None => [n * self.metric.value(stats)?; 3],
+        };
+        Some(Tally { n, x })
     }
 
     fn judge(
@@ -405,34 +470,38 @@ impl AnomalyRule {
         }
         let now_minute = crate::clock::to_unix_nanos(now) / 60_000_000_000;
         let profile = state.baseline.profile_for(now_minute, MIN_HOUR_PROFILE);
-        let bound = match state.bound {
-            Some((hour, b)) if hour == now_minute / 60 => Some(b),
-            _ => self.normal_bound(profile),
+        let cached = match state.bound {
+            // The baseline moves slowly: its bound is recomputed every few minutes
+            // and at each new hour (whose profile may differ), not at every tick.
+            Some((at, b)) if at / 60 == now_minute / 60 && now_minute < at + BOUND_MINUTES => {
+                Some(b)
+            }
+            _ => None,
         };
+        let fresh = cached.is_none();
+        let bound = cached.or_else(|| self.normal_bound(profile));
         let Some(bound) = bound else {
             return Finding::ok(scope, value);
         };
-        let (Some(warn), Some(crit)) = (
-            self.question(view, &scope, stats, bound, self.min_effect),
-            self.question(view, &scope, stats, bound, self.critical()),
-        ) else {
+        let lines = self.lines(bound);
+        let Some(t) = self.window_tally(view, &scope, stats, &lines) else {
             return Finding::ok(scope, value);
         };
-        let normal = || self.normal_value(profile);
         let held = state.held;
-        let severity = match held {
-            _ if self.past(crit, alpha) => Some(Severity::Critical),
-            None if self.past(warn, alpha) => Some(Severity::Warning),
-            None => None,
-            Some(s) if self.past(warn, HOLD_ALPHA) => {
-                if s == Severity::Critical && self.past(crit, HOLD_ALPHA) {
-                    Some(Severity::Critical)
-                } else {
-                    Some(Severity::Warning)
-                }
+        // Shortest window first; the first decisive one wins, and a model no window
+        // decides about keeps what it had (hysteresis, as in `ThresholdRule`).
+        let mut severity = held;
+        let ring = state.ring.clone();
+        let longer = LADDER
+            .iter()
+            .map(|&w| (ring.sum(now_minute, w.as_secs() / 60), w));
+        for (t, w) in std::iter::once((t, self.window)).chain(longer) {
+            if let Some(d) = self.say(&t, &lines, w, alpha).and_then(|say| step(held, &say)) {
+                severity = d;
+                break;
             }
-            Some(_) => None,
-        };
+        }
+        let normal = || self.normal_value(profile);
         let m = self.metric;
         let normal = if severity.is_some() || held.is_some() {
             normal()
@@ -441,7 +510,9 @@ impl AnomalyRule {
         };
         let state = self.models.get_mut(model).expect("looked up above");
         state.held = severity;
-        state.bound = Some((now_minute / 60, bound));
+        if fresh {
+            state.bound = Some((now_minute, bound));
+        }
         if severity.is_some() {
             state.pending.iter_mut().for_each(|p| p.tainted = true);
         }
@@ -613,9 +684,10 @@ mod tests {
         let r = AnomalyRule::new("a", Metric::LatencyP95);
         let a = r.alpha();
         let z = normal_quantile(a);
-        // 2,016 windows a week, 0.5 false episodes: 2.5e-4 before the scan correction.
-        assert!((a * 2016.0 * z * z - 0.5).abs() < 1e-6, "{a} {z}");
-        assert!((3.5..4.2).contains(&z), "{z}");
+        // 2,016 + 336 + 84 windows a week, 0.5 false episodes: 2.1e-4 before the scan
+        // correction.
+        assert!((a * 2436.0 * z * z - 0.5).abs() < 1e-6, "{a} {z}");
+        assert!((3.5..4.5).contains(&z), "{z}");
     }
 
     #[test]

@@ -11,7 +11,9 @@
 //! approximation behind the Wilson score interval calls six slow selections
 //! significant at the one-in-2,000 level, where the true chance is one in 800.
 
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
+
+use super::Severity;
 
 /// Where a count puts a metric relative to a line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -185,20 +187,56 @@ pub(crate) fn judge_count(
     }
 }
 
+/// One window's say about the two lines.
+pub(crate) struct Say {
+    pub warning: Side,
+    pub critical: Side,
+    /// `"5m"`, `"2h"`: which window spoke, for messages.
+    pub window: Duration,
+    pub n: f64,
+    /// Share of events against the warning line, for messages.
+    pub share: f64,
+}
+
+/// What one window decides, given what the scope held: `Some(severity or none)` when
+/// it is decisive, `None` when the next (longer) window must speak.
+pub(crate) fn step(held: Option<Severity>, say: &Say) -> Option<Option<Severity>> {
+    if say.critical == Side::Past {
+        return Some(Some(Severity::Critical));
+    }
+    if say.warning == Side::Past {
+        let keep_critical = held == Some(Severity::Critical) && say.critical != Side::Inside;
+        return Some(Some(if keep_critical {
+            Severity::Critical
+        } else {
+            Severity::Warning
+        }));
+    }
+    if say.warning == Side::Inside {
+        return Some(None);
+    }
+    if held == Some(Severity::Critical) && say.critical == Side::Inside {
+        return Some(Some(Severity::Warning));
+    }
+    None
+}
+
 /// What one sealed minute (or window) contributes to a rule: trials and, per line,
 /// the events that count against it.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub(crate) struct Tally {
     pub n: f64,
-    /// Events per line: index 0 the warning line, 1 the critical line.
-    pub x: [f64; 2],
+    /// Events per line: index 0 the warning line, 1 the critical line, 2 the line a
+    /// rule with a hysteresis band clears at (unused by the others).
+    pub x: [f64; 3],
 }
 
 impl Tally {
     pub(crate) fn add(&mut self, o: &Tally) {
         self.n += o.n;
-        self.x[0] += o.x[0];
-        self.x[1] += o.x[1];
+        for (a, b) in self.x.iter_mut().zip(o.x) {
+            *a += b;
+        }
     }
 }
 
@@ -331,7 +369,7 @@ mod tests {
         let mut r = TallyRing::new(60);
         let one = Tally {
             n: 1.0,
-            x: [1.0, 0.0],
+            x: [1.0, 0.0, 0.0],
         };
         for minute in 0..120 {
             r.add(minute, &one, now);

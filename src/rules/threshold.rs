@@ -9,7 +9,7 @@ use crate::error::ConfigError;
 use crate::hdr::BucketLayout;
 use crate::summary::{Stats, Summary};
 
-use super::evidence::{Side, Tally, TallyRing, judge_count, normal_sf};
+use super::evidence::{Say, Side, Tally, TallyRing, judge_count, normal_sf, step};
 use super::{AlertPolicy, DEFAULT_WINDOW, Finding, Metric, Rule, RuleView, Scope, Severity};
 
 /// Which scopes a rule judges.
@@ -109,17 +109,6 @@ const EVIDENCE_WINDOWS: [Duration; 3] = [
 
 /// The longest evidence window accepted: the ring is sized for it.
 const MAX_EVIDENCE_WINDOW: Duration = Duration::from_secs(24 * 3600);
-
-/// One window's say about the two lines.
-struct Say {
-    warning: Side,
-    critical: Side,
-    /// `"5m"`, `"2h"`: which window spoke, for messages.
-    window: Duration,
-    n: f64,
-    /// Share of events against the warning line, for messages.
-    share: f64,
-}
 
 impl ThresholdRule {
     /// A rule on `metric` with the given lines, in the metric's units (milliseconds
@@ -256,11 +245,11 @@ impl ThresholdRule {
             b.compact().count_above(line) as f64
         };
         let (n, x) = match self.metric {
-            Metric::ErrorRate => (b.count, [b.errors as f64; 2]),
-            Metric::CacheHitRate => (b.count, [b.cache_hits as f64; 2]),
-            Metric::SelectionAccuracy => (b.accuracy_count, [b.accuracy_sum; 2]),
-            Metric::Satisfaction => (b.satisfaction_count, [b.satisfaction_sum; 2]),
-            _ => (b.count, [slower(self.warning), slower(self.critical)]),
+            Metric::ErrorRate => (b.count, [b.errors as f64; 3]),
+            Metric::CacheHitRate => (b.count, [b.cache_hits as f64; 3]),
+            Metric::SelectionAccuracy => (b.accuracy_count, [b.accuracy_sum; 3]),
+            Metric::Satisfaction => (b.satisfaction_count, [b.satisfaction_sum; 3]),
+            _ => (b.count, [slower(self.warning), slower(self.critical), 0.0]),
         };
         Tally { n: n as f64, x }
     }
@@ -275,9 +264,9 @@ impl ThresholdRule {
                 .unwrap_or(0) as f64
         };
         let x = if self.metric.is_rate() {
-            [samples * mean; 2]
+            [samples * mean; 3]
         } else {
-            [slower(self.warning), slower(self.critical)]
+            [slower(self.warning), slower(self.critical), 0.0]
         };
         Tally { n: samples, x }
     }
@@ -514,7 +503,7 @@ impl ThresholdRule {
                 if let (Some(v), true) = (value, self.judges(&scope)) {
                     let t = Tally {
                         n: 1.0,
-                        x: [v, v * v],
+                        x: [v, v * v, 0.0],
                     };
                     self.state(scope, minutes).ring.add(minute, &t, now);
                 }
@@ -587,29 +576,6 @@ fn human(d: Duration) -> String {
     } else {
         format!("{s}s")
     }
-}
-
-/// What one window decides, given what the scope held: `Some(severity or none)` when
-/// it is decisive, `None` when the next (longer) window must speak.
-fn step(held: Option<Severity>, say: &Say) -> Option<Option<Severity>> {
-    if say.critical == Side::Past {
-        return Some(Some(Severity::Critical));
-    }
-    if say.warning == Side::Past {
-        let keep_critical = held == Some(Severity::Critical) && say.critical != Side::Inside;
-        return Some(Some(if keep_critical {
-            Severity::Critical
-        } else {
-            Severity::Warning
-        }));
-    }
-    if say.warning == Side::Inside {
-        return Some(None);
-    }
-    if held == Some(Severity::Critical) && say.critical == Side::Inside {
-        return Some(Some(Severity::Warning));
-    }
-    None
 }
 
 impl Rule for ThresholdRule {
