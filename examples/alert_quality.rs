@@ -25,12 +25,24 @@ fn main() {
         }
     }
     for volume in [5.0, 60.0, 1000.0] {
-        scenarios.push(Scenario::healthy("stationary fleet, 7 days", 6, volume, 8, 1));
+        scenarios.push(Scenario::healthy(
+            "stationary fleet, 7 days",
+            6,
+            volume,
+            8,
+            1,
+        ));
     }
     scenarios.push(daily_cycle(6, 10.0, 40.0, 3));
     for volume in [20.0, 500.0] {
         for (name, change) in steps() {
-            scenarios.push(step(&format!("{name}, one model"), change, false, volume, 6));
+            scenarios.push(step(
+                &format!("{name}, one model"),
+                change,
+                false,
+                volume,
+                6,
+            ));
             scenarios.push(step(&format!("{name}, fleet"), change, true, volume, 6));
         }
     }

@@ -8,7 +8,7 @@ use crate::error::ConfigError;
 use crate::hdr::{BucketLayout, CompactCounts};
 
 use super::baseline::{Baseline, Profile, Sample};
-use super::evidence::{Say, Side, Tally, TallyRing, judge_count, normal_sf, step};
+use super::evidence::{Ladder, Say, Side, Tally, TallyRing, judge_count, normal_sf};
 use super::{AlertPolicy, DEFAULT_WINDOW, Finding, Metric, Rule, RuleView, Scope, Severity};
 
 /// Models not seen for this long are forgotten, so models that left do not accumulate;
@@ -408,12 +408,18 @@ impl AnomalyRule {
             (_, Side::Inside) => Side::Inside,
             _ => Side::Unsure,
         };
+        let share = t.x[0] / t.n;
         Some(Say {
             warning,
             critical: side(1),
             window,
             n: t.n,
-            share: t.x[0] / t.n,
+            share,
+            leans_past: if worse {
+                share > lines[0].1
+            } else {
+                share < lines[0].1
+            },
         })
     }
 
@@ -490,17 +496,16 @@ impl AnomalyRule {
         let held = state.held;
         // Shortest window first; the first decisive one wins, and a model no window
         // decides about keeps what it had (hysteresis, as in `ThresholdRule`).
-        let mut severity = held;
-        let ring = state.ring.clone();
-        let longer = LADDER
-            .iter()
-            .map(|&w| (ring.sum(now_minute, w.as_secs() / 60), w));
-        for (t, w) in std::iter::once((t, self.window)).chain(longer) {
-            if let Some(d) = self.say(&t, &lines, w, alpha).and_then(|say| step(held, &say)) {
-                severity = d;
-                break;
+        let mut ladder = Ladder::new(held);
+        if !ladder.consider(self.say(&t, &lines, self.window, alpha)) {
+            for w in LADDER {
+                let t = state.ring.sum(now_minute, w.as_secs() / 60);
+                if ladder.consider(self.say(&t, &lines, w, alpha)) {
+                    break;
+                }
             }
         }
+        let severity = ladder.decision().0;
         let normal = || self.normal_value(profile);
         let m = self.metric;
         let normal = if severity.is_some() || held.is_some() {
@@ -536,6 +541,8 @@ impl AnomalyRule {
                 state.held = None;
                 state.shift = None;
                 state.bound = None;
+                // The ring counted against the old normal's lines.
+                state.ring = TallyRing::new(LADDER[LADDER.len() - 1].as_secs() / 60);
                 return Finding::accepted(scope, value, normal, message);
             }
         }

@@ -178,7 +178,10 @@ mod tests {
         }
         // Hour 0 has been seen on days 0 and 1; hour 5 only on day 0.
         assert!(std::ptr::eq(b.profile_for(10, 100.0), &b.hours[0]));
-        assert!(std::ptr::eq(b.profile_for(10, 5000.0), &b.all), "too few trials");
+        assert!(
+            std::ptr::eq(b.profile_for(10, 5000.0), &b.all),
+            "too few trials"
+        );
         assert!(std::ptr::eq(b.profile_for(5 * 60, 100.0), &b.all));
         // The day-decayed hour profile: 70% of day 0's 600 trials, plus day 1's 600.
         assert!((b.hours[0].n - 1020.0).abs() < 1e-6, "{}", b.hours[0].n);

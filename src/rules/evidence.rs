@@ -188,6 +188,7 @@ pub(crate) fn judge_count(
 }
 
 /// One window's say about the two lines.
+#[derive(Debug)]
 pub(crate) struct Say {
     pub warning: Side,
     pub critical: Side,
@@ -196,6 +197,8 @@ pub(crate) struct Say {
     pub n: f64,
     /// Share of events against the warning line, for messages.
     pub share: f64,
+    /// Whether the window's point estimate is beyond the warning line, decisive or not.
+    pub leans_past: bool,
 }
 
 /// What one window decides, given what the scope held: `Some(severity or none)` when
@@ -219,6 +222,68 @@ pub(crate) fn step(held: Option<Severity>, say: &Say) -> Option<Option<Severity>
         return Some(Some(Severity::Warning));
     }
     None
+}
+
+/// Reads a ladder of windows, shortest first, to the first decisive one.
+///
+/// Recent evidence outranks old: a longer window may not clear a scope while a shorter
+/// one leans past the line, nor start or raise a breach while a shorter one leans
+/// inside. Its verdict then rests on minutes from before the change the shorter window
+/// is seeing, and the scope keeps what it held until the recent evidence is decisive.
+#[derive(Debug)]
+pub(crate) struct Ladder {
+    held: Option<Severity>,
+    leaned_past: bool,
+    leaned_inside: bool,
+    /// Whether any window had enough samples to speak.
+    pub judged: bool,
+    /// The decision and the window that made it, once one is decisive.
+    pub found: Option<(Option<Severity>, Say)>,
+    done: bool,
+}
+
+impl Ladder {
+    pub(crate) fn new(held: Option<Severity>) -> Self {
+        Self {
+            held,
+            leaned_past: false,
+            leaned_inside: false,
+            judged: false,
+            found: None,
+            done: false,
+        }
+    }
+
+    /// Considers the next window's say; returns whether the ladder is done.
+    pub(crate) fn consider(&mut self, say: Option<Say>) -> bool {
+        if self.done {
+            return true;
+        }
+        let Some(say) = say else { return false };
+        self.judged = true;
+        let Some(decision) = step(self.held, &say) else {
+            self.leaned_past |= say.leans_past;
+            self.leaned_inside |= !say.leans_past;
+            return false;
+        };
+        let contradicted = match decision {
+            None => self.leaned_past,
+            Some(s) => self.leaned_inside && self.held.is_none_or(|h| s > h),
+        };
+        if !contradicted {
+            self.found = Some((decision, say));
+        }
+        self.done = true;
+        true
+    }
+
+    /// The severity decided, or what was held, and the deciding window.
+    pub(crate) fn decision(self) -> (Option<Severity>, Option<Say>) {
+        match self.found {
+            Some((d, say)) => (d, Some(say)),
+            None => (self.held, None),
+        }
+    }
 }
 
 /// What one sealed minute (or window) contributes to a rule: trials and, per line,
@@ -361,6 +426,38 @@ mod tests {
         assert_eq!(judge_count(700.0, 1000.0, 0.8, false, a), Side::Past);
         assert_eq!(judge_count(900.0, 1000.0, 0.8, false, a), Side::Inside);
         assert_eq!(judge_count(0.0, 0.0, 0.8, false, a), Side::Unsure);
+    }
+
+    fn say(warning: Side, leans_past: bool) -> Option<Say> {
+        Some(Say {
+            warning,
+            critical: Side::Unsure,
+            window: Duration::from_secs(60),
+            n: 100.0,
+            share: 0.0,
+            leans_past,
+        })
+    }
+
+    #[test]
+    fn old_evidence_does_not_overrule_recent_evidence() {
+        // A firing scope whose recent window leans past: the long window's "inside"
+        // (minutes from before the change) does not clear it.
+        let mut l = Ladder::new(Some(Severity::Warning));
+        assert!(!l.consider(say(Side::Unsure, true)));
+        assert!(l.consider(say(Side::Inside, false)));
+        assert_eq!(l.decision().0, Some(Severity::Warning));
+        // Nor does an old breach restart one the recent window leans against.
+        let mut l = Ladder::new(None);
+        assert!(!l.consider(say(Side::Unsure, false)));
+        assert!(l.consider(say(Side::Past, true)));
+        assert_eq!(l.decision().0, None);
+        // Agreeing evidence decides, and windows without enough samples are skipped.
+        let mut l = Ladder::new(None);
+        assert!(!l.consider(None));
+        assert!(!l.consider(say(Side::Unsure, true)));
+        assert!(l.consider(say(Side::Past, true)));
+        assert_eq!(l.decision().0, Some(Severity::Warning));
     }
 
     #[test]

@@ -9,7 +9,7 @@ use crate::error::ConfigError;
 use crate::hdr::BucketLayout;
 use crate::summary::{Stats, Summary};
 
-use super::evidence::{Say, Side, Tally, TallyRing, judge_count, normal_sf, step};
+use super::evidence::{Ladder, Say, Side, Tally, TallyRing, judge_count, normal_sf};
 use super::{AlertPolicy, DEFAULT_WINDOW, Finding, Metric, Rule, RuleView, Scope, Severity};
 
 /// Which scopes a rule judges.
@@ -278,12 +278,15 @@ impl ThresholdRule {
         let worse = self.direction == Direction::HigherIsWorse;
         let alphas = self.alphas();
         let side = |i: usize, line: f64| judge_count(t.x[i], t.n, self.p0(line), worse, alphas);
+        let share = t.x[0] / t.n;
+        let p0 = self.p0(self.warning);
         Some(Say {
             warning: side(0, self.warning),
             critical: side(1, self.critical),
             window,
             n: t.n,
-            share: t.x[0] / t.n,
+            share,
+            leans_past: if worse { share > p0 } else { share < p0 },
         })
     }
 
@@ -317,12 +320,17 @@ impl ThresholdRule {
                 Side::Unsure
             }
         };
+        let leans_past = match self.direction {
+            Direction::HigherIsWorse => mean > self.warning,
+            Direction::LowerIsWorse => mean < self.warning,
+        };
         Some(Say {
             warning: side(self.warning),
             critical: side(self.critical),
             window,
             n: k,
             share: mean,
+            leans_past,
         })
     }
 
@@ -334,19 +342,8 @@ impl ThresholdRule {
         let held = self.scopes.get(&scope).and_then(|s| s.held);
         // Windows are read shortest first and only until one decides: a healthy
         // scope with traffic usually settles on the first.
-        let mut judged = false;
-        let mut found: Option<(Option<Severity>, Say)> = None;
-        let mut consider = |say: Option<Say>| {
-            let Some(say) = say else { return false };
-            judged = true;
-            match step(held, &say) {
-                Some(d) => {
-                    found = Some((d, say));
-                    true
-                }
-                None => false,
-            }
-        };
+        let mut ladder = Ladder::new(held);
+        let mut consider = |say: Option<Say>| ladder.consider(say);
         if self.counted() {
             let t = self.window_tally(view, &scope, stats);
             if !consider(self.say(&t, self.window)) {
@@ -371,16 +368,13 @@ impl ThresholdRule {
         }
         // No window has enough samples: the policy's no-data handling applies, and the
         // scope keeps what it held for when evidence returns.
-        if !judged {
+        if !ladder.judged {
             return Finding::no_data(
                 scope,
                 format!("{samples} samples, {} needed", self.min_samples),
             );
         }
-        let (decided, by) = match found {
-            Some((d, say)) => (d, Some(say)),
-            None => (held, None),
-        };
+        let (decided, by) = ladder.decision();
         let minutes = self.ring_minutes();
         self.state(scope.clone(), minutes).held = decided;
         let Some(severity) = decided else {

@@ -175,7 +175,13 @@ pub struct Scenario {
 impl Scenario {
     /// `models` healthy models at `volume` a minute each, for `days` days, measured
     /// from day `measure_from_day`.
-    pub fn healthy(name: &str, models: usize, volume: f64, days: u64, measure_from_day: u64) -> Self {
+    pub fn healthy(
+        name: &str,
+        models: usize,
+        volume: f64,
+        days: u64,
+        measure_from_day: u64,
+    ) -> Self {
         Self {
             name: name.to_owned(),
             models: (0..models)
@@ -212,7 +218,11 @@ impl Scenario {
 
     /// Whether `scope` is quiet (nothing planted, not yet stepped) at `t`.
     fn quiet(&self, scope: &Scope, t: Duration) -> bool {
-        let Some(m) = self.models.iter().find(|m| Scope::model(m.name.as_str()) == *scope) else {
+        let Some(m) = self
+            .models
+            .iter()
+            .find(|m| Scope::model(m.name.as_str()) == *scope)
+        else {
             return false;
         };
         let planted = self
@@ -230,7 +240,10 @@ impl Scenario {
             return false;
         }
         match scope {
-            Scope::Overall => self.models.iter().all(|m| m.change.start().is_none_or(|at| t < at)),
+            Scope::Overall => self
+                .models
+                .iter()
+                .all(|m| m.change.start().is_none_or(|at| t < at)),
             Scope::Model(_) => self.quiet(scope, t),
         }
     }
@@ -278,7 +291,11 @@ impl Scenario {
                     let s = Selection::new(&m.name, Duration::from_secs_f64(ms / 1000.0))
                         .error(rng.random_bool(p.error_rate))
                         .cache_hit(rng.random_bool(p.cache_hit_rate))
-                        .accuracy(if rng.random_bool(p.accuracy) { 1.0 } else { 0.0 })
+                        .accuracy(if rng.random_bool(p.accuracy) {
+                            1.0
+                        } else {
+                            0.0
+                        })
                         .cost_usd(p.cost_usd);
                     monitor.record_selection(&s).expect("valid selection");
                 }
@@ -289,13 +306,26 @@ impl Scenario {
             let now = Duration::from_secs(t);
             for e in events.take() {
                 let at = e.at.duration_since(start).unwrap_or_default();
+                if std::env::var("QUALITY_TRACE").is_ok_and(|v| e.rule_id.contains(&v)) {
+                    eprintln!(
+                        "{:>7.1} min {:?} {:?} {} {}: {}",
+                        at.as_secs_f64() / 60.0,
+                        e.kind,
+                        e.severity,
+                        e.rule_id,
+                        e.scope,
+                        e.message
+                    );
+                }
                 let key = (e.rule_id.clone(), e.scope.clone());
                 match e.kind {
                     AlertEventKind::Firing => {
                         out.episode(self, &e, at);
                         firing.insert(key, true);
                     }
-                    AlertEventKind::Resolved | AlertEventKind::Accepted | AlertEventKind::NoData => {
+                    AlertEventKind::Resolved
+                    | AlertEventKind::Accepted
+                    | AlertEventKind::NoData => {
                         firing.insert(key, false);
                     }
                     _ => {}
@@ -307,8 +337,14 @@ impl Scenario {
                     continue;
                 }
                 window_alerting.insert(scope.clone());
-                if measured && out.planted_firing.contains_key(&(rule.clone(), scope.clone())) {
-                    *out.planted_firing.get_mut(&(rule.clone(), scope.clone())).unwrap() += 1;
+                if measured
+                    && out
+                        .planted_firing
+                        .contains_key(&(rule.clone(), scope.clone()))
+                {
+                    *out.planted_firing
+                        .get_mut(&(rule.clone(), scope.clone()))
+                        .unwrap() += 1;
                 }
                 if out.detected.is_none() {
                     out.detect(self, scope, now);
@@ -324,7 +360,9 @@ impl Scenario {
                         let window_start = now - Duration::from_secs(WINDOW_SECS);
                         if self.quiet(&scope, window_start) && self.quiet(&scope, now) {
                             out.quiet_windows += 1;
-                            if window_alerting.contains(&scope) || window_alerting.contains(&Scope::Overall) {
+                            if window_alerting.contains(&scope)
+                                || window_alerting.contains(&Scope::Overall)
+                            {
                                 out.quiet_windows_alerting += 1;
                             }
                         }
@@ -575,11 +613,13 @@ pub fn step(name: &str, change: Change, fleet: bool, volume: f64, models: usize)
         }
     }
     s.seed = 5 + volume as u64;
-    s.stop_after_change = Some(Duration::from_secs(if matches!(change, Change::Drift { .. }) {
-        8 * 3600
-    } else {
-        3 * 3600
-    }));
+    s.stop_after_change = Some(Duration::from_secs(
+        if matches!(change, Change::Drift { .. }) {
+            8 * 3600
+        } else {
+            3 * 3600
+        },
+    ));
     s
 }
 
@@ -632,5 +672,33 @@ pub fn daily_cycle(models: usize, low: f64, high: f64, days: u64) -> Scenario {
     }
     s.daily_cycle = 0.8;
     s.seed = 99;
+    s
+}
+
+/// Every stationary case in one fleet: for each KPI, one model inside, one on and one
+/// past its warning line (12 models), at `volume` a minute each, `days` days (the first
+/// one warm-up). Cheaper than twelve runs, and the rules see a mixed fleet.
+pub fn stationary_fleet(volume: f64, days: u64) -> Scenario {
+    let mut s = Scenario::healthy(
+        "stationary inside, on and past every line",
+        12,
+        volume,
+        days,
+        1,
+    );
+    for (i, kpi) in Kpi::ALL.iter().enumerate() {
+        for (place, name) in PLACES.iter().enumerate() {
+            let m = i * 3 + place;
+            s.models[m].profile = kpi.at(place, s.models[m].profile);
+            s.models[m].name = format!("{} {name}", kpi.rule());
+            let key = (kpi.rule().to_owned(), s.scope(m));
+            match place {
+                2 => s.planted.push(key),
+                1 => s.ambiguous.push(key),
+                _ => {}
+            }
+        }
+    }
+    s.seed = 3 + volume as u64;
     s
 }
