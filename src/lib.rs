@@ -36,7 +36,8 @@
 //! 6. `query`: [`Summary`] over any window, from the finest tier covering each part;
 //! 7. `rules`: every [`Rule`] judges the windows it asks for ([`ThresholdRule`],
 //!    [`AnomalyRule`], or your own);
-//! 8. `alerts`: findings become pending, firing and resolved [`Alert`]s;
+//! 8. `alerts`: findings become pending, firing and resolved [`Alert`]s, grouped into
+//!    [`Incident`]s;
 //! 9. `export`: each tick's sealed buckets and alert events go to every [`Exporter`].
 
 #![forbid(unsafe_code)]
@@ -78,7 +79,10 @@ mod worker;
 #[doc = include_str!("../README.md")]
 pub struct ReadmeDoctests;
 
-pub use alerts::{Alert, AlertEvent, AlertEventKind, AlertState, ResolvedAlert};
+pub use alerts::{
+    Alert, AlertEvent, AlertEventKind, AlertState, Incident, IncidentAlert, IncidentEvent,
+    IncidentEventKind, IncidentGroup, ResolvedAlert,
+};
 pub use bands::{BANDS, BandStats};
 pub use bucket::MinuteBucket;
 pub use builder::MonitorBuilder;

@@ -27,6 +27,21 @@ pub(crate) fn de_ms<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Erro
     Ok(Duration::from_nanos((ms * 1e6).round() as u64))
 }
 
+/// As [`ser_ms`], for an optional duration (`null` when absent).
+pub(crate) fn ser_opt_ms<S: Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
+    match d {
+        Some(d) => ser_ms(d, s),
+        None => s.serialize_none(),
+    }
+}
+
+/// Reads what [`ser_opt_ms`] wrote.
+pub(crate) fn de_opt_ms<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
+    #[derive(Deserialize)]
+    struct Ms(#[serde(deserialize_with = "de_ms")] Duration);
+    Ok(Option::<Ms>::deserialize(d)?.map(|m| m.0))
+}
+
 /// Reads what [`ser_time`] wrote.
 pub(crate) fn de_time<'de, D: Deserializer<'de>>(d: D) -> Result<SystemTime, D::Error> {
     let ms = u64::deserialize(d)?;

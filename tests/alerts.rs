@@ -573,3 +573,80 @@ fn a_lasting_shift_is_accepted_as_the_new_normal() {
     assert!(s.alerts.take().is_empty());
     assert!(s.monitor.active_alerts().is_empty());
 }
+
+#[test]
+fn a_fleet_wide_cache_drop_is_one_incident_not_eight_alerts() {
+    let clock = ManualClock::new(common::start());
+    let batches = common::Batches::default();
+    let log = common::Shared::default();
+    let mut config = Config::default();
+    config.monitoring.alerting.enabled = false;
+    let rule = ThresholdRule::new("cache", Metric::CacheHitRate, 0.8, 0.7)
+        .window(MINUTE)
+        .evidence_windows([])
+        .for_duration(Duration::ZERO)
+        .keep_firing_for(Duration::ZERO);
+    let monitor = Monitor::builder()
+        .clock(clock.clone())
+        .config(config)
+        .rule(rule)
+        .exporter(batches.clone())
+        .exporter(modelmeter::LogExporter::new(log.clone()))
+        .background(false)
+        .build()
+        .unwrap();
+    let models: Vec<String> = (0..8).map(|i| format!("model-{i}")).collect();
+    let minute = |hit_every: u64| {
+        for m in &models {
+            for i in 0..500u64 {
+                let s = Selection::new(m, Duration::from_millis(300)).cache_hit(i % 10 < hit_every);
+                monitor.record_selection(&s).unwrap();
+            }
+        }
+        clock.advance(MINUTE);
+        monitor.tick();
+    };
+    for _ in 0..5 {
+        minute(9); // 90% hits
+    }
+    for _ in 0..20 {
+        minute(4); // 40% hits, everywhere at once
+    }
+    assert_eq!(monitor.incidents().len(), 1);
+    for _ in 0..5 {
+        minute(9);
+    }
+    let alerts = batches.flat(|b| &b.alerts);
+    assert_eq!(
+        alerts
+            .iter()
+            .filter(|e| e.kind == AlertEventKind::Firing)
+            .count(),
+        8
+    );
+    let incidents = batches.flat(|b| &b.incidents);
+    let kinds: Vec<_> = incidents.iter().map(|e| e.kind).collect();
+    use modelmeter::IncidentEventKind::{Opened, Resolved};
+    assert_eq!(kinds, [Opened, Resolved], "{incidents:?}");
+    assert_eq!(incidents[0].incident.alerts.len(), 8);
+    assert_eq!(
+        incidents[0].incident.group,
+        modelmeter::IncidentGroup::Rule("cache".into())
+    );
+    assert!(monitor.incidents().is_empty());
+    assert_eq!(monitor.incident_history().len(), 1);
+    assert!(monitor.mean_time_to_resolve_incidents().is_some());
+    // The log tells it once, opening and resolving, not eight times each.
+    let text = log.text();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 2, "{text}");
+    assert!(
+        lines[0].contains("INCIDENT OPENED critical cache on 8 scopes: 8 alerts"),
+        "{text}"
+    );
+    assert!(lines[1].contains("INCIDENT RESOLVED"), "{text}");
+    // And the performance report lists it.
+    let report = monitor.performance_report(Duration::from_secs(3600));
+    assert_eq!(report.alerts.incidents.len(), 1);
+    assert!(report.to_string().contains("incidents: 1"), "{report}");
+}

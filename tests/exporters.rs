@@ -257,6 +257,7 @@ fn json_lines_have_a_type_and_exact_counts() {
     monitor.flush();
     let mut count = 0;
     let mut alerts = 0;
+    let mut incidents = 0;
     for line in out.text().lines() {
         let v: serde_json::Value = serde_json::from_str(line).unwrap();
         assert_eq!(v["v"], 1);
@@ -269,11 +270,17 @@ fn json_lines_have_a_type_and_exact_counts() {
                 alerts += 1;
                 assert!(v["rule_id"] == "slow" && v["kind"] == "firing", "{v}");
             }
+            "incident" => {
+                incidents += 1;
+                assert_eq!(v["kind"], "opened", "{v}");
+                assert_eq!(v["incident"]["alerts"].as_array().unwrap().len(), 3, "{v}");
+            }
             other => panic!("unexpected type {other}"),
         }
     }
     assert_eq!(count, expected(5));
     assert_eq!(alerts, 3, "one firing alert per model");
+    assert_eq!(incidents, 1, "one incident for the three");
 }
 
 #[test]
@@ -307,7 +314,7 @@ fn csv_has_one_header_and_one_row_per_bucket() {
 }
 
 #[test]
-fn the_log_exporter_writes_alert_lines() {
+fn the_log_exporter_writes_one_line_per_incident() {
     let clock = ManualClock::new(common::start());
     let out = Shared::default();
     let monitor = Monitor::builder()
@@ -316,7 +323,7 @@ fn the_log_exporter_writes_alert_lines() {
         .background(false)
         .build()
         .unwrap();
-    for _ in 0..5 {
+    for _ in 0..6 {
         for i in 0..100 {
             let s = Selection::new("mistral-large", Duration::from_millis(300)).error(i % 4 == 0);
             monitor.record_selection(&s).unwrap();
@@ -326,10 +333,16 @@ fn the_log_exporter_writes_alert_lines() {
     }
     let text = out.text();
     assert!(
-        text.contains("] FIRING critical error_rate model mistral-large: "),
+        // No cache hits and 25% errors: two alerts on one model, one incident, one line.
+        text.contains(
+            "] INCIDENT OPENED critical model mistral-large: 2 rules: 2 alerts: \
+             cache_hit_rate model mistral-large (critical), \
+             error_rate model mistral-large (critical)"
+        ),
         "{text}"
     );
     assert!(text.starts_with("[2026-11-23T00:0"), "{text}");
+    assert_eq!(text.lines().count(), 1, "{text}");
 }
 
 #[test]

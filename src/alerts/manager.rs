@@ -3,7 +3,10 @@
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::time::{Duration, SystemTime};
 
-use super::{Alert, AlertEvent, AlertEventKind, AlertState, ResolvedAlert};
+use super::incident::Incidents;
+use super::{
+    Alert, AlertEvent, AlertEventKind, AlertState, Incident, IncidentEvent, ResolvedAlert,
+};
 use crate::rules::{AlertPolicy, Finding, NoDataPolicy, Scope, Severity, Verdict};
 
 /// Closed alerts kept for `alert_history` and the mean time to resolve.
@@ -41,6 +44,7 @@ pub(crate) struct AlertManager {
     silences: Vec<Silence>,
     history: VecDeque<ResolvedAlert>,
     recent: VecDeque<AlertEvent>,
+    incidents: Incidents,
 }
 
 fn elapsed(now: SystemTime, since: SystemTime) -> Duration {
@@ -268,6 +272,28 @@ impl AlertManager {
 
     pub(crate) fn recent(&self) -> Vec<AlertEvent> {
         self.recent.iter().cloned().collect()
+    }
+
+    /// Groups a tick's alert events (every rule's) into incidents.
+    pub(crate) fn group(
+        &mut self,
+        events: &[AlertEvent],
+        group_wait: Duration,
+        now: SystemTime,
+    ) -> Vec<IncidentEvent> {
+        self.incidents.observe(events, group_wait, now)
+    }
+
+    pub(crate) fn incidents(&self) -> Vec<Incident> {
+        self.incidents.open()
+    }
+
+    pub(crate) fn incident_history(&self) -> Vec<Incident> {
+        self.incidents.history()
+    }
+
+    pub(crate) fn mean_time_to_resolve_incidents(&self) -> Option<Duration> {
+        self.incidents.mean_time_to_resolve()
     }
 
     pub(crate) fn mean_time_to_resolve(&self) -> BTreeMap<String, Duration> {

@@ -9,6 +9,10 @@
 //! `resolved` event) and moves to the history. A critical finding inhibits the warning
 //! of the same rule and scope: the one alert carries the higher severity.
 //!
+//! Alerts that belong to one problem form an [`Incident`] (one rule across models, or
+//! several rules of one model), announced once `groupWait` after its first alert
+//! fires, as Alertmanager's `group_by` and `group_wait` do: see `incident`.
+//!
 //! Silences ([`Monitor::snooze`](crate::Monitor::snooze)) mute every event of a
 //! (rule, scope) until they end; the lifecycle runs on underneath, so an alert still
 //! firing when its silence ends is announced then, and one that started and ended
@@ -21,8 +25,10 @@ use serde::{Deserialize, Serialize};
 use crate::rules::{Scope, Severity};
 use crate::summary::{de_time, ser_time};
 
+mod incident;
 mod manager;
 
+pub use incident::{Incident, IncidentAlert, IncidentEvent, IncidentEventKind, IncidentGroup};
 pub(crate) use manager::AlertManager;
 
 /// Where an alert stands.

@@ -82,6 +82,9 @@ pub struct Alerting {
     pub keep_firing_for: u64,
     /// How often a firing, unacknowledged alert is announced again. Default 1 hour.
     pub renotify_interval: u64,
+    /// How long an incident collects related alerts before it is announced, in
+    /// milliseconds (Alertmanager's `group_wait`). Default 3 minutes.
+    pub group_wait: u64,
     /// Which latency statistic the response-time KPI judges. Default `latency_p95`.
     pub response_time_metric: Metric,
     /// How credible evidence must be, as a z-score: a rate or percentile line is
@@ -107,6 +110,7 @@ impl Default for Alerting {
             for_duration: 2 * MINUTE_MS,
             keep_firing_for: 5 * MINUTE_MS,
             renotify_interval: 60 * MINUTE_MS,
+            group_wait: 3 * MINUTE_MS,
             response_time_metric: Metric::LatencyP95,
             wilson_z: crate::rules::DEFAULT_Z,
             anomaly: AnomalySettings::default(),
@@ -118,6 +122,11 @@ impl Alerting {
     /// The evaluation window as a `Duration`.
     pub fn evaluation_window(&self) -> Duration {
         Duration::from_millis(self.evaluation_window)
+    }
+
+    /// The incident grouping wait as a `Duration`.
+    pub fn group_wait(&self) -> Duration {
+        Duration::from_millis(self.group_wait)
     }
 
     pub(crate) fn validate(&self) -> Result<(), ConfigError> {
@@ -134,6 +143,13 @@ impl Alerting {
                 &field("minSamples"),
                 0,
                 "must be at least 1",
+            ));
+        }
+        if self.group_wait > 60 * MINUTE_MS {
+            return Err(ConfigError::invalid(
+                &field("groupWait"),
+                self.group_wait,
+                "must be at most an hour (3600000 ms): an incident announced later is news nobody can act on",
             ));
         }
         if self.renotify_interval == 0 {

@@ -5,7 +5,7 @@ use std::io::Write;
 use serde::Serialize;
 
 use super::{ExportBatch, Exporter, SCHEMA_VERSION};
-use crate::alerts::AlertEvent;
+use crate::alerts::{AlertEvent, IncidentEvent};
 use crate::bucket::MinuteBucket;
 use crate::cost::BudgetEvent;
 use crate::error::ExportError;
@@ -26,6 +26,11 @@ enum Line<'a> {
         #[serde(flatten)]
         alert: &'a AlertEvent,
     },
+    Incident {
+        v: u32,
+        #[serde(flatten)]
+        incident: &'a IncidentEvent,
+    },
     Recommendation {
         v: u32,
         #[serde(flatten)]
@@ -43,9 +48,9 @@ enum Line<'a> {
     },
 }
 
-/// Writes each minute bucket, alert event, recommendation, budget event and scheduled
-/// report as one JSON object per line, with a `type` field (`bucket`, `alert`,
-/// `recommendation`, `budget`, `report`) and the schema version `v` (see
+/// Writes each minute bucket, alert event, incident event, recommendation, budget event
+/// and scheduled report as one JSON object per line, with a `type` field (`bucket`,
+/// `alert`, `incident`, `recommendation`, `budget`, `report`) and the schema version `v` (see
 /// [`ExportBatch`] for the schema). Latency histograms are `[[value_us, count], ...]`.
 ///
 /// ```
@@ -83,6 +88,7 @@ impl<W: Write + Send + 'static> Exporter for JsonLinesExporter<W> {
             .iter()
             .map(|bucket| Line::Bucket { v, bucket }))
         .chain(batch.alerts.iter().map(|alert| Line::Alert { v, alert }))
+        .chain((batch.incidents.iter()).map(|incident| Line::Incident { v, incident }))
         .chain(
             (batch.recommendations.iter())
                 .map(|recommendation| Line::Recommendation { v, recommendation }),

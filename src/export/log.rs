@@ -3,15 +3,22 @@
 use std::io::Write;
 
 use super::{ExportBatch, Exporter};
+use crate::alerts::{AlertEventKind, IncidentEventKind};
 use crate::calendar::utc_minute;
 use crate::clock::to_unix_nanos;
 use crate::error::ExportError;
 
-/// Writes one human-readable line per alert event, budget event, recommendation and
-/// scheduled report, for a console or a log file:
+/// Writes one human-readable line per incident notification, budget event,
+/// recommendation and scheduled report, for a console or a log file. Alerts reach the
+/// log through their [`Incident`](crate::Incident): one line when it opens (with its
+/// alerts), when it changes and when it resolves, however many alerts it holds; an
+/// alert's own line appears only for what an incident does not say (escalation,
+/// de-escalation, reminders, no data, an accepted new normal):
 ///
 /// ```text
-/// [2026-11-23T10:42Z] FIRING critical error_rate model mistral-large: error rate 12.0% ...
+/// [2026-11-23T10:45Z] INCIDENT OPENED critical error_rate model mistral-large: 1 alert: error_rate model mistral-large (critical)
+/// [2026-11-23T14:03Z] INCIDENT OPENED warning cache_hit_rate on 8 scopes: 8 alerts: cache_hit_rate model gpt-4o (warning), ...
+/// [2026-11-23T15:10Z] INCIDENT RESOLVED warning cache_hit_rate on 8 scopes after 1h7m
 /// [2026-11-23T18:03Z] BUDGET daily 85%: Daily budget 85% used: $4250.10 of $5000.00, ...
 /// [2026-11-24T00:00Z] RECOMMEND high cheaper_equivalent/gpt-4o->gpt-4o-mini@0.0: Route ... (saves ~$412/30d)
 /// [2026-11-24T00:00Z] REPORT daily: 1003512 selections, $3310.22, health 71/100
@@ -37,7 +44,42 @@ impl<W: Write + Send + 'static> LogExporter<W> {
 
 impl<W: Write + Send + 'static> Exporter for LogExporter<W> {
     fn export(&mut self, batch: &ExportBatch) -> Result<(), ExportError> {
-        for e in &batch.alerts {
+        for e in &batch.incidents {
+            let i = &e.incident;
+            let at = utc_minute(to_unix_nanos(e.at) / 1_000_000_000);
+            let kind = format!("{:?}", e.kind).to_uppercase();
+            let severity = format!("{:?}", i.severity).to_lowercase();
+            if e.kind == IncidentEventKind::Resolved {
+                let d = i.time_to_resolve().unwrap_or_default().as_secs();
+                let lasted = format!("{}h{}m", d / 3600, d / 60 % 60);
+                writeln!(
+                    self.out,
+                    "[{at}] INCIDENT {kind} {severity} {} after {lasted}",
+                    i.title
+                )?;
+                continue;
+            }
+            let alerts: Vec<String> = i
+                .alerts
+                .iter()
+                .filter(|a| a.ended_at.is_none())
+                .map(|a| format!("{} {} ({:?})", a.rule_id, a.scope, a.severity).to_lowercase())
+                .collect();
+            writeln!(
+                self.out,
+                "[{at}] INCIDENT {kind} {severity} {}: {} alert{}: {}",
+                i.title,
+                alerts.len(),
+                if alerts.len() == 1 { "" } else { "s" },
+                alerts.join(", ")
+            )?;
+        }
+        // Firing and resolution are told by the incidents above.
+        for e in batch
+            .alerts
+            .iter()
+            .filter(|e| !matches!(e.kind, AlertEventKind::Firing | AlertEventKind::Resolved))
+        {
             let kind = format!("{:?}", e.kind).to_uppercase();
             let severity = format!("{:?}", e.severity).to_lowercase();
             writeln!(

@@ -24,6 +24,7 @@ pub(crate) use delivery::{Delivery, DeliveryProbe};
 pub use delivery::{ExportSettings, ExporterHealth};
 pub use prometheus::{DURATION_BOUNDS, PrometheusFileExporter, PrometheusText};
 
+use crate::alerts::IncidentEvent;
 use std::time::SystemTime;
 
 use serde::Serialize;
@@ -73,6 +74,9 @@ pub struct ExportBatch {
     pub reports: Vec<ScheduledReport>,
     /// Budget thresholds (85%, 95%, 100%) crossed at this tick.
     pub budget_events: Vec<BudgetEvent>,
+    /// Incident notifications of this tick: one per group of related alerts (see
+    /// [`Incident`](crate::Incident)), for channels that page people.
+    pub incidents: Vec<IncidentEvent>,
 }
 
 impl ExportBatch {
@@ -89,6 +93,7 @@ impl ExportBatch {
             recommendations: Vec::new(),
             reports: Vec::new(),
             budget_events: Vec::new(),
+            incidents: Vec::new(),
         }
     }
 
@@ -99,6 +104,7 @@ impl ExportBatch {
             && self.recommendations.is_empty()
             && self.reports.is_empty()
             && self.budget_events.is_empty()
+            && self.incidents.is_empty()
     }
 }
 

@@ -251,14 +251,19 @@ impl Inner {
         let trend = self.series(to.min(now / NANOS_PER_MINUTE + 1), now, step, points);
         let start = from_unix_nanos(from * NANOS_PER_MINUTE);
         let end = from_unix_nanos(to * NANOS_PER_MINUTE);
-        let (active, resolved) = {
+        let (active, resolved, incidents) = {
             let alerts = self.alerts.lock();
             let resolved = alerts
                 .history()
                 .into_iter()
                 .filter(|r| r.resolved_at >= start && r.resolved_at < end)
                 .collect();
-            (alerts.active(), resolved)
+            let ended = alerts
+                .incident_history()
+                .into_iter()
+                .filter(|i| i.resolved_at.is_some_and(|r| r >= start && r < end));
+            let incidents = alerts.incidents().into_iter().chain(ended).collect();
+            (alerts.active(), resolved, incidents)
         };
         let inputs = ReportInputs {
             config: &self.config,
@@ -268,6 +273,7 @@ impl Inner {
             recommendations,
             active,
             resolved,
+            incidents,
             budgets: self.budget_statuses(now),
             projected_30d_usd: self.projected_30d(now),
         };

@@ -11,7 +11,7 @@ use parking_lot::{Mutex, RwLock};
 
 use crate::accumulate::{ModelSlot, thread_lane};
 use crate::aggregate::Event;
-use crate::alerts::{Alert, AlertEvent, AlertManager, ResolvedAlert};
+use crate::alerts::{Alert, AlertEvent, AlertManager, Incident, IncidentEvent, ResolvedAlert};
 use crate::builder::MonitorBuilder;
 use crate::clock::{Clock, to_unix_nanos};
 use crate::config::Config;
@@ -212,7 +212,7 @@ impl Inner {
         self.ticks.fetch_add(1, Ordering::Relaxed);
         let sealed = !buckets.is_empty();
         let mut batch = ExportBatch::new(crate::clock::from_unix_nanos(now), buckets, Vec::new());
-        batch.alerts = self.evaluate(&mut state.rules, now, &batch.buckets);
+        (batch.alerts, batch.incidents) = self.evaluate(&mut state.rules, now, &batch.buckets);
         batch.recommendations = self.optimize_if_due(now);
         if sealed {
             batch.budget_events = self.check_budgets(now);
@@ -266,16 +266,16 @@ impl Inner {
     }
 
     /// Runs every rule over the windows it asks for and the alert lifecycle over
-    /// their findings; returns the alert events of this tick.
+    /// their findings; returns the alert and incident events of this tick.
     fn evaluate(
         &self,
         rules: &mut [Box<dyn Rule>],
         now: u64,
         sealed: &[crate::bucket::MinuteBucket],
-    ) -> Vec<AlertEvent> {
+    ) -> (Vec<AlertEvent>, Vec<IncidentEvent>) {
         let mut events = Vec::new();
         if rules.is_empty() {
-            return events;
+            return (events, Vec::new());
         }
         let mut windows = std::collections::BTreeMap::new();
         let mut latency = std::collections::BTreeMap::new();
@@ -308,7 +308,9 @@ impl Inner {
             let findings = rule.evaluate(&view);
             alerts.process(rule.id(), &rule.policy(), findings, at, &mut events);
         }
-        events
+        let group_wait = self.config.monitoring.alerting.group_wait();
+        let incidents = alerts.group(&events, group_wait, at);
+        (events, incidents)
     }
 
     /// Statistics over the `window` ending at `now` (nanoseconds since the epoch).
@@ -532,6 +534,23 @@ impl Monitor {
     /// Mean time from firing to resolved, per rule id, over the alert history.
     pub fn mean_time_to_resolve(&self) -> std::collections::BTreeMap<String, Duration> {
         self.inner.alerts.lock().mean_time_to_resolve()
+    }
+
+    /// Open incidents: groups of related firing alerts, oldest first (see
+    /// [`Incident`]).
+    pub fn incidents(&self) -> Vec<Incident> {
+        self.inner.alerts.lock().incidents()
+    }
+
+    /// Resolved incidents, oldest first (the last 1,000).
+    pub fn incident_history(&self) -> Vec<Incident> {
+        self.inner.alerts.lock().incident_history()
+    }
+
+    /// Mean time from an incident's first alert firing to its last alert ending, over
+    /// the incident history; `None` before any incident resolved.
+    pub fn mean_time_to_resolve_incidents(&self) -> Option<Duration> {
+        self.inner.alerts.lock().mean_time_to_resolve_incidents()
     }
 
     /// Acknowledges an open alert: it is not re-notified until its severity rises.

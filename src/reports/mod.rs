@@ -20,13 +20,13 @@ pub use compare::{Baseline, ComparisonRow, ModelComparison};
 pub use health::{HealthScore, KpiScore};
 pub use render::CsvTable;
 
-use crate::alerts::{Alert, ResolvedAlert};
+use crate::alerts::{Alert, Incident, ResolvedAlert};
 use crate::config::Config;
 use crate::cost::{BudgetStatus, ModelCost, Savings, model_costs, savings};
 use crate::heuristics::Recommendation;
 use crate::heuristics::stats::linear_fit;
 use crate::rules::Severity;
-use crate::summary::{Stats, Summary, de_ms, de_time, ser_ms, ser_time};
+use crate::summary::{Stats, Summary, de_ms, de_opt_ms, de_time, ser_ms, ser_opt_ms, ser_time};
 
 /// The span a report covers.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -115,6 +115,12 @@ pub struct ReportAlerts {
     pub active: Vec<Alert>,
     /// Resolved during the period.
     pub resolved: Vec<ResolvedAlert>,
+    /// Incidents open at the end of the period, then those resolved during it.
+    #[serde(default)]
+    pub incidents: Vec<Incident>,
+    /// Mean time to resolve of the incidents resolved during the period.
+    #[serde(default, serialize_with = "ser_opt_ms", deserialize_with = "de_opt_ms")]
+    pub incident_mean_time_to_resolve: Option<Duration>,
 }
 
 /// How performance went over a period.
@@ -217,6 +223,7 @@ pub(crate) struct ReportInputs<'a> {
     pub recommendations: &'a [Recommendation],
     pub active: Vec<Alert>,
     pub resolved: Vec<ResolvedAlert>,
+    pub incidents: Vec<Incident>,
     pub budgets: Vec<BudgetStatus>,
     pub projected_30d_usd: f64,
 }
@@ -291,6 +298,18 @@ impl PerformanceReport {
             alerts: ReportAlerts {
                 active: i.active.clone(),
                 resolved: i.resolved.clone(),
+                incidents: i.incidents.clone(),
+                incident_mean_time_to_resolve: {
+                    let times: Vec<Duration> = i
+                        .incidents
+                        .iter()
+                        .filter_map(Incident::time_to_resolve)
+                        .collect();
+                    u32::try_from(times.len())
+                        .ok()
+                        .filter(|n| *n > 0)
+                        .map(|n| times.iter().sum::<Duration>() / n)
+                },
             },
         }
     }

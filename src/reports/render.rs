@@ -385,6 +385,28 @@ impl fmt::Display for PerformanceReport {
             self.alerts.active.len(),
             self.alerts.resolved.len()
         )?;
+        let a = &self.alerts;
+        if !a.incidents.is_empty() {
+            let mttr = a
+                .incident_mean_time_to_resolve
+                .map(|d| format!(", mean time to resolve {}m", d.as_secs() / 60))
+                .unwrap_or_default();
+            writeln!(f, "incidents: {}{mttr}", a.incidents.len())?;
+            for i in &a.incidents {
+                let state = match i.time_to_resolve() {
+                    Some(d) => format!("resolved after {}m", d.as_secs() / 60),
+                    None => "open".to_owned(),
+                };
+                writeln!(
+                    f,
+                    "  #{} {:?} {} ({} alerts, {state})",
+                    i.id,
+                    i.peak_severity,
+                    i.title,
+                    i.alerts.len()
+                )?;
+            }
+        }
         write_recommendations(f, &self.recommendations)
     }
 }
