@@ -10,9 +10,11 @@
 #[path = "../tests/quality/mod.rs"]
 mod quality;
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
-use quality::{Kpi, Outcome, Scenario, daily_cycle, stationary, step, steps};
+use quality::{
+    Change, Kpi, Outcome, Scenario, cost_efficiency, daily_cycle, stationary, step, steps,
+};
 
 fn main() {
     let filter = std::env::args().nth(1).unwrap_or_default();
@@ -24,25 +26,20 @@ fn main() {
             }
         }
     }
+    for volume in [5.0, 60.0] {
+        for place in 0..3 {
+            scenarios.push(cost_efficiency(place, volume, 2));
+        }
+    }
     for volume in [5.0, 60.0, 1000.0] {
-        scenarios.push(Scenario::healthy(
-            "stationary fleet, 7 days",
-            6,
-            volume,
-            8,
-            1,
-        ));
+        let name = "stationary fleet, 7 days";
+        scenarios.push(Scenario::healthy(name, 6, volume, 8, 1));
     }
     scenarios.push(daily_cycle(6, 10.0, 40.0, 3));
     for volume in [20.0, 500.0] {
         for (name, change) in steps() {
-            scenarios.push(step(
-                &format!("{name}, one model"),
-                change,
-                false,
-                volume,
-                6,
-            ));
+            let one = format!("{name}, one model");
+            scenarios.push(step(&one, change, false, volume, 6));
             scenarios.push(step(&format!("{name}, fleet"), change, true, volume, 6));
         }
     }
@@ -51,5 +48,39 @@ fn main() {
     for s in scenarios.iter().filter(|s| s.name.contains(&filter)) {
         println!("{}", s.run().row());
     }
+    if filter.is_empty() || "spread over seeds".contains(&filter) {
+        seeds();
+    }
     eprintln!("{} scenarios in {:.1?}", scenarios.len(), started.elapsed());
+}
+
+/// The two detection targets over ten seeds each: one seed's delay is one draw.
+fn seeds() {
+    let at = Duration::from_secs(24 * 3600);
+    println!();
+    println!("| step on one model (spread over seeds) | selections/min | median | worst of 10 |");
+    println!("|---|---|---|---|");
+    for (name, change) in [
+        ("latency ×3", Change::latency(at, 3.0)),
+        ("errors ×10", Change::errors(at, 10.0)),
+    ] {
+        for volume in [20.0, 500.0] {
+            let mut delays: Vec<f64> = (0..10)
+                .map(|seed| {
+                    let mut s = step(name, change, false, volume, 6);
+                    s.seed = 1000 + seed;
+                    s.stop_after_change = Some(Duration::from_secs(1800));
+                    s.run()
+                        .detected
+                        .map_or(f64::INFINITY, |d| d.as_secs_f64() / 60.0)
+                })
+                .collect();
+            delays.sort_by(f64::total_cmp);
+            println!(
+                "| {name} | {volume} | {:.1} min | {:.1} min |",
+                (delays[4] + delays[5]) / 2.0,
+                delays[9]
+            );
+        }
+    }
 }

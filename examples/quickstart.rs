@@ -322,4 +322,18 @@ fn print_alerts(monitor: &Monitor) {
     if !mttr.is_empty() {
         println!("mean time to resolve: {mttr:?}");
     }
+    println!("incidents open at the end of the day (related alerts, announced once):");
+    for i in monitor.incidents() {
+        println!(
+            "  #{} {:?} {} ({} alerts)",
+            i.id,
+            i.severity,
+            i.title,
+            i.alerts.len()
+        );
+    }
+    println!(
+        "incidents resolved during the day: {}",
+        monitor.incident_history().len()
+    );
 }

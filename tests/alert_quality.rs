@@ -7,7 +7,7 @@ mod quality;
 
 use std::time::Duration;
 
-use quality::{Change, Outcome, Scenario, daily_cycle, stationary_fleet, step};
+use quality::{Change, Outcome, Scenario, cost_efficiency, daily_cycle, stationary_fleet, step};
 
 fn report(o: &Outcome) {
     eprintln!("{}\n{}", Outcome::header(), o.row());
@@ -42,6 +42,19 @@ fn stationary_lines_hold_one_episode_at_60_a_minute() {
 #[test]
 fn stationary_lines_hold_one_episode_at_1000_a_minute() {
     stationary_targets(1000.0);
+}
+
+#[test]
+fn cost_efficiency_inside_on_and_past_its_line_holds_one_episode() {
+    for place in 0..3 {
+        let o = cost_efficiency(place, 5.0, 2).run();
+        report(&o);
+        assert!(o.max_episodes_per_day() <= 1, "{:?}", o.episodes);
+        assert_eq!(o.false_per_model_day(), 0.0, "{:?}", o.false_episodes);
+        if place == 2 {
+            assert!(o.planted_firing_share().unwrap() >= 0.95);
+        }
+    }
 }
 
 #[test]

@@ -354,15 +354,21 @@ impl Scenario {
                 out.measured_ticks += 1;
             }
             if t % WINDOW_SECS == 0 {
+                // A fleet-wide alert that is planted does not make a model's window loud.
+                let overall_planted = self
+                    .planted
+                    .iter()
+                    .chain(&self.ambiguous)
+                    .any(|(_, s)| *s == Scope::Overall);
                 if measured {
                     for (i, _) in self.models.iter().enumerate() {
                         let scope = self.scope(i);
                         let window_start = now - Duration::from_secs(WINDOW_SECS);
                         if self.quiet(&scope, window_start) && self.quiet(&scope, now) {
                             out.quiet_windows += 1;
-                            if window_alerting.contains(&scope)
-                                || window_alerting.contains(&Scope::Overall)
-                            {
+                            let fleet =
+                                !overall_planted && window_alerting.contains(&Scope::Overall);
+                            if window_alerting.contains(&scope) || fleet {
                                 out.quiet_windows_alerting += 1;
                             }
                         }
@@ -666,7 +672,8 @@ pub fn steps() -> Vec<(&'static str, Change)> {
 /// selections a minute (mean volumes spread evenly), amplitude 0.8, `days` days, the
 /// first one warm-up.
 pub fn daily_cycle(models: usize, low: f64, high: f64, days: u64) -> Scenario {
-    let mut s = Scenario::healthy("daily volume cycle", models, low, days, 1);
+    let name = format!("daily volume cycle, {low}–{high}/min");
+    let mut s = Scenario::healthy(&name, models, low, days, 1);
     for (i, m) in s.models.iter_mut().enumerate() {
         m.volume = low + (high - low) * i as f64 / (models.max(2) - 1) as f64;
     }
@@ -700,5 +707,26 @@ pub fn stationary_fleet(volume: f64, days: u64) -> Scenario {
         }
     }
     s.seed = 3 + volume as u64;
+    s
+}
+
+/// Cost efficiency (fleet scope) inside, on or past its 0.70 warning line: one
+/// reference model at $0.01 a selection and five cheaper ones, priced so that the
+/// fleet saves 80%, 70% or 65% against the reference.
+pub fn cost_efficiency(place: usize, volume: f64, days: u64) -> Scenario {
+    let name = format!("cost_efficiency {}", PLACES[place]);
+    let mut s = Scenario::healthy(&name, 6, volume, days, 1);
+    // efficiency = 1 − (0.01 + 5c) / (6 × 0.01)
+    let cheap = [0.0004, 0.0016, 0.0022][place];
+    for m in s.models.iter_mut().skip(1) {
+        m.profile.cost_usd = cheap;
+    }
+    let key = ("cost_efficiency".to_owned(), Scope::Overall);
+    match place {
+        2 => s.planted.push(key),
+        1 => s.ambiguous.push(key),
+        _ => {}
+    }
+    s.seed = 17 + place as u64;
     s
 }
