@@ -109,6 +109,20 @@ pub struct IncidentEvent {
     pub at: SystemTime,
 }
 
+impl IncidentAlert {
+    /// The alert that `e` announced firing.
+    fn of(e: &AlertEvent) -> Self {
+        Self {
+            alert_id: e.alert_id,
+            rule_id: e.rule_id.clone(),
+            scope: e.scope.clone(),
+            severity: e.severity,
+            firing_since: e.at,
+            ended_at: None,
+        }
+    }
+}
+
 impl Incident {
     /// How long it lasted, once resolved.
     pub fn time_to_resolve(&self) -> Option<Duration> {
@@ -134,14 +148,16 @@ impl Incident {
                 IncidentGroup::Scope(e.scope.clone())
             };
         }
-        self.alerts.push(IncidentAlert {
-            alert_id: e.alert_id,
-            rule_id: e.rule_id.clone(),
-            scope: e.scope.clone(),
-            severity: e.severity,
-            firing_since: e.at,
-            ended_at: None,
-        });
+        // An alert that fires again replaces its ended predecessor: a long incident
+        // keeps one entry per (rule, scope), however often one of them flaps.
+        let again = self
+            .alerts
+            .iter()
+            .position(|a| a.rule_id == e.rule_id && a.scope == e.scope);
+        match again {
+            Some(i) => self.alerts[i] = IncidentAlert::of(e),
+            None => self.alerts.push(IncidentAlert::of(e)),
+        }
         self.refresh();
     }
 
@@ -178,9 +194,12 @@ pub(crate) struct Incidents {
 
 impl Incidents {
     /// Groups one tick's alert events; returns the incident events of the tick.
+    /// `is_open` tells which alert ids are still open: an alert that ends inside a
+    /// silence sends no event, and must still leave its incident.
     pub(crate) fn observe(
         &mut self,
         events: &[AlertEvent],
+        is_open: impl Fn(u64) -> bool,
         group_wait: Duration,
         now: SystemTime,
     ) -> Vec<IncidentEvent> {
@@ -202,6 +221,18 @@ impl Incidents {
                     }
                 }
                 AlertEventKind::Renotified | AlertEventKind::NoData => {}
+            }
+        }
+        for t in &mut self.open {
+            let mut ended = false;
+            for a in t.incident.alerts.iter_mut() {
+                if a.ended_at.is_none() && !is_open(a.alert_id) {
+                    a.ended_at = Some(now);
+                    ended = true;
+                }
+            }
+            if ended {
+                t.incident.refresh();
             }
         }
         let mut i = 0;
@@ -261,14 +292,7 @@ impl Incidents {
             started_at: e.at,
             resolved_at: None,
         };
-        incident.alerts.push(IncidentAlert {
-            alert_id: e.alert_id,
-            rule_id: e.rule_id.clone(),
-            scope: e.scope.clone(),
-            severity: e.severity,
-            firing_since: e.at,
-            ended_at: None,
-        });
+        incident.alerts.push(IncidentAlert::of(e));
         incident.refresh();
         self.open.push(Tracked {
             told: incident.severity,
@@ -344,6 +368,18 @@ mod tests {
         }
     }
 
+    impl Incidents {
+        /// As `observe`, with every alert open that has not sent its end.
+        fn observe_all(
+            &mut self,
+            e: &[AlertEvent],
+            wait: Duration,
+            now: SystemTime,
+        ) -> Vec<IncidentEvent> {
+            self.observe(e, |_| true, wait, now)
+        }
+    }
+
     fn kinds(events: &[IncidentEvent]) -> Vec<IncidentEventKind> {
         events.iter().map(|e| e.kind).collect()
     }
@@ -362,9 +398,9 @@ mod tests {
                 )
             })
             .collect();
-        assert!(g.observe(&fired[..5], 3 * MIN, t0()).is_empty());
-        assert!(g.observe(&fired[5..], 3 * MIN, t0() + MIN).is_empty());
-        let opened = g.observe(&[], 3 * MIN, t0() + 3 * MIN);
+        assert!(g.observe_all(&fired[..5], 3 * MIN, t0()).is_empty());
+        assert!(g.observe_all(&fired[5..], 3 * MIN, t0() + MIN).is_empty());
+        let opened = g.observe_all(&[], 3 * MIN, t0() + 3 * MIN);
         assert_eq!(kinds(&opened), [IncidentEventKind::Opened]);
         let incident = &opened[0].incident;
         assert_eq!(incident.alerts.len(), 8);
@@ -381,7 +417,7 @@ mod tests {
                 )
             })
             .collect();
-        let done = g.observe(&resolved, 3 * MIN, t0() + 30 * MIN);
+        let done = g.observe_all(&resolved, 3 * MIN, t0() + 30 * MIN);
         assert_eq!(kinds(&done), [IncidentEventKind::Resolved]);
         assert_eq!(g.mean_time_to_resolve(), Some(30 * MIN));
         assert!(g.open().is_empty());
@@ -390,12 +426,12 @@ mod tests {
     #[test]
     fn two_metrics_of_one_model_are_one_incident() {
         let mut g = Incidents::default();
-        g.observe(
+        g.observe_all(
             &[alert(1, AlertEventKind::Firing, "error_rate", "a", t0())],
             3 * MIN,
             t0(),
         );
-        g.observe(
+        g.observe_all(
             &[alert(
                 2,
                 AlertEventKind::Firing,
@@ -410,7 +446,7 @@ mod tests {
         assert_eq!(open.len(), 1);
         assert_eq!(open[0].group, IncidentGroup::Scope(Scope::model("a")));
         // A third alert on another model and another rule starts its own.
-        g.observe(
+        g.observe_all(
             &[alert(
                 3,
                 AlertEventKind::Firing,
@@ -427,12 +463,12 @@ mod tests {
     #[test]
     fn unrelated_alerts_apart_are_two_incidents_and_late_joiners_update() {
         let mut g = Incidents::default();
-        g.observe(
+        g.observe_all(
             &[alert(1, AlertEventKind::Firing, "error_rate", "a", t0())],
             3 * MIN,
             t0(),
         );
-        let e = g.observe(&[], 3 * MIN, t0() + 3 * MIN);
+        let e = g.observe_all(&[], 3 * MIN, t0() + 3 * MIN);
         assert_eq!(kinds(&e), [IncidentEventKind::Opened]);
         let late = alert(
             2,
@@ -441,7 +477,7 @@ mod tests {
             "b",
             t0() + 10 * MIN,
         );
-        let e = g.observe(&[late], 3 * MIN, t0() + 10 * MIN);
+        let e = g.observe_all(&[late], 3 * MIN, t0() + 10 * MIN);
         assert_eq!(kinds(&e), [IncidentEventKind::Updated]);
         assert_eq!(e[0].incident.alerts.len(), 2);
         let other = alert(
@@ -451,19 +487,64 @@ mod tests {
             "c",
             t0() + 30 * MIN,
         );
-        g.observe(&[other], 3 * MIN, t0() + 30 * MIN);
+        g.observe_all(&[other], 3 * MIN, t0() + 30 * MIN);
         assert_eq!(g.open().len(), 2);
+    }
+
+    #[test]
+    fn an_alert_ended_inside_a_silence_still_closes_its_incident() {
+        let mut g = Incidents::default();
+        g.observe_all(
+            &[alert(1, AlertEventKind::Firing, "error_rate", "a", t0())],
+            3 * MIN,
+            t0(),
+        );
+        g.observe_all(&[], 3 * MIN, t0() + 3 * MIN);
+        // No event: the alert ended while silenced.
+        let e = g.observe(&[], |_| false, 3 * MIN, t0() + 20 * MIN);
+        assert_eq!(kinds(&e), [IncidentEventKind::Resolved]);
+        assert!(g.open().is_empty());
+    }
+
+    #[test]
+    fn an_alert_firing_again_replaces_its_entry() {
+        let mut g = Incidents::default();
+        let fire = |id, at| alert(id, AlertEventKind::Firing, "error_rate", "a", at);
+        g.observe_all(
+            &[
+                fire(1, t0()),
+                alert(2, AlertEventKind::Firing, "error_rate", "b", t0()),
+            ],
+            3 * MIN,
+            t0(),
+        );
+        for k in 0..5u64 {
+            let at = t0() + MIN * (10 + k as u32);
+            g.observe_all(
+                &[alert(
+                    1 + 10 * k,
+                    AlertEventKind::Resolved,
+                    "error_rate",
+                    "a",
+                    at,
+                )],
+                3 * MIN,
+                at,
+            );
+            g.observe_all(&[fire(11 + 10 * k, at)], 3 * MIN, at);
+        }
+        assert_eq!(g.open()[0].alerts.len(), 2);
     }
 
     #[test]
     fn an_incident_over_before_group_wait_is_never_announced() {
         let mut g = Incidents::default();
-        g.observe(
+        g.observe_all(
             &[alert(1, AlertEventKind::Firing, "error_rate", "a", t0())],
             3 * MIN,
             t0(),
         );
-        let e = g.observe(
+        let e = g.observe_all(
             &[alert(
                 1,
                 AlertEventKind::Resolved,

@@ -132,7 +132,15 @@ impl AlertManager {
                     t.announce(policy, now, out);
                 }
             }
-            Verdict::Ok => self.recover(key, f.observed, policy, now, silenced, out),
+            Verdict::Ok => self.end(
+                key,
+                f.observed,
+                policy,
+                now,
+                silenced,
+                AlertEventKind::Resolved,
+                out,
+            ),
             Verdict::Accepted => {
                 let Some(t) = self.open.get_mut(&key) else {
                     return;
@@ -155,7 +163,15 @@ impl AlertManager {
             }
             Verdict::NoData => match policy.no_data {
                 NoDataPolicy::KeepState => {}
-                NoDataPolicy::Resolve => self.recover(key, f.observed, policy, now, silenced, out),
+                NoDataPolicy::Resolve => self.end(
+                    key,
+                    f.observed,
+                    policy,
+                    now,
+                    silenced,
+                    AlertEventKind::Resolved,
+                    out,
+                ),
                 NoDataPolicy::MarkNoData => {
                     let Some(t) = self.open.get_mut(&key) else {
                         return;
@@ -173,29 +189,8 @@ impl AlertManager {
         }
     }
 
-    /// The breach is gone: drop a pending alert, resolve a firing one once
-    /// `keep_firing_for` has passed.
-    fn recover(
-        &mut self,
-        key: Key,
-        observed: f64,
-        policy: &AlertPolicy,
-        now: SystemTime,
-        silenced: bool,
-        out: &mut Vec<AlertEvent>,
-    ) {
-        self.end(
-            key,
-            observed,
-            policy,
-            now,
-            silenced,
-            AlertEventKind::Resolved,
-            out,
-        );
-    }
-
-    /// Ends the alert of `key` with an event of `kind` (see [`Self::recover`]).
+    /// The breach is gone: drops a pending alert, ends a firing one with an event of
+    /// `kind` once `keep_firing_for` has passed.
     #[allow(clippy::too_many_arguments)]
     fn end(
         &mut self,
@@ -281,7 +276,9 @@ impl AlertManager {
         group_wait: Duration,
         now: SystemTime,
     ) -> Vec<IncidentEvent> {
-        self.incidents.observe(events, group_wait, now)
+        let open: std::collections::HashSet<u64> = self.open.values().map(|t| t.alert.id).collect();
+        self.incidents
+            .observe(events, |id| open.contains(&id), group_wait, now)
     }
 
     pub(crate) fn incidents(&self) -> Vec<Incident> {
