@@ -101,13 +101,23 @@ fn a_10x_error_step_fires_within_2_minutes_at_500() {
     assert!(delay(Change::errors(at, 10.0), 500.0) <= Duration::from_secs(120));
 }
 
-/// At 20 selections a minute a 10× error step (1% to 10%) brings 2 failures a minute:
-/// no detector holding one false alarm a week can average under about 5.3 minutes
-/// (the CUSUM bound, `ln(ARL) / KL` = 12.2 / 0.116 nats per selection = 105
-/// selections). The rule reaches it; the target of 5 minutes is out of reach on
-/// average, so this asserts the bound with a seed's worth of slack.
+/// At 20 selections a minute a 10× error step (1% to 10%) brings 2 failures a minute,
+/// so one seed's delay is one noisy draw: the target holds for the median of five
+/// seeds, and no seed takes more than 8 minutes.
 #[test]
-fn a_10x_error_step_at_20_a_minute_fires_near_the_information_bound() {
+fn a_10x_error_step_at_20_a_minute_fires_within_5_minutes_in_the_median() {
     let at = Duration::from_secs(24 * 3600);
-    assert!(delay(Change::errors(at, 10.0), 20.0) <= Duration::from_secs(8 * 60));
+    let mut delays: Vec<Duration> = (0..5)
+        .map(|seed| {
+            let mut s = step("errors ×10", Change::errors(at, 10.0), false, 20.0, 6);
+            s.seed = 1000 + seed;
+            s.stop_after_change = Some(Duration::from_secs(1800));
+            let o = s.run();
+            report(&o);
+            o.detected.expect("the step is detected")
+        })
+        .collect();
+    delays.sort();
+    assert!(delays[2] <= Duration::from_secs(300), "{delays:?}");
+    assert!(delays[4] <= Duration::from_secs(480), "{delays:?}");
 }

@@ -59,7 +59,8 @@ pub enum RuleScope {
 /// Other metrics (mean latency, cost per selection, cost efficiency, throughput) have
 /// no count to test: the rule learns their value once per sealed minute and judges the
 /// mean of those values over each window of the same ladder, in standard errors of the
-/// mean (a window needs at least 3 minutes), with the same `wilson_z` and hysteresis.
+/// mean (Student's t at the level of `wilson_z`; a window needs at least 5 minutes),
+/// with the same hysteresis.
 ///
 /// The alert lifecycle then applies the rule's [`AlertPolicy`]: the breach must hold
 /// for `for_duration` (default 2 minutes) before it fires.
@@ -300,7 +301,12 @@ impl ThresholdRule {
         let mean = t.x[0] / k;
         let var = ((t.x[1] / k - mean * mean) * k / (k - 1.0)).max(0.0);
         let se = (var / k).sqrt();
-        let (z_past, z_inside) = (self.wilson_z, self.clear_z.unwrap_or(self.wilson_z));
+        // The spread is estimated from the same few minutes: Student's t, not z.
+        let df = k - 1.0;
+        let (z_past, z_inside) = (
+            student_t(self.wilson_z, df),
+            student_t(self.clear_z.unwrap_or(self.wilson_z), df),
+        );
         let side = |line: f64| {
             let d = match self.direction {
                 Direction::HigherIsWorse => mean - line,
@@ -523,7 +529,15 @@ impl ThresholdRule {
 pub(crate) const DEFAULT_Z: f64 = 3.5;
 
 /// Sealed minutes a point metric needs in a window before the window says anything.
-const MIN_MINUTES: f64 = 3.0;
+const MIN_MINUTES: f64 = 5.0;
+
+/// The Student-t quantile with `df` degrees of freedom at the tail probability of the
+/// normal quantile `z` (Cornish-Fisher expansion, three terms: within a few percent
+/// from 4 degrees of freedom up, and `z` itself as `df` grows).
+fn student_t(z: f64, df: f64) -> f64 {
+    let (z3, z5) = (z.powi(3), z.powi(5));
+    z + (z3 + z) / (4.0 * df) + (5.0 * z5 + 16.0 * z3 + 3.0 * z) / (96.0 * df * df)
+}
 
 fn minute_of(b: &MinuteBucket) -> u64 {
     crate::clock::to_unix_nanos(b.start) / 60_000_000_000
@@ -736,6 +750,15 @@ mod tests {
         assert_eq!(judge(&mut r, stats(1000, 10)).verdict, Verdict::Ok);
         // And once clear, 5.5% does not start anything.
         assert_eq!(judge(&mut r, stats(500, 27)).verdict, Verdict::Ok);
+    }
+
+    #[test]
+    fn student_t_quantiles_match_tables() {
+        // t(0.975) for 4, 10 and 30 degrees of freedom: 2.776, 2.228, 2.042.
+        for (df, t) in [(4.0, 2.776), (10.0, 2.228), (30.0, 2.042)] {
+            let got = student_t(1.96, df);
+            assert!((got - t).abs() / t < 0.03, "{df}: {got}");
+        }
     }
 
     #[test]
