@@ -324,13 +324,9 @@ fn print_alerts(monitor: &Monitor) {
     }
     println!("incidents open at the end of the day (related alerts, announced once):");
     for i in monitor.incidents() {
-        println!(
-            "  #{} {:?} {} ({} alerts)",
-            i.id,
-            i.severity,
-            i.title,
-            i.alerts.len()
-        );
+        let n = i.alerts.len();
+        let s = if n == 1 { "" } else { "s" };
+        println!("  #{} {:?} {} ({n} alert{s})", i.id, i.severity, i.title);
     }
     println!(
         "incidents resolved during the day: {}",
