@@ -31,7 +31,7 @@ fn main() {
             scenarios.push(cost_efficiency(place, volume, 2));
         }
     }
-    for volume in [5.0, 60.0, 1000.0] {
+    for volume in [5.0, 60.0, 1000.0, 5000.0] {
         let name = "stationary fleet, 7 days";
         scenarios.push(Scenario::healthy(name, 6, volume, 8, 1));
     }
