@@ -193,13 +193,22 @@ pub(crate) struct Incidents {
 }
 
 impl Incidents {
+    /// Marks alert `id` ended at `at`; the alert lifecycle calls it for every alert it
+    /// closes, announced or silenced (a silenced alert sends no event, and must still
+    /// leave its incident).
+    pub(crate) fn alert_ended(&mut self, id: u64, at: SystemTime) {
+        if let Some((t, a)) = self.find(id) {
+            if t.incident.alerts[a].ended_at.is_none() {
+                t.incident.alerts[a].ended_at = Some(at);
+                t.incident.refresh();
+            }
+        }
+    }
+
     /// Groups one tick's alert events; returns the incident events of the tick.
-    /// `is_open` tells which alert ids are still open: an alert that ends inside a
-    /// silence sends no event, and must still leave its incident.
     pub(crate) fn observe(
         &mut self,
         events: &[AlertEvent],
-        is_open: impl Fn(u64) -> bool,
         group_wait: Duration,
         now: SystemTime,
     ) -> Vec<IncidentEvent> {
@@ -215,24 +224,9 @@ impl Incidents {
                     }
                 }
                 AlertEventKind::Resolved | AlertEventKind::Accepted => {
-                    if let Some((t, a)) = self.find(e.alert_id) {
-                        t.incident.alerts[a].ended_at = Some(e.at);
-                        t.incident.refresh();
-                    }
+                    self.alert_ended(e.alert_id, e.at)
                 }
                 AlertEventKind::Renotified | AlertEventKind::NoData => {}
-            }
-        }
-        for t in &mut self.open {
-            let mut ended = false;
-            for a in t.incident.alerts.iter_mut() {
-                if a.ended_at.is_none() && !is_open(a.alert_id) {
-                    a.ended_at = Some(now);
-                    ended = true;
-                }
-            }
-            if ended {
-                t.incident.refresh();
             }
         }
         let mut i = 0;
@@ -369,14 +363,13 @@ mod tests {
     }
 
     impl Incidents {
-        /// As `observe`, with every alert open that has not sent its end.
         fn observe_all(
             &mut self,
             e: &[AlertEvent],
             wait: Duration,
             now: SystemTime,
         ) -> Vec<IncidentEvent> {
-            self.observe(e, |_| true, wait, now)
+            self.observe(e, wait, now)
         }
     }
 
@@ -500,8 +493,9 @@ mod tests {
             t0(),
         );
         g.observe_all(&[], 3 * MIN, t0() + 3 * MIN);
-        // No event: the alert ended while silenced.
-        let e = g.observe(&[], |_| false, 3 * MIN, t0() + 20 * MIN);
+        // No event: the alert ended while silenced; the lifecycle says so directly.
+        g.alert_ended(1, t0() + 20 * MIN);
+        let e = g.observe(&[], 3 * MIN, t0() + 20 * MIN);
         assert_eq!(kinds(&e), [IncidentEventKind::Resolved]);
         assert!(g.open().is_empty());
     }

@@ -214,6 +214,8 @@ impl AlertManager {
             return;
         }
         let mut t = self.open.remove(&key).expect("looked up above");
+        // Told directly, not through an event: a silenced alert sends none.
+        self.incidents.alert_ended(t.alert.id, now);
         let started_at = t.alert.firing_since.unwrap_or(t.alert.started_at);
         t.alert.observed = observed;
         if kind == AlertEventKind::Resolved {
@@ -276,9 +278,7 @@ impl AlertManager {
         group_wait: Duration,
         now: SystemTime,
     ) -> Vec<IncidentEvent> {
-        let open: std::collections::HashSet<u64> = self.open.values().map(|t| t.alert.id).collect();
-        self.incidents
-            .observe(events, |id| open.contains(&id), group_wait, now)
+        self.incidents.observe(events, group_wait, now)
     }
 
     pub(crate) fn incidents(&self) -> Vec<Incident> {

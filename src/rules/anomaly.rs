@@ -8,7 +8,9 @@ use crate::error::ConfigError;
 use crate::hdr::{BucketLayout, CompactCounts};
 
 use super::baseline::{Baseline, Profile, Sample};
-use super::evidence::{Ladder, Say, Side, Tally, TallyRing, judge_count, normal_sf};
+use super::evidence::{
+    Ladder, Say, Side, Tally, TallyRing, credibly_inside, credibly_past, critical_side, normal_sf,
+};
 use super::{AlertPolicy, DEFAULT_WINDOW, Finding, Metric, Rule, RuleView, Scope, Severity};
 
 /// Models not seen for this long are forgotten, so models that left do not accumulate;
@@ -397,21 +399,30 @@ impl AnomalyRule {
 
     /// What a window of `t` says about the lines: past the warning line, or inside
     /// the clearing line; past the critical line, or inside it.
-    fn say(&self, t: &Tally, lines: &[(f64, f64); 3], window: Duration, alpha: f64) -> Option<Say> {
+    fn say(
+        &self,
+        t: &Tally,
+        lines: &[(f64, f64); 3],
+        (window, held): (Duration, Option<Severity>),
+        alpha: f64,
+    ) -> Option<Say> {
         if t.n < self.min_samples as f64 {
             return None;
         }
         let worse = self.direction == Direction::HigherIsWorse;
-        let side = |i: usize| judge_count(t.x[i], t.n, lines[i].1, worse, (alpha, alpha));
-        let warning = match (side(0), side(2)) {
-            (Side::Past, _) => Side::Past,
-            (_, Side::Inside) => Side::Inside,
-            _ => Side::Unsure,
+        let past = |i: usize| credibly_past(t.x[i], t.n, lines[i].1, worse, alpha);
+        let inside = |i: usize| credibly_inside(t.x[i], t.n, lines[i].1, worse, alpha);
+        let warning = if past(0) {
+            Side::Past
+        } else if inside(2) {
+            Side::Inside
+        } else {
+            Side::Unsure
         };
         let share = t.x[0] / t.n;
         Some(Say {
             warning,
-            critical: side(1),
+            critical: critical_side(warning, held, || past(1), || inside(1)),
             window,
             n: t.n,
             share,
@@ -497,10 +508,10 @@ impl AnomalyRule {
         // Shortest window first; the first decisive one wins, and a model no window
         // decides about keeps what it had (hysteresis, as in `ThresholdRule`).
         let mut ladder = Ladder::new(held);
-        if !ladder.consider(self.say(&t, &lines, self.window, alpha)) {
+        if !ladder.consider(self.say(&t, &lines, (self.window, held), alpha)) {
             for w in LADDER {
                 let t = state.ring.sum(now_minute, w.as_secs() / 60);
-                if ladder.consider(self.say(&t, &lines, w, alpha)) {
+                if ladder.consider(self.say(&t, &lines, (w, held), alpha)) {
                     break;
                 }
             }

@@ -286,6 +286,40 @@ impl Ladder {
     }
 }
 
+/// Whether `x` of `n` is credibly past a line allowing the share `p0` (see
+/// [`judge_count`]), without asking about the other side.
+pub(crate) fn credibly_past(x: f64, n: f64, p0: f64, higher_is_worse: bool, alpha: f64) -> bool {
+    let (k, n) = (x.round().max(0.0) as u64, n.round() as u64);
+    if higher_is_worse {
+        upper_tail_below(k.min(n), n, p0, alpha)
+    } else {
+        lower_tail_below(k.min(n), n, p0, alpha)
+    }
+}
+
+/// Whether `x` of `n` is credibly on the good side of a line allowing the share `p0`.
+pub(crate) fn credibly_inside(x: f64, n: f64, p0: f64, higher_is_worse: bool, alpha: f64) -> bool {
+    credibly_past(x, n, p0, !higher_is_worse, alpha)
+}
+
+/// The critical line's side, asked only as far as a decision needs it: whether it is
+/// past only matters once the warning line is, and whether it is inside only then or
+/// for a scope held critical.
+pub(crate) fn critical_side(
+    warning: Side,
+    held: Option<Severity>,
+    past: impl FnOnce() -> bool,
+    inside: impl FnOnce() -> bool,
+) -> Side {
+    if warning == Side::Past && past() {
+        Side::Past
+    } else if (warning == Side::Past || held == Some(Severity::Critical)) && inside() {
+        Side::Inside
+    } else {
+        Side::Unsure
+    }
+}
+
 /// What one sealed minute (or window) contributes to a rule: trials and, per line,
 /// the events that count against it.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]

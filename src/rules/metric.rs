@@ -142,12 +142,20 @@ impl Metric {
     /// Formats a value of this metric with its unit.
     pub fn format(self, v: f64) -> String {
         use Metric::*;
+        // Rules format their messages at every tick for every breaching scope: fixed
+        // decimals through integers avoid the exact float formatter's slow path.
+        if !v.is_finite() || v.abs() >= 1e12 {
+            return format!("{v}");
+        }
         match self {
             MeanLatency | LatencyP50 | LatencyP90 | LatencyP95 | LatencyP99 => {
-                format!("{v:.0} ms")
+                format!("{} ms", v.round() as i64)
             }
             ErrorRate | CacheHitRate | SelectionAccuracy | CostEfficiency | Satisfaction => {
-                format!("{:.1}%", v * 100.0)
+                let tenths = (v * 1000.0).round() as i64;
+                let sign = if tenths < 0 { "-" } else { "" };
+                let t = tenths.unsigned_abs();
+                format!("{sign}{}.{}%", t / 10, t % 10)
             }
             CostPerSelection => format!("${v:.4}"),
             Throughput => format!("{v:.2}/s"),
@@ -186,6 +194,16 @@ mod tests {
         // Matches the textbook value for p = 0.5, n = 100, z = 1.96.
         let (lo, hi) = wilson_interval(0.5, 100, 1.96);
         assert!((lo - 0.4038).abs() < 1e-3 && (hi - 0.5962).abs() < 1e-3);
+    }
+
+    #[test]
+    fn values_format_with_fixed_decimals() {
+        assert_eq!(Metric::ErrorRate.format(0.0754), "7.5%");
+        assert_eq!(Metric::ErrorRate.format(0.05), "5.0%");
+        assert_eq!(Metric::CostEfficiency.format(-0.0123), "-1.2%");
+        assert_eq!(Metric::CostEfficiency.format(-0.0004), "0.0%");
+        assert_eq!(Metric::LatencyP95.format(2999.6), "3000 ms");
+        assert_eq!(Metric::LatencyP95.format(f64::NAN), "NaN");
     }
 
     #[test]

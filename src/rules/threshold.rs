@@ -9,7 +9,10 @@ use crate::error::ConfigError;
 use crate::hdr::BucketLayout;
 use crate::summary::{Stats, Summary};
 
-use super::evidence::{Ladder, Say, Side, Tally, TallyRing, judge_count, normal_sf};
+use super::evidence::{
+    Ladder, Say, Side, Tally, TallyRing, credibly_inside, credibly_past, critical_side,
+    judge_count, normal_sf,
+};
 use super::{AlertPolicy, DEFAULT_WINDOW, Finding, Metric, Rule, RuleView, Scope, Severity};
 
 /// Which scopes a rule judges.
@@ -272,18 +275,25 @@ impl ThresholdRule {
         Tally { n: samples, x }
     }
 
-    fn say(&self, t: &Tally, window: Duration) -> Option<Say> {
+    fn say(&self, t: &Tally, window: Duration, held: Option<Severity>) -> Option<Say> {
         if t.n < self.min_samples as f64 || t.n < 1.0 {
             return None;
         }
         let worse = self.direction == Direction::HigherIsWorse;
-        let alphas = self.alphas();
-        let side = |i: usize, line: f64| judge_count(t.x[i], t.n, self.p0(line), worse, alphas);
+        let (a_past, a_inside) = self.alphas();
         let share = t.x[0] / t.n;
         let p0 = self.p0(self.warning);
+        let warning = judge_count(t.x[0], t.n, p0, worse, (a_past, a_inside));
+        let pc = self.p0(self.critical);
+        let critical = critical_side(
+            warning,
+            held,
+            || credibly_past(t.x[1], t.n, pc, worse, a_past),
+            || credibly_inside(t.x[1], t.n, pc, worse, a_inside),
+        );
         Some(Say {
-            warning: side(0, self.warning),
-            critical: side(1, self.critical),
+            warning,
+            critical,
             window,
             n: t.n,
             share,
@@ -352,12 +362,12 @@ impl ThresholdRule {
         let mut consider = |say: Option<Say>| ladder.consider(say);
         if self.counted() {
             let t = self.window_tally(view, &scope, stats);
-            if !consider(self.say(&t, self.window)) {
+            if !consider(self.say(&t, self.window, held)) {
                 if let Some(state) = self.scopes.get(&scope) {
                     let now_minute = crate::clock::to_unix_nanos(view.now()) / 60_000_000_000;
                     for &w in &self.evidence_windows {
                         let t = state.ring.sum(now_minute, w.as_secs() / 60);
-                        if consider(self.say(&t, w)) {
+                        if consider(self.say(&t, w, held)) {
                             break;
                         }
                     }
@@ -399,23 +409,23 @@ impl ThresholdRule {
             Some(say) if self.counted() => {
                 let share = match m.quantile() {
                     Some(q) => format!(
-                        "{:.1}% slower than {} where the line allows {:.1}%",
-                        say.share * 100.0,
+                        "{} slower than {} where the line allows {}",
+                        Metric::ErrorRate.format(say.share),
                         m.format(self.warning),
-                        (1.0 - q) * 100.0
+                        Metric::ErrorRate.format(1.0 - q)
                     ),
                     None => m.format(say.share),
                 };
                 format!(
-                    "{share} over the last {} ({:.0} selections)",
+                    "{share} over the last {} ({} selections)",
                     human(say.window),
-                    say.n
+                    say.n as u64
                 )
             }
             Some(say) => format!(
-                "{} on average over the {:.0} minutes of the last {}",
+                "{} on average over the {} minutes of the last {}",
                 m.format(say.share),
-                say.n,
+                say.n as u64,
                 human(say.window)
             ),
             None => format!("{} now, not yet credibly back inside", m.format(value)),
