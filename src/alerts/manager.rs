@@ -115,6 +115,7 @@ impl AlertManager {
         now: SystemTime,
         out: &mut Vec<AlertEvent>,
     ) {
+        use AlertEventKind::{Accepted, Resolved};
         let key = (rule_id.to_owned(), f.scope.clone());
         let silenced = self
             .silences
@@ -132,15 +133,9 @@ impl AlertManager {
                     t.announce(policy, now, out);
                 }
             }
-            Verdict::Ok => self.end(
-                key,
-                f.observed,
-                policy,
-                now,
-                silenced,
-                AlertEventKind::Resolved,
-                out,
-            ),
+            Verdict::Ok => {
+                self.end(key, f.observed, policy, now, silenced, Resolved, out);
+            }
             Verdict::Accepted => {
                 let Some(t) = self.open.get_mut(&key) else {
                     return;
@@ -151,27 +146,13 @@ impl AlertManager {
                     keep_firing_for: Duration::ZERO,
                     ..*policy
                 };
-                self.end(
-                    key,
-                    f.observed,
-                    &policy,
-                    now,
-                    silenced,
-                    AlertEventKind::Accepted,
-                    out,
-                );
+                self.end(key, f.observed, &policy, now, silenced, Accepted, out);
             }
             Verdict::NoData => match policy.no_data {
                 NoDataPolicy::KeepState => {}
-                NoDataPolicy::Resolve => self.end(
-                    key,
-                    f.observed,
-                    policy,
-                    now,
-                    silenced,
-                    AlertEventKind::Resolved,
-                    out,
-                ),
+                NoDataPolicy::Resolve => {
+                    self.end(key, f.observed, policy, now, silenced, Resolved, out);
+                }
                 NoDataPolicy::MarkNoData => {
                     let Some(t) = self.open.get_mut(&key) else {
                         return;
