@@ -9,7 +9,8 @@ use crate::hdr::{BucketLayout, CompactCounts};
 
 use super::baseline::{Baseline, Profile, Sample};
 use super::evidence::{
-    Ladder, Say, Side, Tally, TallyRing, credibly_inside, credibly_past, critical_side, normal_sf,
+    Ladder, Say, Side, Tally, TallyRing, credibly_inside, credibly_past, critical_side,
+    line_duration, normal_sf,
 };
 use super::{AlertPolicy, DEFAULT_WINDOW, Finding, Metric, Rule, RuleView, Scope, Severity};
 
@@ -312,7 +313,7 @@ impl AnomalyRule {
             let x = match (self.metric.quantile(), lines) {
                 (None, _) => Some([sample.x; 3]),
                 (Some(_), Some(lines)) => Some(lines.map(|(us, _)| {
-                    let line = view.layout.index_of(Duration::from_secs_f64(us / 1e6));
+                    let line = view.layout.index_of(line_duration(us / 1e6));
                     b.compact().count_above(line) as f64
                 })),
                 (Some(_), None) => None,
@@ -446,7 +447,7 @@ impl AnomalyRule {
         let x = match self.metric.quantile() {
             Some(_) => {
                 let slower = |us: f64| {
-                    let line = Duration::from_secs_f64(us / 1e6);
+                    let line = line_duration(us / 1e6);
                     view.count_slower_than(self.window, scope, line)
                         .map(|k| k as f64)
                 };

@@ -286,6 +286,12 @@ impl Ladder {
     }
 }
 
+/// A latency line given in `seconds` as a `Duration`, saturating: lines come from
+/// settings and learned baselines, and an absurd one must not panic.
+pub(crate) fn line_duration(seconds: f64) -> Duration {
+    Duration::try_from_secs_f64(seconds.max(0.0)).unwrap_or(Duration::MAX)
+}
+
 /// Whether `x` of `n` is credibly past a line allowing the share `p0` (see
 /// [`judge_count`]), without asking about the other side.
 pub(crate) fn credibly_past(x: f64, n: f64, p0: f64, higher_is_worse: bool, alpha: f64) -> bool {
@@ -471,6 +477,14 @@ mod tests {
             share: 0.0,
             leans_past,
         })
+    }
+
+    #[test]
+    fn absurd_lines_saturate() {
+        assert_eq!(line_duration(f64::NAN), Duration::ZERO);
+        assert_eq!(line_duration(-1.0), Duration::ZERO);
+        assert_eq!(line_duration(1e300), Duration::MAX);
+        assert_eq!(line_duration(1.5), Duration::from_millis(1500));
     }
 
     #[test]

@@ -11,7 +11,7 @@ use crate::summary::{Stats, Summary};
 
 use super::evidence::{
     Ladder, Say, Side, Tally, TallyRing, credibly_inside, credibly_past, critical_side,
-    judge_count, normal_sf,
+    judge_count, line_duration, normal_sf,
 };
 use super::{AlertPolicy, DEFAULT_WINDOW, Finding, Metric, Rule, RuleView, Scope, Severity};
 
@@ -245,7 +245,7 @@ impl ThresholdRule {
     /// The tally of one sealed minute.
     fn bucket_tally(&self, b: &MinuteBucket, layout: &BucketLayout) -> Tally {
         let slower = |ms: f64| {
-            let line = layout.index_of(Duration::from_secs_f64(ms.max(0.0) / 1000.0));
+            let line = layout.index_of(line_duration(ms / 1000.0));
             b.compact().count_above(line) as f64
         };
         let (n, x) = match self.metric {
@@ -263,7 +263,7 @@ impl ThresholdRule {
         let samples = self.metric.samples(stats) as f64;
         let mean = self.metric.value(stats).unwrap_or(0.0);
         let slower = |line: f64| {
-            let line = Duration::from_secs_f64(line.max(0.0) / 1000.0);
+            let line = line_duration(line / 1000.0);
             view.count_slower_than(self.window, scope, line)
                 .unwrap_or(0) as f64
         };
