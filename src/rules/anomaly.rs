@@ -294,10 +294,8 @@ impl AnomalyRule {
                 .get(&b.model)
                 .and_then(|s| s.bound)
                 .map(|(_, bound)| self.lines(bound));
-            let state = self
-                .models
-                .entry(b.model.clone())
-                .or_insert_with(|| ModelState {
+            if !self.models.contains_key(&b.model) {
+                let state = ModelState {
                     baseline: Baseline::default(),
                     held: None,
                     shift: None,
@@ -305,7 +303,10 @@ impl AnomalyRule {
                     bound: None,
                     pending: VecDeque::new(),
                     ring: TallyRing::new(LADDER[LADDER.len() - 1].as_secs() / 60),
-                });
+                };
+                self.models.insert(b.model.clone(), state);
+            }
+            let state = self.models.get_mut(&b.model).expect("inserted above");
             state.last_seen = now;
             let minute = crate::clock::to_unix_nanos(b.start) / 60_000_000_000;
             // Latency minutes are tallied against the lines of the baseline as it is

@@ -391,8 +391,14 @@ impl ThresholdRule {
             );
         }
         let (decided, by) = ladder.decision();
-        let minutes = self.ring_minutes();
-        self.state(scope.clone(), minutes).held = decided;
+        // Looked up before inserting: most scopes exist, and a key costs an allocation.
+        match self.scopes.get_mut(&scope) {
+            Some(state) => state.held = decided,
+            None => {
+                let minutes = self.ring_minutes();
+                self.state(scope.clone(), minutes).held = decided;
+            }
+        }
         let Some(severity) = decided else {
             return Finding::ok(scope, value);
         };
