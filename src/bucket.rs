@@ -100,9 +100,7 @@ impl MinuteBucket {
     pub(crate) fn compact(&self) -> &CompactCounts {
         &self.compact
     }
-}
 
-impl MinuteBucket {
     /// Selections slower than `line`, to the histogram's resolution: the bucket that
     /// holds `line` itself (values within 1% of it with the default 2 significant
     /// digits) does not count as slower.

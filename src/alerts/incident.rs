@@ -362,17 +362,6 @@ mod tests {
         }
     }
 
-    impl Incidents {
-        fn observe_all(
-            &mut self,
-            e: &[AlertEvent],
-            wait: Duration,
-            now: SystemTime,
-        ) -> Vec<IncidentEvent> {
-            self.observe(e, wait, now)
-        }
-    }
-
     fn kinds(events: &[IncidentEvent]) -> Vec<IncidentEventKind> {
         events.iter().map(|e| e.kind).collect()
     }
@@ -391,9 +380,9 @@ mod tests {
                 )
             })
             .collect();
-        assert!(g.observe_all(&fired[..5], 3 * MIN, t0()).is_empty());
-        assert!(g.observe_all(&fired[5..], 3 * MIN, t0() + MIN).is_empty());
-        let opened = g.observe_all(&[], 3 * MIN, t0() + 3 * MIN);
+        assert!(g.observe(&fired[..5], 3 * MIN, t0()).is_empty());
+        assert!(g.observe(&fired[5..], 3 * MIN, t0() + MIN).is_empty());
+        let opened = g.observe(&[], 3 * MIN, t0() + 3 * MIN);
         assert_eq!(kinds(&opened), [IncidentEventKind::Opened]);
         let incident = &opened[0].incident;
         assert_eq!(incident.alerts.len(), 8);
@@ -410,7 +399,7 @@ mod tests {
                 )
             })
             .collect();
-        let done = g.observe_all(&resolved, 3 * MIN, t0() + 30 * MIN);
+        let done = g.observe(&resolved, 3 * MIN, t0() + 30 * MIN);
         assert_eq!(kinds(&done), [IncidentEventKind::Resolved]);
         assert_eq!(g.mean_time_to_resolve(), Some(30 * MIN));
         assert!(g.open().is_empty());
@@ -419,12 +408,12 @@ mod tests {
     #[test]
     fn two_metrics_of_one_model_are_one_incident() {
         let mut g = Incidents::default();
-        g.observe_all(
+        g.observe(
             &[alert(1, AlertEventKind::Firing, "error_rate", "a", t0())],
             3 * MIN,
             t0(),
         );
-        g.observe_all(
+        g.observe(
             &[alert(
                 2,
                 AlertEventKind::Firing,
@@ -439,7 +428,7 @@ mod tests {
         assert_eq!(open.len(), 1);
         assert_eq!(open[0].group, IncidentGroup::Scope(Scope::model("a")));
         // A third alert on another model and another rule starts its own.
-        g.observe_all(
+        g.observe(
             &[alert(
                 3,
                 AlertEventKind::Firing,
@@ -456,12 +445,12 @@ mod tests {
     #[test]
     fn unrelated_alerts_apart_are_two_incidents_and_late_joiners_update() {
         let mut g = Incidents::default();
-        g.observe_all(
+        g.observe(
             &[alert(1, AlertEventKind::Firing, "error_rate", "a", t0())],
             3 * MIN,
             t0(),
         );
-        let e = g.observe_all(&[], 3 * MIN, t0() + 3 * MIN);
+        let e = g.observe(&[], 3 * MIN, t0() + 3 * MIN);
         assert_eq!(kinds(&e), [IncidentEventKind::Opened]);
         let late = alert(
             2,
@@ -470,7 +459,7 @@ mod tests {
             "b",
             t0() + 10 * MIN,
         );
-        let e = g.observe_all(&[late], 3 * MIN, t0() + 10 * MIN);
+        let e = g.observe(&[late], 3 * MIN, t0() + 10 * MIN);
         assert_eq!(kinds(&e), [IncidentEventKind::Updated]);
         assert_eq!(e[0].incident.alerts.len(), 2);
         let other = alert(
@@ -480,19 +469,19 @@ mod tests {
             "c",
             t0() + 30 * MIN,
         );
-        g.observe_all(&[other], 3 * MIN, t0() + 30 * MIN);
+        g.observe(&[other], 3 * MIN, t0() + 30 * MIN);
         assert_eq!(g.open().len(), 2);
     }
 
     #[test]
     fn an_alert_ended_inside_a_silence_still_closes_its_incident() {
         let mut g = Incidents::default();
-        g.observe_all(
+        g.observe(
             &[alert(1, AlertEventKind::Firing, "error_rate", "a", t0())],
             3 * MIN,
             t0(),
         );
-        g.observe_all(&[], 3 * MIN, t0() + 3 * MIN);
+        g.observe(&[], 3 * MIN, t0() + 3 * MIN);
         // No event: the alert ended while silenced; the lifecycle says so directly.
         g.alert_ended(1, t0() + 20 * MIN);
         let e = g.observe(&[], 3 * MIN, t0() + 20 * MIN);
@@ -504,7 +493,7 @@ mod tests {
     fn an_alert_firing_again_replaces_its_entry() {
         let mut g = Incidents::default();
         let fire = |id, at| alert(id, AlertEventKind::Firing, "error_rate", "a", at);
-        g.observe_all(
+        g.observe(
             &[
                 fire(1, t0()),
                 alert(2, AlertEventKind::Firing, "error_rate", "b", t0()),
@@ -514,7 +503,7 @@ mod tests {
         );
         for k in 0..5u64 {
             let at = t0() + MIN * (10 + k as u32);
-            g.observe_all(
+            g.observe(
                 &[alert(
                     1 + 10 * k,
                     AlertEventKind::Resolved,
@@ -525,7 +514,7 @@ mod tests {
                 3 * MIN,
                 at,
             );
-            g.observe_all(&[fire(11 + 10 * k, at)], 3 * MIN, at);
+            g.observe(&[fire(11 + 10 * k, at)], 3 * MIN, at);
         }
         assert_eq!(g.open()[0].alerts.len(), 2);
     }
@@ -533,12 +522,12 @@ mod tests {
     #[test]
     fn an_incident_over_before_group_wait_is_never_announced() {
         let mut g = Incidents::default();
-        g.observe_all(
+        g.observe(
             &[alert(1, AlertEventKind::Firing, "error_rate", "a", t0())],
             3 * MIN,
             t0(),
         );
-        let e = g.observe_all(
+        let e = g.observe(
             &[alert(
                 1,
                 AlertEventKind::Resolved,

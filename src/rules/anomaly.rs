@@ -302,7 +302,7 @@ impl AnomalyRule {
                     last_seen: now,
                     bound: None,
                     pending: VecDeque::new(),
-                    ring: TallyRing::new(LADDER[LADDER.len() - 1].as_secs() / 60),
+                    ring: ladder_ring(),
                 };
                 self.models.insert(b.model.clone(), state);
             }
@@ -555,7 +555,7 @@ impl AnomalyRule {
                 state.shift = None;
                 state.bound = None;
                 // The ring counted against the old normal's lines.
-                state.ring = TallyRing::new(LADDER[LADDER.len() - 1].as_secs() / 60);
+                state.ring = ladder_ring();
                 return Finding::accepted(scope, value, normal, message);
             }
         }
@@ -588,6 +588,11 @@ impl AnomalyRule {
             None => profile.x / profile.n.max(1.0),
         }
     }
+}
+
+/// An empty ring reaching back over the longest window of the ladder.
+fn ladder_ring() -> TallyRing {
+    TallyRing::new(LADDER[LADDER.len() - 1].as_secs() / 60)
 }
 
 /// The `z` with `P(Z > z) = alpha`, by bisection (called once per evaluation).

@@ -165,22 +165,9 @@ pub(crate) fn judge_count(
     if n.is_nan() || n < 1.0 || !x.is_finite() {
         return Side::Unsure;
     }
-    let n = n.round() as u64;
-    let k = (x.round().max(0.0) as u64).min(n);
-    let (above, below) = if higher_is_worse {
-        (
-            upper_tail_below(k, n, p0, alpha_past),
-            lower_tail_below(k, n, p0, alpha_inside),
-        )
-    } else {
-        (
-            lower_tail_below(k, n, p0, alpha_past),
-            upper_tail_below(k, n, p0, alpha_inside),
-        )
-    };
-    if above {
+    if credibly_past(x, n, p0, higher_is_worse, alpha_past) {
         Side::Past
-    } else if below {
+    } else if credibly_inside(x, n, p0, higher_is_worse, alpha_inside) {
         Side::Inside
     } else {
         Side::Unsure
