@@ -66,6 +66,7 @@ mod query;
 mod registry;
 mod reports;
 mod rules;
+pub mod scoreboard;
 mod seal;
 mod selection;
 mod snapshot;
@@ -121,6 +122,7 @@ pub use rules::{
     AlertPolicy, AnomalyRule, DEFAULT_WINDOW, Finding, Metric, NoDataPolicy, Rule, RuleScope,
     RuleView, Scope, Severity, ThresholdRule, Verdict, default_rules, wilson_interval,
 };
+pub use scoreboard::{ModelScore, Score, Scoreboard};
 pub use selection::{MAX_COST_USD, MAX_MODEL_ID_LEN, Selection};
 pub use snapshot::{MergeError, Snapshot, SnapshotModel};
 pub use summary::{LatencyStats, Stats, Summary};

@@ -7,7 +7,7 @@
 use std::sync::Arc;
 use std::sync::mpsc::{self, RecvTimeoutError, Sender};
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::Instant;
 
 use crate::monitor::Inner;
 
@@ -20,14 +20,33 @@ impl Lifecycle {
     pub(crate) fn new(inner: Arc<Inner>, background: bool) -> std::io::Result<Self> {
         let worker = if background {
             let (stop, stopped) = mpsc::channel::<()>();
-            let interval: Duration = inner.config.monitoring.update_interval();
+            let tick_every = inner.config.monitoring.update_interval();
+            let live_every = inner.config.monitoring.live_interval();
             let state = inner.clone();
             let handle = std::thread::Builder::new()
                 .name("modelmeter-tick".into())
                 .spawn(move || {
-                    // Wakes on the interval; a message or a dropped sender means stop.
-                    while let Err(RecvTimeoutError::Timeout) = stopped.recv_timeout(interval) {
-                        state.tick(false);
+                    // Ticks every update interval and refreshes the live views in
+                    // between; the next deadline counts from the end of the work, so a
+                    // slow tick delays the next instead of queueing ticks behind it. A
+                    // message or a dropped sender means stop.
+                    let mut next_tick = Instant::now() + tick_every;
+                    let mut next_live = Instant::now() + live_every;
+                    loop {
+                        let wait = next_tick
+                            .min(next_live)
+                            .saturating_duration_since(Instant::now());
+                        if !matches!(stopped.recv_timeout(wait), Err(RecvTimeoutError::Timeout)) {
+                            break;
+                        }
+                        let now = Instant::now();
+                        if now >= next_tick {
+                            state.tick(false);
+                            next_tick = Instant::now() + tick_every;
+                        } else {
+                            state.publish_live(state.clock.unix_nanos(), false);
+                        }
+                        next_live = Instant::now() + live_every;
                     }
                 })?;
             Some((stop, handle))

@@ -240,6 +240,19 @@ impl AlertManager {
             .is_some()
     }
 
+    /// The highest severity of the firing alerts scoped to each model.
+    pub(crate) fn firing_by_model(&self) -> BTreeMap<&str, Severity> {
+        let mut out = BTreeMap::new();
+        for t in self.open.values() {
+            let a = &t.alert;
+            if let (AlertState::Firing, Scope::Model(m)) = (a.state, &a.scope) {
+                let s = out.entry(m.as_str()).or_insert(a.severity);
+                *s = (*s).max(a.severity);
+            }
+        }
+        out
+    }
+
     pub(crate) fn active(&self) -> Vec<Alert> {
         self.open.values().map(|t| t.alert.clone()).collect()
     }

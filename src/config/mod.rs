@@ -322,6 +322,10 @@ pub struct Monitoring {
     pub enabled: bool,
     /// Background tick interval in milliseconds. Default 5000.
     pub update_interval: u64,
+    /// How often the worker refreshes the [scoreboard](crate::scoreboard), in
+    /// milliseconds, between ticks; it reads the open minute, so it needs no tick.
+    /// Default 1000.
+    pub live_interval: u64,
     /// How far back history reaches, in milliseconds: the retention of the day and week
     /// tiers. Default 30 days.
     pub retention_period: u64,
@@ -336,6 +340,7 @@ impl Default for Monitoring {
         Self {
             enabled: true,
             update_interval: 5_000,
+            live_interval: 1_000,
             retention_period: 30 * DAY_MS,
             aggregation_levels: vec![
                 AggregationLevel::Minute,
@@ -354,13 +359,23 @@ impl Monitoring {
         Duration::from_millis(self.update_interval)
     }
 
+    /// The scoreboard's refresh interval.
+    pub fn live_interval(&self) -> Duration {
+        Duration::from_millis(self.live_interval)
+    }
+
     fn validate(&self) -> Result<(), ConfigError> {
-        if self.update_interval == 0 || self.update_interval > HOUR_MS {
-            return Err(ConfigError::invalid(
-                "monitoring.updateInterval",
-                self.update_interval,
-                "must be between 1 and 3600000 milliseconds",
-            ));
+        for (key, ms) in [
+            ("monitoring.updateInterval", self.update_interval),
+            ("monitoring.liveInterval", self.live_interval),
+        ] {
+            if ms == 0 || ms > HOUR_MS {
+                return Err(ConfigError::invalid(
+                    key,
+                    ms,
+                    "must be between 1 and 3600000 milliseconds",
+                ));
+            }
         }
         if self.retention_period < HOUR_MS {
             return Err(ConfigError::invalid(

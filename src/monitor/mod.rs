@@ -25,6 +25,7 @@ use crate::live::{LiveSnapshot, Subscribers};
 use crate::optimizer::{OptimizerState, Optimizers};
 use crate::registry::Registry;
 use crate::rules::{Rule, RuleView, Scope};
+use crate::scoreboard::{Publisher, Scoreboard};
 use crate::seal::{NANOS_PER_MINUTE, Sealer};
 use crate::selection::Selection;
 use crate::snapshot::Snapshot;
@@ -67,6 +68,7 @@ pub(crate) struct Inner {
     /// Cumulative series for `render_prometheus`.
     prometheus: Mutex<PrometheusText>,
     subscribers: Mutex<Subscribers>,
+    scores: Publisher,
     /// Whether a tick waits for its batch to be delivered.
     synchronous_export: bool,
     rejects: Box<[CachePadded<RejectCounters>]>,
@@ -113,6 +115,7 @@ impl Inner {
             }),
             prometheus: Mutex::new(PrometheusText::new()),
             subscribers: Mutex::new(Subscribers::default()),
+            scores: Publisher::default(),
             synchronous_export,
             alerts: Mutex::new(AlertManager::default()),
             rejects: (0..REJECT_LANES)
@@ -221,7 +224,7 @@ impl Inner {
         state.last_tick = state.last_tick.max(now);
         let batch = Arc::new(batch);
         self.prometheus.lock().observe(&batch);
-        self.publish_live(now);
+        self.publish_live(now, true);
         if batch.is_empty() {
             return;
         }
@@ -254,15 +257,36 @@ impl Inner {
         }
     }
 
-    fn publish_live(&self, now: u64) {
+    /// Refreshes the scoreboard (when anyone asked for one) and, at a tick, serves the
+    /// subscribers that are due; both read the same two summaries.
+    pub(crate) fn publish_live(&self, now: u64, at_tick: bool) {
         let interval = self.config.monitoring.update_interval();
-        if !self.subscribers.lock().due(now, interval) {
+        let subscribers = at_tick && self.subscribers.lock().due(now, interval);
+        let scores = self.scores.wanted();
+        if !subscribers && !scores {
             return;
         }
+        let at = crate::clock::from_unix_nanos(now);
         let one = self.summary_at(now, Duration::from_secs(60));
         let five = self.summary_at(now, Duration::from_secs(300));
-        let snapshot = LiveSnapshot::new(crate::clock::from_unix_nanos(now), &one, &five);
-        self.subscribers.lock().publish(now, snapshot);
+        if scores {
+            let alerts = self.alerts.lock();
+            self.scores
+                .publish(at, &one, &five, &alerts.firing_by_model());
+        }
+        if subscribers {
+            let snapshot = LiveSnapshot::new(at, &one, &five);
+            self.subscribers.lock().publish(now, snapshot);
+        }
+    }
+
+    /// A scoreboard handle; the first ask fills the table at once.
+    pub(crate) fn scoreboard(&self) -> Scoreboard {
+        let (board, first) = self.scores.handle();
+        if first {
+            self.publish_live(self.clock.unix_nanos(), false);
+        }
+        board
     }
 
     /// Runs every rule over the windows it asks for and the alert lifecycle over
@@ -504,6 +528,17 @@ impl Monitor {
     /// buckets per model.
     pub fn summary(&self, window: Duration) -> Summary {
         self.inner.summary_at(self.inner.clock.unix_nanos(), window)
+    }
+
+    /// The routing scoreboard: every model's last-minute and last-5-minute numbers,
+    /// refreshed once per live interval (`monitoring.liveInterval`, default 1 s) by the
+    /// worker and at every [`tick`](Self::tick), readable without a lock.
+    ///
+    /// Refreshing costs two summaries per interval, so it starts with the first call;
+    /// that call fills the table at once. See [`crate::scoreboard`] for the staleness
+    /// bound and how to route on the scores without flapping.
+    pub fn scoreboard(&self) -> Scoreboard {
+        self.inner.scoreboard()
     }
 
     /// The monitor's own counters.
