@@ -34,6 +34,7 @@ use parking_lot::Mutex;
 
 use crate::aggregate::{Event, Totals};
 use crate::bands::Bands;
+use crate::tokens::SLOTS;
 
 static NEXT_LANE: AtomicUsize = AtomicUsize::new(0);
 
@@ -62,6 +63,9 @@ pub(crate) struct OpenCell {
     pub totals: Totals,
     /// Counters by complexity band; boxed so moving a cell stays cheap.
     pub bands: Box<Bands>,
+    /// Selections by token-usage bucket, input then output ([`crate::tokens`]).
+    tokens: Box<[u32; 2 * SLOTS]>,
+    has_tokens: bool,
     counts: Box<[u32]>,
     lo: usize,
     hi: usize,
@@ -73,6 +77,8 @@ impl OpenCell {
             minute: 0,
             totals: Totals::default(),
             bands: Box::default(),
+            tokens: Box::new([0; 2 * SLOTS]),
+            has_tokens: false,
             counts: vec![0; buckets].into_boxed_slice(),
             lo: usize::MAX,
             hi: 0,
@@ -85,6 +91,11 @@ impl OpenCell {
         // Only selections with a complexity touch the band counters' cache lines.
         if e.complexity.1 != 0 {
             self.bands.add(e);
+        }
+        if let Some((input, output)) = e.token_slots {
+            self.tokens[usize::from(input)] += 1;
+            self.tokens[SLOTS + usize::from(output)] += 1;
+            self.has_tokens = true;
         }
         self.counts[e.bucket] += 1;
         self.lo = self.lo.min(e.bucket);
@@ -104,6 +115,12 @@ impl OpenCell {
         })
     }
 
+    /// The token-usage counts, input then output; `None` when no selection reported
+    /// tokens.
+    pub(crate) fn token_counts(&self) -> Option<&[u32; 2 * SLOTS]> {
+        self.has_tokens.then_some(&*self.tokens)
+    }
+
     /// Empties the cell for reuse, touching only the buckets that were used.
     fn clear(&mut self) {
         if self.lo != usize::MAX {
@@ -114,11 +131,17 @@ impl OpenCell {
         if self.totals.complexity.count > 0 {
             *self.bands = Bands::default();
         }
+        if self.has_tokens {
+            *self.tokens = [0; 2 * SLOTS];
+            self.has_tokens = false;
+        }
         self.totals = Totals::default();
     }
 
     fn heap_bytes(&self) -> usize {
-        self.counts.len() * std::mem::size_of::<u32>() + std::mem::size_of::<Bands>()
+        self.counts.len() * std::mem::size_of::<u32>()
+            + std::mem::size_of::<Bands>()
+            + std::mem::size_of::<[u32; 2 * SLOTS]>()
     }
 }
 

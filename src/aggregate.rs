@@ -44,6 +44,9 @@ pub(crate) struct Event {
     pub satisfaction: (u64, u64),
     pub input_tokens: u64,
     pub output_tokens: u64,
+    /// The token-usage bucket of the input and the output count
+    /// ([`crate::tokens::slot`]), when the selection reported tokens.
+    pub token_slots: Option<(u8, u8)>,
 }
 
 impl Event {
@@ -84,6 +87,12 @@ impl Event {
             satisfaction,
             input_tokens: s.input_tokens,
             output_tokens: s.output_tokens,
+            token_slots: s.tokens_reported.then(|| {
+                (
+                    crate::tokens::slot(s.input_tokens),
+                    crate::tokens::slot(s.output_tokens),
+                )
+            }),
         })
     }
 }

@@ -1,5 +1,6 @@
 //! [`MinuteBucket`]: one model's sealed minute, as exporters receive it.
 
+use crate::tokens::TokenUsage;
 use std::time::{Duration, SystemTime};
 
 use serde::Serialize;
@@ -48,6 +49,9 @@ pub struct MinuteBucket {
     pub input_tokens: u64,
     /// Output tokens.
     pub output_tokens: u64,
+    /// Selections by token-usage bucket (OpenTelemetry GenAI bounds), for the
+    /// selections that reported tokens.
+    pub token_usage: TokenUsage,
     /// Exact sum of latencies (for the mean).
     #[serde(serialize_with = "ser_ms")]
     pub latency_sum: Duration,
@@ -58,6 +62,9 @@ pub struct MinuteBucket {
     /// minutes without walking a 26 KiB histogram.
     #[serde(skip)]
     compact: CompactCounts,
+    /// Spend in nano-dollars, exact, so cumulative counters never step back.
+    #[serde(skip)]
+    cost_nano_usd: u64,
 }
 
 impl MinuteBucket {
@@ -65,6 +72,7 @@ impl MinuteBucket {
         model: &str,
         start: SystemTime,
         agg: &Aggregate,
+        token_usage: TokenUsage,
         layout: &BucketLayout,
     ) -> Self {
         let t = &agg.totals;
@@ -90,10 +98,17 @@ impl MinuteBucket {
             complexity_count: t.complexity.count,
             input_tokens: t.input_tokens,
             output_tokens: t.output_tokens,
+            token_usage,
             latency_sum: Duration::from_micros(t.latency_sum_us),
             latency,
             compact: agg.latency.clone(),
+            cost_nano_usd: t.cost.sum,
         }
+    }
+
+    /// Spend in nano-dollars, as summed.
+    pub(crate) fn cost_nano_usd(&self) -> u64 {
+        self.cost_nano_usd
     }
 
     /// The latency buckets in the crate's layout (see `crate::hdr`).

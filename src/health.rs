@@ -20,6 +20,9 @@ pub struct Health {
     /// Selections whose model id arrived after the `maxModels` cap and were counted
     /// under `__other__`.
     pub overflowed_selections: u64,
+    /// Distinct model ids folded into `__other__` past the cap: a linear-counting
+    /// estimate, within 1% up to about 100,000 ids.
+    pub overflowed_models: u64,
     /// Minute buckets sealed since start (a late minute counts again).
     pub sealed_buckets: u64,
     /// Model ids tracked (`__other__` excluded).
@@ -28,6 +31,9 @@ pub struct Health {
     pub bytes_retained: usize,
     /// Ticks run.
     pub ticks: u64,
+    /// Time spent in ticks, all together.
+    #[serde(serialize_with = "crate::summary::ser_ms")]
+    pub tick_time: std::time::Duration,
     /// Calls to the global [`record_selection`](crate::record_selection) made while no
     /// global monitor was set (process-wide).
     pub global_noop: u64,

@@ -72,6 +72,7 @@ mod selection;
 mod snapshot;
 mod store;
 mod summary;
+mod tokens;
 mod worker;
 
 /// The README's examples, compiled and run as doctests (they include the `metrics`
@@ -90,7 +91,8 @@ pub use builder::MonitorBuilder;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::{
     AggregationLevel, Alerting, AnomalySettings, Budget, Config, Cost, Direction, Kpi, Monitoring,
-    Optimizer, PerformanceMetrics, Recording, Reporting, Schedule, Schedules, Thresholds,
+    Optimizer, PerformanceMetrics, Prometheus, Recording, Reporting, Schedule, Schedules,
+    Thresholds,
 };
 pub use cost::{BudgetEvent, BudgetPeriod, BudgetStatus, ModelCost, Savings};
 pub use error::{
@@ -100,7 +102,8 @@ pub use error::{
 pub use export::MetricsExporter;
 pub use export::{
     CsvExporter, DURATION_BOUNDS, ExportBatch, ExportSettings, Exporter, ExporterHealth,
-    JsonLinesExporter, LogExporter, PrometheusFileExporter, PrometheusText, SCHEMA_VERSION,
+    ExpositionFormat, JsonLinesExporter, LogExporter, PrometheusFileExporter, PrometheusText,
+    SCHEMA_VERSION,
 };
 pub use global::{global, record_selection, set_global};
 pub use health::Health;
@@ -126,3 +129,4 @@ pub use scoreboard::{ModelScore, Score, Scoreboard};
 pub use selection::{MAX_COST_USD, MAX_MODEL_ID_LEN, Selection};
 pub use snapshot::{MergeError, Snapshot, SnapshotModel};
 pub use summary::{LatencyStats, Stats, Summary};
+pub use tokens::{TOKEN_BOUNDS, TokenUsage};

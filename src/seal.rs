@@ -17,6 +17,7 @@ use crate::hdr::{BucketLayout, CompactCounts};
 use crate::registry::Registry;
 use crate::store::Store;
 use crate::summary::WindowAcc;
+use crate::tokens::TokenUsage;
 
 pub(crate) const NANOS_PER_MINUTE: u64 = 60_000_000_000;
 
@@ -56,11 +57,15 @@ impl Sealer {
                 let minute = self.cells[i].1.minute;
                 let mut totals = Totals::default();
                 let mut bands = Bands::default();
+                let mut tokens = TokenUsage::default();
                 while i < self.cells.len() && self.cells[i].1.minute == minute {
                     let cell = &self.cells[i].1;
                     totals.merge(&cell.totals);
                     if cell.totals.complexity.count > 0 {
                         bands.merge(&cell.bands);
+                    }
+                    if let Some(t) = cell.token_counts() {
+                        tokens.add_cell(t);
                     }
                     self.scratch.add_buckets(cell.buckets());
                     i += 1;
@@ -72,6 +77,7 @@ impl Sealer {
                     &slot.name,
                     minute_start(minute),
                     &agg,
+                    tokens,
                     layout,
                 ));
                 store.insert(&slot.name, minute, agg);

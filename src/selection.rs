@@ -40,6 +40,9 @@ pub struct Selection<'a> {
     pub(crate) satisfaction: Option<f64>,
     pub(crate) input_tokens: u64,
     pub(crate) output_tokens: u64,
+    /// Whether [`Selection::tokens`] was called: zero tokens reported is not the same as
+    /// none reported, for the token-usage histograms.
+    pub(crate) tokens_reported: bool,
     pub(crate) at: Option<SystemTime>,
 }
 
@@ -57,6 +60,7 @@ impl<'a> Selection<'a> {
             satisfaction: None,
             input_tokens: 0,
             output_tokens: 0,
+            tokens_reported: false,
             at: None,
         }
     }
@@ -101,6 +105,7 @@ impl<'a> Selection<'a> {
     pub fn tokens(mut self, input: u64, output: u64) -> Self {
         self.input_tokens = input;
         self.output_tokens = output;
+        self.tokens_reported = true;
         self
     }
 

@@ -5,7 +5,7 @@ mod common;
 use std::process::Command;
 use std::time::Duration;
 
-use modelmeter::{Monitor, PrometheusFileExporter, Selection};
+use modelmeter::{ExpositionFormat, Monitor, PrometheusFileExporter, Selection};
 
 fn hostile_ids() -> Vec<String> {
     vec![
@@ -71,7 +71,9 @@ fn counts_and_buckets_are_exact_for_every_id() {
         differing.is_empty(),
         "file exporter disagrees: {differing:?}"
     );
-    assert_eq!(text.lines().count(), file.lines().count());
+    // The monitor's exposition is the file's, then its own health families.
+    assert!(text.starts_with(&file), "the file is not a prefix");
+    assert!(text[file.len()..].starts_with("# HELP modelmeter_recorded_total "));
     let selections: Vec<_> = text
         .lines()
         .filter(|l| l.starts_with("modelmeter_selections_total{"))
@@ -133,8 +135,14 @@ fn promtool_accepts_the_exposition() {
             return;
         }
     };
-    let text = monitor.render_prometheus();
-    let mut child = Command::new(&promtool)
+    for format in [ExpositionFormat::Text, ExpositionFormat::OpenMetrics] {
+        check_with_promtool(&promtool, &monitor.render_metrics(format), format);
+    }
+    let _ = std::fs::remove_file(path);
+}
+
+fn check_with_promtool(promtool: &str, text: &str, format: ExpositionFormat) {
+    let mut child = Command::new(promtool)
         .args(["check", "metrics"])
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
@@ -149,11 +157,194 @@ fn promtool_accepts_the_exposition() {
         .write_all(text.as_bytes())
         .unwrap();
     let out = child.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "promtool check metrics failed:\n{}{}",
+    let report = format!(
+        "{}{}",
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
-    let _ = std::fs::remove_file(path);
+    if format == ExpositionFormat::Text {
+        assert!(
+            out.status.success(),
+            "promtool check metrics failed on {format:?}:\n{report}"
+        );
+        return;
+    }
+    // promtool parses the 0.0.4 text format. OpenMetrics names a counter family without
+    // `_total` (`# TYPE modelmeter_selections counter`, then `modelmeter_selections_total`
+    // samples), which that parser reads as a second family without help: a lint finding
+    // (exit 3), not a parse error (exit 1). Everything else must pass; the strict
+    // OpenMetrics parser is a real Prometheus server's, in tests/prometheus_fleet.rs.
+    assert_eq!(out.status.code(), Some(3), "{report}");
+    for finding in report.lines().filter(|l| !l.trim().is_empty()) {
+        let family = finding
+            .strip_suffix("_total no help text")
+            .unwrap_or_else(|| panic!("unexpected promtool finding: {finding}"));
+        assert!(
+            text.contains(&format!("# TYPE {family} counter\n")),
+            "{finding}"
+        );
+    }
+}
+
+/// Sample lines by series (`name{labels}`), values parsed.
+fn samples(text: &str) -> std::collections::BTreeMap<String, f64> {
+    text.lines()
+        .filter(|l| !l.starts_with('#'))
+        .map(|l| {
+            let (series, value) = l.rsplit_once(' ').unwrap();
+            let v = match value {
+                "+Inf" => f64::INFINITY,
+                "NaN" => f64::NAN,
+                v => v.parse().unwrap(),
+            };
+            (series.to_owned(), v)
+        })
+        .collect()
+}
+
+fn cumulative(series: &str) -> bool {
+    let name = series.split('{').next().unwrap();
+    ["_total", "_bucket", "_sum", "_count"]
+        .iter()
+        .any(|s| name.ends_with(s))
+}
+
+#[test]
+fn scrapes_include_the_open_minute_and_never_step_back() {
+    use rand::{Rng, SeedableRng};
+    let (clock, monitor) = common::manual();
+    let mut rng = rand::rngs::StdRng::seed_from_u64(11);
+    let mut previous = samples(&monitor.render_prometheus());
+    let mut recorded = std::collections::BTreeMap::<&str, u64>::new();
+    for step in 0..600u64 {
+        for _ in 0..rng.random_range(0..40) {
+            let model = ["a", "b", "quote\"c"][rng.random_range(0..3)];
+            let mut s = Selection::new(
+                model,
+                Duration::from_micros(rng.random_range(1..20_000_000)),
+            )
+            .cost_usd(rng.random_range(0.0..0.01))
+            .error(rng.random_bool(0.1))
+            .cache_hit(rng.random_bool(0.3));
+            if rng.random_bool(0.7) {
+                s = s.tokens(rng.random_range(0..100_000), rng.random_range(0..5_000));
+            }
+            monitor.record_selection(&s).unwrap();
+            *recorded.entry(model).or_default() += 1;
+        }
+        clock.advance(Duration::from_millis(rng.random_range(100..3_000)));
+        if step % 3 == 0 {
+            monitor.tick();
+        }
+        let format = if step % 2 == 0 {
+            ExpositionFormat::Text
+        } else {
+            ExpositionFormat::OpenMetrics
+        };
+        let now = samples(&monitor.render_metrics(format));
+        for (series, v) in &now {
+            if cumulative(series) {
+                let before = previous.get(series).copied().unwrap_or(0.0);
+                assert!(
+                    *v >= before,
+                    "step {step}: {series} went from {before} to {v}"
+                );
+            }
+        }
+        for (model, n) in &recorded {
+            let label = model.replace('"', "\\\"");
+            let key = format!("modelmeter_selections_total{{gen_ai_request_model=\"{label}\"}}");
+            assert_eq!(
+                now[&key], *n as f64,
+                "step {step}: every selection counted, open or sealed"
+            );
+        }
+        previous = now;
+    }
+}
+
+#[test]
+fn a_one_minute_rate_of_steady_traffic_is_within_five_percent() {
+    // 1 s scrapes of 20 selections per second; Prometheus' rate() over [1m] is the
+    // increase between the first and last sample in the window, extrapolated.
+    let (clock, monitor) = common::manual();
+    let mut scrapes = Vec::new();
+    for second in 0..300u64 {
+        for _ in 0..20 {
+            monitor
+                .record_selection(&Selection::new("a", Duration::from_millis(100)))
+                .unwrap();
+        }
+        clock.advance(Duration::from_secs(1));
+        if second % 5 == 4 {
+            monitor.tick(); // the production worker's 5 s cadence
+        }
+        let s = samples(&monitor.render_prometheus());
+        scrapes.push(s[r#"modelmeter_selections_total{gen_ai_request_model="a"}"#]);
+    }
+    for end in 60..scrapes.len() {
+        let rate = (scrapes[end] - scrapes[end - 60]) / 60.0;
+        assert!((rate - 20.0).abs() <= 1.0, "second {end}: rate {rate}");
+    }
+}
+
+#[test]
+fn token_usage_has_the_genai_buckets_for_selections_that_reported_tokens() {
+    let (_clock, monitor) = common::manual();
+    for (input, output) in [(0, 1), (3, 4), (5, 16), (70_000_000, 17)] {
+        monitor
+            .record_selection(&Selection::new("a", Duration::from_millis(10)).tokens(input, output))
+            .unwrap();
+    }
+    monitor
+        .record_selection(&Selection::new("a", Duration::from_millis(10)))
+        .unwrap();
+    let s = samples(&monitor.render_prometheus());
+    let get = |kind: &str, le: &str| {
+        s[&format!(
+            "gen_ai_client_token_usage_bucket{{gen_ai_request_model=\"a\",gen_ai_token_type=\"{kind}\",le=\"{le}\"}}"
+        )]
+    };
+    assert_eq!(get("input", "1"), 1.0);
+    assert_eq!(get("input", "4"), 2.0);
+    assert_eq!(get("input", "16"), 3.0);
+    assert_eq!(get("input", "67108864"), 3.0);
+    assert_eq!(
+        get("input", "+Inf"),
+        4.0,
+        "only selections that reported tokens"
+    );
+    assert_eq!(get("output", "1"), 1.0);
+    assert_eq!(get("output", "16"), 3.0);
+    assert_eq!(get("output", "64"), 4.0);
+    let sum =
+        r#"gen_ai_client_token_usage_sum{gen_ai_request_model="a",gen_ai_token_type="input"}"#;
+    assert_eq!(s[sum], 70_000_008.0);
+    assert_eq!(
+        s[r#"modelmeter_selections_total{gen_ai_request_model="a"}"#],
+        5.0
+    );
+}
+
+#[test]
+fn self_metrics_report_health() {
+    let (_clock, monitor) = common::manual();
+    monitor
+        .record_selection(&Selection::new("a", Duration::from_millis(10)))
+        .unwrap();
+    assert!(
+        monitor
+            .record_selection(&Selection::new("a", Duration::from_millis(10)).cost_usd(-1.0))
+            .is_err()
+    );
+    monitor.tick();
+    let s = samples(&monitor.render_prometheus());
+    assert_eq!(s["modelmeter_recorded_total"], 1.0);
+    assert_eq!(
+        s[r#"modelmeter_rejected_total{reason="invalid_cost"}"#],
+        1.0
+    );
+    assert_eq!(s["modelmeter_models"], 1.0);
+    assert_eq!(s["modelmeter_tick_duration_seconds_count"], 1.0);
+    assert!(s["modelmeter_bytes_retained"] > 0.0);
 }

@@ -53,6 +53,19 @@ pub struct Config {
     pub optimizer: Optimizer,
     /// Scheduled reports (`reporting`).
     pub reporting: Reporting,
+    /// The Prometheus exposition (`prometheus`).
+    pub prometheus: Prometheus,
+}
+
+/// `prometheus`: what [`Monitor::render_metrics`](crate::Monitor::render_metrics)
+/// exposes beyond the default families.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Prometheus {
+    /// Also expose `modelmeter_latency_seconds`, a summary of per-instance 5-minute
+    /// quantiles. Off by default: quantiles cannot be aggregated across instances; the
+    /// `gen_ai_client_operation_duration_seconds` histogram can.
+    pub latency_summary: bool,
 }
 
 /// `cost`: how spend is judged.

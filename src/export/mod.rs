@@ -22,7 +22,8 @@ pub use self::log::LogExporter;
 pub use self::metrics::MetricsExporter;
 pub(crate) use delivery::{Delivery, DeliveryProbe};
 pub use delivery::{ExportSettings, ExporterHealth};
-pub use prometheus::{DURATION_BOUNDS, PrometheusFileExporter, PrometheusText};
+pub(crate) use prometheus::{Counts, layout_slots};
+pub use prometheus::{DURATION_BOUNDS, ExpositionFormat, PrometheusFileExporter, PrometheusText};
 
 use crate::alerts::IncidentEvent;
 use std::time::SystemTime;

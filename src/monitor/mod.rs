@@ -17,7 +17,9 @@ use crate::clock::{Clock, to_unix_nanos};
 use crate::config::Config;
 use crate::cost::BudgetTracker;
 use crate::error::{RecordError, RejectReason};
-use crate::export::{Delivery, DeliveryProbe, ExportBatch, PrometheusText};
+use crate::export::{
+    Counts, Delivery, DeliveryProbe, ExportBatch, ExpositionFormat, PrometheusText,
+};
 use crate::hdr::BucketLayout;
 use crate::health::Health;
 use crate::heuristics::Heuristic;
@@ -65,14 +67,18 @@ pub(crate) struct Inner {
     pub budgets: Mutex<BudgetTracker>,
     /// Exporter counters, readable while a tick holds the deliveries.
     probes: Vec<DeliveryProbe>,
-    /// Cumulative series for `render_prometheus`.
+    /// Cumulative series of sealed minutes for `render_metrics`; written under the
+    /// store's write lock, read under its read lock.
     prometheus: Mutex<PrometheusText>,
+    /// The duration-histogram slot of every latency bucket, for open cells.
+    le_slots: Box<[u8]>,
     subscribers: Mutex<Subscribers>,
     scores: Publisher,
     /// Whether a tick waits for its batch to be delivered.
     synchronous_export: bool,
     rejects: Box<[CachePadded<RejectCounters>]>,
     ticks: AtomicU64,
+    tick_nanos: AtomicU64,
     grace_nanos: u64,
     minute_retention: u64,
 }
@@ -113,7 +119,10 @@ impl Inner {
                 deliveries,
                 last_tick: now,
             }),
-            prometheus: Mutex::new(PrometheusText::new()),
+            prometheus: Mutex::new(
+                PrometheusText::new().latency_summary(config.prometheus.latency_summary),
+            ),
+            le_slots: crate::export::layout_slots(&layout).into(),
             subscribers: Mutex::new(Subscribers::default()),
             scores: Publisher::default(),
             synchronous_export,
@@ -122,6 +131,7 @@ impl Inner {
                 .map(|_| CachePadded::new(Default::default()))
                 .collect(),
             ticks: AtomicU64::new(0),
+            tick_nanos: AtomicU64::new(0),
             grace_nanos: r.seal_grace * 1_000_000,
             minute_retention: store.tiers[0].retention,
             store: RwLock::new(store),
@@ -191,6 +201,13 @@ impl Inner {
     /// Seals what is due (everything when `all`), prunes, evicts idle models, exports.
     pub(crate) fn tick(&self, all: bool) {
         let mut state = self.tick_state.lock();
+        let started = Instant::now();
+        self.tick_locked(&mut state, all);
+        let took = u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX);
+        self.tick_nanos.fetch_add(took, Ordering::Relaxed);
+    }
+
+    fn tick_locked(&self, state: &mut TickState, all: bool) {
         let now = self.clock.unix_nanos();
         let before = if all {
             u64::MAX
@@ -199,8 +216,11 @@ impl Inner {
         };
         let buckets = {
             let mut store = self.store.write();
-            let TickState { sealer, .. } = &mut *state;
+            let TickState { sealer, .. } = state;
             let buckets = sealer.seal(&self.registry, &mut store, &self.layout, before);
+            // Under the write lock: a scrape sees each selection open or sealed, once.
+            let at = crate::clock::from_unix_nanos(now);
+            self.prometheus.lock().observe_sealed(&buckets, at);
             for name in store.prune(now / NANOS_PER_MINUTE) {
                 let Some(slot) = self.registry.get(&name) else {
                     continue;
@@ -223,7 +243,7 @@ impl Inner {
         batch.reports = self.scheduled_reports(state.last_tick, now);
         state.last_tick = state.last_tick.max(now);
         let batch = Arc::new(batch);
-        self.prometheus.lock().observe(&batch);
+        self.prometheus.lock().observe_alerts(&batch.alerts);
         self.publish_live(now, true);
         if batch.is_empty() {
             return;
@@ -337,6 +357,26 @@ impl Inner {
         (events, incidents)
     }
 
+    /// The exposition: sealed series plus every open cell, read under the store's read
+    /// lock so the sealer cannot move a cell between the two; then the health families.
+    pub(crate) fn render_metrics(&self, format: ExpositionFormat) -> String {
+        // Health takes the store's read lock itself; a second read lock while a writer
+        // waits would deadlock, so it is gathered first.
+        let health = self.health();
+        let store = self.store.read();
+        let mut open = std::collections::BTreeMap::new();
+        for slot in self.registry.slots() {
+            let mut counts = Counts::default();
+            slot.peek_open(0, u64::MAX, |cell| counts.add_cell(cell, &self.le_slots));
+            if counts.count > 0 {
+                open.insert(slot.name.to_string(), counts);
+            }
+        }
+        let text = self.prometheus.lock().render_live(format, &open, &health);
+        drop(store);
+        text
+    }
+
     /// Statistics over the `window` ending at `now` (nanoseconds since the epoch).
     pub(crate) fn summary_at(&self, now: u64, window: Duration) -> Summary {
         crate::query::summary(
@@ -368,10 +408,12 @@ impl Inner {
             rejected_total: rejected.values().sum(),
             rejected,
             overflowed_selections: self.registry.other().overflowed(),
+            overflowed_models: self.registry.overflowed_ids(),
             sealed_buckets: store.sealed_buckets,
             models_tracked: self.registry.len(),
             bytes_retained: store.footprint() + slots.iter().map(|s| s.footprint()).sum::<usize>(),
             ticks: self.ticks.load(Ordering::Relaxed),
+            tick_time: Duration::from_nanos(self.tick_nanos.load(Ordering::Relaxed)),
             global_noop: crate::global::noop_count(),
             export_failures: exporters
                 .iter()
@@ -500,8 +542,8 @@ impl Monitor {
         snap
     }
 
-    /// The Prometheus text exposition (format 0.0.4) of everything sealed so far, for
-    /// the host's `/metrics` handler; see [`PrometheusText`] for the families.
+    /// The Prometheus text exposition (format 0.0.4): as
+    /// [`render_metrics`](Self::render_metrics) with [`ExpositionFormat::Text`].
     ///
     /// ```
     /// let monitor = modelmeter::Monitor::builder().background(false).build()?;
@@ -510,7 +552,32 @@ impl Monitor {
     /// # Ok::<(), modelmeter::ConfigError>(())
     /// ```
     pub fn render_prometheus(&self) -> String {
-        self.inner.prometheus.lock().render()
+        self.inner.render_metrics(ExpositionFormat::Text)
+    }
+
+    /// The exposition for a `/metrics` handler, in `format` (pick it with
+    /// [`ExpositionFormat::negotiate`] from the scraper's `Accept` header); see
+    /// [`PrometheusText`] for the families.
+    ///
+    /// Current at the call: counters and histograms include the minute still open, and
+    /// never step back or count a selection twice when its minute is sealed; then the
+    /// monitor's own health as `modelmeter_*` families. Renders 100 models in about a
+    /// millisecond (`BENCHMARKS.md`), on the caller's thread, never blocking recording.
+    ///
+    /// ```
+    /// use modelmeter::{ExpositionFormat, Monitor, Selection};
+    /// use std::time::Duration;
+    ///
+    /// let monitor = Monitor::builder().background(false).build()?;
+    /// monitor.record_selection(&Selection::new("gpt-4o", Duration::from_millis(420)))?;
+    /// // No tick yet: the open minute is already counted.
+    /// let body = monitor.render_metrics(ExpositionFormat::OpenMetrics);
+    /// assert!(body.contains("modelmeter_selections_total{gen_ai_request_model=\"gpt-4o\"} 1"));
+    /// assert!(body.ends_with("# EOF\n"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn render_metrics(&self, format: ExpositionFormat) -> String {
+        self.inner.render_metrics(format)
     }
 
     /// Statistics over the `window` ending now, overall and per model.

@@ -21,6 +21,7 @@ use parking_lot::Mutex;
 
 use crate::accumulate::{ModelSlot, Retired};
 
+mod distinct;
 mod local;
 
 static NEXT_REGISTRY_ID: AtomicU64 = AtomicU64::new(1);
@@ -39,6 +40,8 @@ pub(crate) struct Registry {
     map: ArcSwap<SlotMap>,
     write: Mutex<()>,
     other: Arc<ModelSlot>,
+    /// Distinct ids sent to `other` past the cap.
+    overflow_ids: distinct::Distinct,
     full: AtomicBool,
     cap: usize,
     shards: usize,
@@ -53,6 +56,7 @@ impl Registry {
             map: ArcSwap::from_pointee(SlotMap::default()),
             write: Mutex::new(()),
             other: Arc::new(ModelSlot::new(OTHER_MODEL.into(), shards, buckets)),
+            overflow_ids: distinct::Distinct::default(),
             full: AtomicBool::new(false),
             cap,
             shards,
@@ -90,7 +94,9 @@ impl Registry {
                 None => self.resolve_slow(name),
             };
             // Overflowing ids are not cached: there may be unboundedly many of them.
-            if !overflow {
+            if overflow {
+                self.overflow_ids.insert(name);
+            } else {
                 local::insert(self.id, epoch, name, &slot);
             }
             if let Ok(r) = f(&slot, overflow) {
@@ -137,6 +143,11 @@ impl Registry {
     /// The slot tracked for `name`, if any (never `__other__`, which is not evictable).
     pub(crate) fn get(&self, name: &str) -> Option<Arc<ModelSlot>> {
         self.map.load().get(name).cloned()
+    }
+
+    /// Estimated distinct ids folded into `__other__` past the cap.
+    pub(crate) fn overflowed_ids(&self) -> u64 {
+        self.overflow_ids.estimate()
     }
 
     /// Every slot, `__other__` included.
