@@ -59,6 +59,8 @@ mod global;
 mod hdr;
 mod health;
 mod heuristics;
+#[cfg(feature = "http")]
+pub mod http;
 mod live;
 mod monitor;
 mod optimizer;

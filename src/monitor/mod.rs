@@ -608,6 +608,49 @@ impl Monitor {
         self.inner.scoreboard()
     }
 
+    /// A handle that does not keep the monitor alive.
+    #[cfg_attr(not(feature = "http"), allow(dead_code))]
+    pub(crate) fn downgrade(&self) -> WeakMonitor {
+        WeakMonitor {
+            inner: Arc::downgrade(&self.inner),
+            lifecycle: Arc::downgrade(&self._lifecycle),
+        }
+    }
+
+    /// Starts an HTTP endpoint on `addr` (feature `http`): `/metrics`, `/healthz` and
+    /// the JSON API of [`crate::http::handle`], answered on two threads of its own; no
+    /// async runtime needed. Dropping the returned [`HttpEndpoint`](crate::http::HttpEndpoint)
+    /// stops it.
+    ///
+    /// ```
+    /// use modelmeter::{Monitor, Selection};
+    /// use std::io::{Read, Write};
+    /// use std::time::Duration;
+    ///
+    /// let monitor = Monitor::builder().background(false).build()?;
+    /// monitor.record_selection(&Selection::new("gpt-4o", Duration::from_millis(300)))?;
+    /// let endpoint = monitor.serve_http("127.0.0.1:0")?;
+    /// let mut conn = std::net::TcpStream::connect(endpoint.local_addr())?;
+    /// conn.write_all(b"GET /metrics HTTP/1.0\r\n\r\n")?;
+    /// let mut reply = String::new();
+    /// conn.read_to_string(&mut reply)?;
+    /// assert!(reply.starts_with("HTTP/1.0 200"));
+    /// assert!(reply.contains("modelmeter_selections_total{gen_ai_request_model=\"gpt-4o\"} 1"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`HttpError`](crate::http::HttpError) when the address does not resolve or
+    /// cannot be bound.
+    #[cfg(feature = "http")]
+    pub fn serve_http(
+        &self,
+        addr: impl std::net::ToSocketAddrs,
+    ) -> Result<crate::http::HttpEndpoint, crate::http::HttpError> {
+        crate::http::HttpEndpoint::start(self, addr)
+    }
+
     /// The monitor's own counters.
     pub fn health(&self) -> Health {
         self.inner.health()
@@ -665,6 +708,23 @@ impl Monitor {
     /// still evolves underneath; see the lifecycle in [`Alert`].
     pub fn snooze(&self, rule_id: &str, scope: Scope, until: SystemTime) {
         self.inner.alerts.lock().snooze(rule_id, scope, until);
+    }
+}
+
+/// A handle that does not keep the monitor alive, for the HTTP endpoint's threads.
+#[cfg_attr(not(feature = "http"), allow(dead_code))]
+pub(crate) struct WeakMonitor {
+    inner: std::sync::Weak<Inner>,
+    lifecycle: std::sync::Weak<Lifecycle>,
+}
+
+#[cfg_attr(not(feature = "http"), allow(dead_code))]
+impl WeakMonitor {
+    pub(crate) fn upgrade(&self) -> Option<Monitor> {
+        Some(Monitor {
+            inner: self.inner.upgrade()?,
+            _lifecycle: self.lifecycle.upgrade()?,
+        })
     }
 }
 

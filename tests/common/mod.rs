@@ -2,6 +2,8 @@
 //! monitor that ticks only when told to.
 #![allow(dead_code)]
 
+pub mod http;
+
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
