@@ -123,16 +123,16 @@ fn promtool_accepts_the_exposition() {
     let found = Command::new("sh").arg(script).output();
     let promtool = match found {
         Ok(o) if o.status.success() => String::from_utf8(o.stdout).unwrap().trim().to_owned(),
-        Ok(o) => {
-            eprintln!(
-                "SKIPPED: promtool unavailable: {}",
-                String::from_utf8_lossy(&o.stderr).trim()
-            );
-            return;
-        }
-        Err(e) => {
-            eprintln!("SKIPPED: cannot run {script}: {e}");
-            return;
+        other => {
+            let why = match other {
+                Ok(o) => String::from_utf8_lossy(&o.stderr).trim().to_owned(),
+                Err(e) => format!("cannot run {script}: {e}"),
+            };
+            if std::env::var_os("MODELMETER_SKIP_REAL_SERVERS").is_some() {
+                eprintln!("SKIPPED (MODELMETER_SKIP_REAL_SERVERS): promtool unavailable: {why}");
+                return;
+            }
+            panic!("promtool unavailable: {why} (set MODELMETER_SKIP_REAL_SERVERS=1 to skip)");
         }
     };
     for format in [ExpositionFormat::Text, ExpositionFormat::OpenMetrics] {
