@@ -4,6 +4,7 @@
 //! `_total` suffix, may declare a unit, and ends with `# EOF`. Samples are identical, so
 //! one writer serves both.
 
+use std::borrow::Cow;
 use std::fmt::{Display, Write as _};
 
 use super::ExpositionFormat;
@@ -62,14 +63,33 @@ impl<'a> Encoder<'a> {
         }
     }
 
-    /// One sample: `name{labels} value`. `labels` is already rendered (see [`Labels`]).
-    pub(crate) fn sample(&mut self, name: &str, labels: &dyn Display, value: impl Display) {
-        let _ = writeln!(self.out, "{name}{{{labels}}} {value}");
+    /// One sample: `name{labels} value`, label values already escaped (see
+    /// [`escape`]): a model id is escaped once per render, not once per sample.
+    pub(crate) fn sample(&mut self, name: &str, labels: &[(&str, &str)], value: impl Value) {
+        let w = &mut *self.out;
+        w.push_str(name);
+        w.push('{');
+        for (i, (k, v)) in labels.iter().enumerate() {
+            if i > 0 {
+                w.push(',');
+            }
+            w.push_str(k);
+            w.push_str("=\"");
+            w.push_str(v);
+            w.push('"');
+        }
+        w.push_str("} ");
+        value.write(w);
+        w.push('\n');
     }
 
     /// A sample without labels.
-    pub(crate) fn bare(&mut self, name: &str, value: impl Display) {
-        let _ = writeln!(self.out, "{name} {value}");
+    pub(crate) fn bare(&mut self, name: &str, value: impl Value) {
+        let w = &mut *self.out;
+        w.push_str(name);
+        w.push(' ');
+        value.write(w);
+        w.push('\n');
     }
 
     /// Ends the exposition (`# EOF` in OpenMetrics).
@@ -80,41 +100,44 @@ impl<'a> Encoder<'a> {
     }
 }
 
-/// A label set: pairs of name and (unescaped) value, optionally followed by one more
-/// pair rendered verbatim (`le="0.5"`, `quantile="0.95"`).
-pub(crate) struct Labels<'a>(pub &'a [(&'a str, &'a str)]);
-
-impl Display for Labels<'_> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        for (i, (k, v)) in self.0.iter().enumerate() {
-            if i > 0 {
-                f.write_char(',')?;
-            }
-            write!(f, "{k}=\"{}\"", Escaped(v))?;
+/// A label value escaped as both formats require: `\`, `"` and newline; borrowed when
+/// nothing needs escaping, as for almost every id.
+pub(crate) fn escape(s: &str) -> Cow<'_, str> {
+    if !s.bytes().any(|b| matches!(b, b'\\' | b'"' | b'\n')) {
+        return Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '"' => out.push_str("\\\""),
+            '\n' => out.push_str("\\n"),
+            c => out.push(c),
         }
-        Ok(())
+    }
+    Cow::Owned(out)
+}
+
+/// A sample value, written without the formatting machinery.
+pub(crate) trait Value {
+    fn write(self, out: &mut String);
+}
+
+impl Value for u64 {
+    fn write(self, out: &mut String) {
+        out.push_str(itoa::Buffer::new().format(self));
     }
 }
 
-/// A label value escaped as both formats require: `\`, `"` and newline.
-pub(crate) struct Escaped<'a>(pub &'a str);
+impl Value for usize {
+    fn write(self, out: &mut String) {
+        out.push_str(itoa::Buffer::new().format(self));
+    }
+}
 
-impl Display for Escaped<'_> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let s = self.0;
-        let mut start = 0;
-        for (i, c) in s.char_indices() {
-            let esc = match c {
-                '\\' => "\\\\",
-                '"' => "\\\"",
-                '\n' => "\\n",
-                _ => continue,
-            };
-            f.write_str(&s[start..i])?;
-            f.write_str(esc)?;
-            start = i + 1;
-        }
-        f.write_str(&s[start..])
+impl Value for Float {
+    fn write(self, out: &mut String) {
+        let _ = write!(out, "{self}");
     }
 }
 
@@ -140,11 +163,15 @@ mod tests {
 
     #[test]
     fn label_values_are_escaped() {
-        assert_eq!(Escaped("a\"b\\c\nd é").to_string(), "a\\\"b\\\\c\\nd é");
-        assert_eq!(
-            Labels(&[("m", "x\"y"), ("t", "in")]).to_string(),
-            "m=\"x\\\"y\",t=\"in\""
+        assert_eq!(escape("a\"b\\c\nd é"), "a\\\"b\\\\c\\nd é");
+        assert!(matches!(escape("gpt-4o"), Cow::Borrowed(_)));
+        let mut s = String::new();
+        Encoder::new(&mut s, ExpositionFormat::Text).sample(
+            "x",
+            &[("m", &escape("q\"")), ("t", "in")],
+            3u64,
         );
+        assert_eq!(s, "x{m=\"q\\\"\",t=\"in\"} 3\n");
     }
 
     #[test]
@@ -152,7 +179,7 @@ mod tests {
         let mut s = String::new();
         let mut e = Encoder::new(&mut s, ExpositionFormat::OpenMetrics);
         e.family("a_total", Kind::Counter, "A.");
-        e.sample("a_total", &Labels(&[("m", "x")]), 3);
+        e.sample("a_total", &[("m", "x")], 3u64);
         e.family("b_seconds", Kind::Histogram, "B.");
         e.finish();
         assert_eq!(

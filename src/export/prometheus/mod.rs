@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
 
-use self::encode::{Encoder, Float, Kind, Labels};
+use self::encode::{Encoder, Float, Kind, escape};
 pub(crate) use self::series::{Counts, layout_slots};
 use self::series::{LE_SLOTS, ModelSeries};
 use super::{ExportBatch, Exporter};
@@ -279,7 +279,14 @@ impl PrometheusText {
     }
 
     fn write_models(&self, e: &mut Encoder<'_>, open: &BTreeMap<String, Counts>) {
-        let models = self.merged(open);
+        let merged = self.merged(open);
+        // Each id escaped once, not once per sample: (raw id, escaped id, counts).
+        let escaped: Vec<_> = merged.iter().map(|(m, _)| escape(m)).collect();
+        let models: Vec<(&str, &str, &Counts)> = merged
+            .iter()
+            .zip(&escaped)
+            .map(|((raw, c), esc)| (*raw, &**esc, c))
+            .collect();
         const DURATION: &str = "gen_ai_client_operation_duration_seconds";
         e.family(
             DURATION,
@@ -287,34 +294,30 @@ impl PrometheusText {
             "Duration of GenAI operations (selections), in seconds.",
         );
         let les = DURATION_BOUNDS.map(|b| b.to_string());
-        for (model, c) in &models {
+        for &(_, model, c) in &models {
             let mut cumulative = 0;
             for (le, n) in les.iter().zip(c.le) {
                 cumulative += n;
-                let l = [(MODEL, *model), ("le", le.as_str())];
+                let l = [(MODEL, model), ("le", le.as_str())];
                 e.sample(
                     "gen_ai_client_operation_duration_seconds_bucket",
-                    &Labels(&l),
+                    &l,
                     cumulative,
                 );
             }
             debug_assert_eq!(cumulative + c.le[LE_SLOTS - 1], c.count);
-            let l = [(MODEL, *model), ("le", "+Inf")];
+            let l = [(MODEL, model), ("le", "+Inf")];
             e.sample(
                 "gen_ai_client_operation_duration_seconds_bucket",
-                &Labels(&l),
+                &l,
                 c.count,
             );
-            let l = [(MODEL, *model)];
+            let l = [(MODEL, model)];
             let sum = Float(c.latency_sum_us as f64 / 1e6);
-            e.sample(
-                "gen_ai_client_operation_duration_seconds_sum",
-                &Labels(&l),
-                sum,
-            );
+            e.sample("gen_ai_client_operation_duration_seconds_sum", &l, sum);
             e.sample(
                 "gen_ai_client_operation_duration_seconds_count",
-                &Labels(&l),
+                &l,
                 c.count,
             );
         }
@@ -325,7 +328,7 @@ impl PrometheusText {
             "Tokens used per GenAI operation, by token type.",
         );
         let les = TOKEN_BOUNDS.map(|b| b.to_string());
-        for (model, c) in &models {
+        for &(_, model, c) in &models {
             let sides = [
                 ("input", &c.tokens.input, c.input_tokens),
                 ("output", &c.tokens.output, c.output_tokens),
@@ -336,43 +339,50 @@ impl PrometheusText {
                 for (le, n) in les.iter().zip(buckets.iter()) {
                     cumulative += n;
                     let l = [
-                        (MODEL, *model),
+                        (MODEL, model),
                         ("gen_ai_token_type", kind),
                         ("le", le.as_str()),
                     ];
-                    e.sample("gen_ai_client_token_usage_bucket", &Labels(&l), cumulative);
+                    e.sample("gen_ai_client_token_usage_bucket", &l, cumulative);
                 }
-                let l = [(MODEL, *model), ("gen_ai_token_type", kind), ("le", "+Inf")];
-                e.sample("gen_ai_client_token_usage_bucket", &Labels(&l), total);
-                let l = [(MODEL, *model), ("gen_ai_token_type", kind)];
-                e.sample("gen_ai_client_token_usage_sum", &Labels(&l), sum);
-                e.sample("gen_ai_client_token_usage_count", &Labels(&l), total);
+                let l = [(MODEL, model), ("gen_ai_token_type", kind), ("le", "+Inf")];
+                e.sample("gen_ai_client_token_usage_bucket", &l, total);
+                let l = [(MODEL, model), ("gen_ai_token_type", kind)];
+                e.sample("gen_ai_client_token_usage_sum", &l, sum);
+                e.sample("gen_ai_client_token_usage_count", &l, total);
             }
         }
-        type Counter = (&'static str, &'static str, fn(&Counts) -> f64);
-        let counters: [Counter; 4] = [
+        type Counter = (&'static str, &'static str, fn(&Counts) -> u64);
+        let counters: [Counter; 3] = [
             ("modelmeter_selections_total", "Selections recorded.", |c| {
-                c.count as f64
+                c.count
             }),
             ("modelmeter_errors_total", "Selections that failed.", |c| {
-                c.errors as f64
+                c.errors
             }),
             (
                 "modelmeter_cache_hits_total",
                 "Selections served from cache.",
-                |c| c.cache_hits as f64,
-            ),
-            (
-                "modelmeter_cost_usd_total",
-                "Spend in US dollars.",
-                Counts::cost_usd,
+                |c| c.cache_hits,
             ),
         ];
         for (name, help, value) in counters {
             e.family(name, Kind::Counter, help);
-            for (model, c) in &models {
-                e.sample(name, &Labels(&[(MODEL, model)]), Float(value(c)));
+            for &(_, model, c) in &models {
+                e.sample(name, &[(MODEL, model)], value(c));
             }
+        }
+        e.family(
+            "modelmeter_cost_usd_total",
+            Kind::Counter,
+            "Spend in US dollars.",
+        );
+        for &(_, model, c) in &models {
+            e.sample(
+                "modelmeter_cost_usd_total",
+                &[(MODEL, model)],
+                Float(c.cost_usd()),
+            );
         }
         if self.latency_summary {
             const QUANTILE: &str = "modelmeter_latency_seconds";
@@ -382,19 +392,19 @@ impl PrometheusText {
                 "Latency quantiles over the last 5 sealed minutes (per instance: do not aggregate), sum and count since start, in seconds.",
             );
             let quantiles = QUANTILES.map(|q| q.to_string());
-            for (model, c) in &models {
+            for &(raw, model, c) in &models {
                 let qs = self
                     .models
-                    .get(*model)
+                    .get(raw)
                     .map_or([f64::NAN; 4], |m| self.recent_quantiles(m));
                 for (q, v) in quantiles.iter().zip(qs) {
-                    let l = [(MODEL, *model), ("quantile", q.as_str())];
-                    e.sample(QUANTILE, &Labels(&l), Float(v));
+                    let l = [(MODEL, model), ("quantile", q.as_str())];
+                    e.sample(QUANTILE, &l, Float(v));
                 }
-                let l = [(MODEL, *model)];
+                let l = [(MODEL, model)];
                 let sum = Float(c.latency_sum_us as f64 / 1e6);
-                e.sample("modelmeter_latency_seconds_sum", &Labels(&l), sum);
-                e.sample("modelmeter_latency_seconds_count", &Labels(&l), c.count);
+                e.sample("modelmeter_latency_seconds_sum", &l, sum);
+                e.sample("modelmeter_latency_seconds_count", &l, c.count);
             }
         }
     }
@@ -409,11 +419,11 @@ impl PrometheusText {
                 Severity::Critical => "critical",
             };
             let l = [
-                ("rule_id", rule.as_str()),
-                ("scope", &scope),
+                ("rule_id", &*escape(rule)),
+                ("scope", &*escape(&scope)),
                 ("severity", severity),
             ];
-            e.sample(ALERTS, &Labels(&l), 1);
+            e.sample(ALERTS, &l, 1u64);
         }
     }
 

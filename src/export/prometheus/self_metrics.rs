@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use super::encode::{Encoder, Float, Kind, Labels};
+use super::encode::{Encoder, Float, Kind, escape};
 use crate::health::Health;
 
 pub(crate) fn write(e: &mut Encoder<'_>, h: &Health) {
@@ -20,11 +20,7 @@ pub(crate) fn write(e: &mut Encoder<'_>, h: &Health) {
     );
     for (reason, n) in &h.rejected {
         let reason = reason.to_string();
-        e.sample(
-            "modelmeter_rejected_total",
-            &Labels(&[("reason", &reason)]),
-            n,
-        );
+        e.sample("modelmeter_rejected_total", &[("reason", &reason)], *n);
     }
     e.family("modelmeter_models", Kind::Gauge, "Model ids tracked.");
     e.bare("modelmeter_models", h.models_tracked);
@@ -68,11 +64,12 @@ pub(crate) fn write(e: &mut Encoder<'_>, h: &Health) {
         .map(|x| {
             let n = seen.entry(x.name.as_str()).or_insert(0);
             *n += 1;
-            if *n == 1 {
+            let name = if *n == 1 {
                 x.name.clone()
             } else {
                 format!("{}#{n}", x.name)
-            }
+            };
+            escape(&name).into_owned()
         })
         .collect();
     e.family(
@@ -89,7 +86,7 @@ pub(crate) fn write(e: &mut Encoder<'_>, h: &Health) {
             ("timed_out", x.timed_out),
         ] {
             let l = [("exporter", name.as_str()), ("outcome", outcome)];
-            e.sample("modelmeter_exporter_batches_total", &Labels(&l), n);
+            e.sample("modelmeter_exporter_batches_total", &l, n);
         }
     }
     e.family(
@@ -100,7 +97,7 @@ pub(crate) fn write(e: &mut Encoder<'_>, h: &Health) {
     for (name, x) in names.iter().zip(&h.exporters) {
         e.sample(
             "modelmeter_exporter_retries_total",
-            &Labels(&[("exporter", name)]),
+            &[("exporter", name)],
             x.retried,
         );
     }
@@ -112,7 +109,7 @@ pub(crate) fn write(e: &mut Encoder<'_>, h: &Health) {
     for (name, x) in names.iter().zip(&h.exporters) {
         e.sample(
             "modelmeter_exporter_queued",
-            &Labels(&[("exporter", name)]),
+            &[("exporter", name)],
             x.queued,
         );
     }
