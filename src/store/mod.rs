@@ -15,6 +15,7 @@
 
 mod tier;
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
@@ -48,6 +49,32 @@ pub(crate) struct Store {
     pub sealed_events: u64,
     /// Counters by complexity band, per model and hour.
     pub bands: BandStore,
+    /// Bytes held by every stored aggregate, kept current by each change so that
+    /// `health()` (read at every scrape) never walks the tiers.
+    bytes: usize,
+}
+
+/// Merges `agg` into the bucket at `start` (creating it); returns the bytes added.
+fn merge_into(
+    buckets: &mut BTreeMap<u64, Aggregate>,
+    start: u64,
+    agg: Cow<'_, Aggregate>,
+) -> isize {
+    use std::collections::btree_map::Entry;
+    match buckets.entry(start) {
+        Entry::Vacant(v) => entry_bytes(v.insert(agg.into_owned())) as isize,
+        Entry::Occupied(mut o) => {
+            let before = entry_bytes(o.get()) as isize;
+            o.get_mut().merge(&agg);
+            entry_bytes(o.get()) as isize - before
+        }
+    }
+}
+
+/// What one stored aggregate costs: itself, its latency counts, and a BTreeMap entry's
+/// key and share of node overhead.
+fn entry_bytes(a: &Aggregate) -> usize {
+    a.footprint() + 8 + 8
 }
 
 impl Store {
@@ -79,6 +106,7 @@ impl Store {
             newest: 0,
             sealed_buckets: 0,
             sealed_events: 0,
+            bytes: 0,
         }
     }
 
@@ -91,18 +119,12 @@ impl Store {
         let history = self.models.entry(model.clone()).or_insert_with(|| History {
             tiers: (0..n).map(|_| BTreeMap::new()).collect(),
         });
+        let mut added = 0isize;
         for (tier, buckets) in self.tiers.iter().zip(history.tiers.iter_mut()).skip(1) {
-            buckets
-                .entry(tier.start_of(minute))
-                .or_default()
-                .merge(&agg);
+            added += merge_into(buckets, tier.start_of(minute), Cow::Borrowed(&agg));
         }
-        match history.tiers[0].entry(minute) {
-            std::collections::btree_map::Entry::Vacant(v) => {
-                v.insert(agg);
-            }
-            std::collections::btree_map::Entry::Occupied(mut o) => o.get_mut().merge(&agg),
-        }
+        added += merge_into(&mut history.tiers[0], minute, Cow::Owned(agg));
+        self.bytes = self.bytes.saturating_add_signed(added);
     }
 
     /// Drops buckets past retention; returns the models left with no history at all.
@@ -117,6 +139,7 @@ impl Store {
                     if tier.retains(*entry.key(), newest) {
                         break;
                     }
+                    self.bytes = self.bytes.saturating_sub(entry_bytes(entry.get()));
                     entry.remove();
                 }
             }
@@ -128,7 +151,15 @@ impl Store {
     }
 
     pub(crate) fn forget(&mut self, model: &str) {
-        self.models.remove(model);
+        if let Some(history) = self.models.remove(model) {
+            let gone: usize = history
+                .tiers
+                .iter()
+                .flat_map(|t| t.values())
+                .map(entry_bytes)
+                .sum();
+            self.bytes = self.bytes.saturating_sub(gone);
+        }
         self.bands.forget(model);
     }
 
@@ -148,13 +179,18 @@ impl Store {
 
     /// Approximate bytes held by all buckets.
     pub(crate) fn footprint(&self) -> usize {
-        // A BTreeMap entry also carries its key and a share of node overhead.
-        const PER_ENTRY_OVERHEAD: usize = 8 + 8;
+        self.bytes + self.bands.footprint()
+    }
+
+    /// The same count as `footprint`, by walking every tier: what the running count
+    /// must always equal.
+    #[cfg(test)]
+    fn walked_footprint(&self) -> usize {
         self.models
             .values()
             .flat_map(|h| h.tiers.iter())
             .flat_map(|t| t.values())
-            .map(|a| a.footprint() + PER_ENTRY_OVERHEAD)
+            .map(entry_bytes)
             .sum::<usize>()
             + self.bands.footprint()
     }
@@ -217,5 +253,31 @@ mod tests {
         s.insert(&m, 2_000_000, agg(1));
         s.prune(0);
         assert_eq!(s.models[&m].tiers[0].len(), 1);
+    }
+
+    #[test]
+    fn the_running_byte_count_equals_a_walk_of_every_tier() {
+        let mut s = Store::new(&Config::default());
+        let (a, b): (Arc<str>, Arc<str>) = ("a".into(), "b".into());
+        let mut rng = 7u64;
+        for minute in 0..3_000u64 {
+            rng = rng
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            let mut agg = agg(1 + rng % 50);
+            agg.latency = crate::hdr::CompactCounts::from_sorted(
+                (0..(rng >> 60) as usize).map(|i| (i * 7, 1)),
+            );
+            s.insert(if rng % 3 == 0 { &b } else { &a }, minute, agg.clone());
+            if rng % 11 == 0 {
+                s.insert(&a, minute.saturating_sub(rng % 30), agg); // a late minute
+            }
+            s.prune(minute);
+            if minute == 2_000 {
+                s.forget("b");
+            }
+            assert_eq!(s.footprint(), s.walked_footprint(), "minute {minute}");
+        }
+        assert!(s.footprint() > 0);
     }
 }

@@ -188,12 +188,12 @@ impl PrometheusText {
 
     fn observe_bucket(&mut self, b: &MinuteBucket, now: SystemTime) {
         let m = self.models.entry(b.model.clone()).or_default();
-        m.counts.add_bucket(b);
-        let recent = b
+        let recent: Vec<(u64, u64)> = b
             .latency
             .iter_recorded()
             .map(|v| (v.value_iterated_to(), v.count_at_value()))
             .collect();
+        m.counts.add_bucket(b, &recent);
         m.recent.push_back((b.start, recent));
         let cutoff = now.checked_sub(RECENT + Duration::from_secs(60));
         while m

@@ -54,10 +54,12 @@ impl Counts {
         self.tokens.merge(&o.tokens);
     }
 
-    /// Adds one sealed minute.
-    pub(crate) fn add_bucket(&mut self, b: &MinuteBucket) {
-        for v in b.latency.iter_recorded() {
-            self.le[le_slot(v.value_iterated_to())] += v.count_at_value();
+    /// Adds one sealed minute whose latency histogram's recorded values (each
+    /// bucket's highest value, and its count) are `latency`: the caller walks the
+    /// 26 KiB histogram once for this and for the recent quantiles.
+    pub(crate) fn add_bucket(&mut self, b: &MinuteBucket, latency: &[(u64, u64)]) {
+        for &(value, n) in latency {
+            self.le[le_slot(value)] += n;
         }
         self.count += b.count;
         self.latency_sum_us += u64::try_from(b.latency_sum.as_micros()).unwrap_or(u64::MAX);
