@@ -186,9 +186,8 @@ fn scalar(prometheus: SocketAddr, q: &str) -> f64 {
     r[0].1
 }
 
-/// The exact p95 of one second of both nodes' traffic together (rates are whole
-/// multiples of the cycle lengths over a minute, so a second is representative enough
-/// and the minute is exact).
+/// The exact p95 of a minute of both nodes' traffic together: each model's latencies
+/// cycle, and a minute holds whole cycles at these rates.
 fn true_p95_ms() -> u64 {
     let mut all = Vec::new();
     for node in [NODE_A, NODE_B] {
@@ -289,8 +288,11 @@ fn the_fleet_as_prometheus_sees_it() {
     while scraping_since.elapsed() < settle {
         std::thread::sleep(Duration::from_millis(500));
     }
-    let (_, up, body) = targets_up();
-    assert_eq!(up, 2, "a target went down while scraping: {body}");
+    // Every scrape of the last minute parsed: `up` was 1 for (nearly) all of them. One
+    // late scrape on a loaded machine is tolerated; a parse failure would be every one.
+    for (target, up) in query(prometheus, "avg_over_time(up[1m])") {
+        assert!(up >= 0.95, "{target}: up {up} over the last minute");
+    }
 
     // Fleet-wide rate: the sum of both nodes' rates.
     let truth: u64 = NODE_A.iter().chain(NODE_B).map(|t| t.1).sum();

@@ -83,6 +83,34 @@ impl<'a> Encoder<'a> {
         w.push('\n');
     }
 
+    /// One series of a classic histogram: cumulative `_bucket`s over `les` (the bounds,
+    /// rendered) from the per-bucket `counts`, then `+Inf` (`total`), `_sum`, `_count`.
+    /// `names` are the family's sample names (see [`HistogramNames`]).
+    pub(crate) fn histogram(
+        &mut self,
+        names: &HistogramNames,
+        labels: &[(&str, &str)],
+        les: &[String],
+        counts: &[u64],
+        total: u64,
+        sum: impl Value,
+    ) {
+        let mut with_le: Vec<(&str, &str)> = Vec::with_capacity(labels.len() + 1);
+        with_le.extend_from_slice(labels);
+        with_le.push(("le", ""));
+        let last = with_le.len() - 1;
+        let mut cumulative = 0;
+        for (le, n) in les.iter().zip(counts) {
+            cumulative += n;
+            with_le[last].1 = le;
+            self.sample(&names.bucket, &with_le, cumulative);
+        }
+        with_le[last].1 = "+Inf";
+        self.sample(&names.bucket, &with_le, total);
+        self.sample(&names.sum, labels, sum);
+        self.sample(&names.count, labels, total);
+    }
+
     /// A sample without labels.
     pub(crate) fn bare(&mut self, name: &str, value: impl Value) {
         let w = &mut *self.out;
@@ -96,6 +124,23 @@ impl<'a> Encoder<'a> {
     pub(crate) fn finish(self) {
         if self.format == ExpositionFormat::OpenMetrics {
             self.out.push_str("# EOF\n");
+        }
+    }
+}
+
+/// The sample names of a histogram family, built once per render.
+pub(crate) struct HistogramNames {
+    bucket: String,
+    sum: String,
+    count: String,
+}
+
+impl HistogramNames {
+    pub(crate) fn new(family: &str) -> Self {
+        Self {
+            bucket: format!("{family}_bucket"),
+            sum: format!("{family}_sum"),
+            count: format!("{family}_count"),
         }
     }
 }

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
 
-use self::encode::{Encoder, Float, Kind, escape};
+use self::encode::{Encoder, Float, HistogramNames, Kind, escape};
 pub(crate) use self::series::{Counts, layout_slots};
 use self::series::{LE_SLOTS, ModelSeries};
 use super::{ExportBatch, Exporter};
@@ -293,32 +293,20 @@ impl PrometheusText {
             Kind::Histogram,
             "Duration of GenAI operations (selections), in seconds.",
         );
-        let les = DURATION_BOUNDS.map(|b| b.to_string());
+        let (names, les) = (
+            HistogramNames::new(DURATION),
+            DURATION_BOUNDS.map(|b| b.to_string()),
+        );
         for &(_, model, c) in &models {
-            let mut cumulative = 0;
-            for (le, n) in les.iter().zip(c.le) {
-                cumulative += n;
-                let l = [(MODEL, model), ("le", le.as_str())];
-                e.sample(
-                    "gen_ai_client_operation_duration_seconds_bucket",
-                    &l,
-                    cumulative,
-                );
-            }
-            debug_assert_eq!(cumulative + c.le[LE_SLOTS - 1], c.count);
-            let l = [(MODEL, model), ("le", "+Inf")];
-            e.sample(
-                "gen_ai_client_operation_duration_seconds_bucket",
-                &l,
-                c.count,
-            );
-            let l = [(MODEL, model)];
+            debug_assert_eq!(c.le.iter().sum::<u64>(), c.count);
             let sum = Float(c.latency_sum_us as f64 / 1e6);
-            e.sample("gen_ai_client_operation_duration_seconds_sum", &l, sum);
-            e.sample(
-                "gen_ai_client_operation_duration_seconds_count",
-                &l,
+            e.histogram(
+                &names,
+                &[(MODEL, model)],
+                &les,
+                &c.le[..LE_SLOTS - 1],
                 c.count,
+                sum,
             );
         }
         const TOKENS: &str = "gen_ai_client_token_usage";
@@ -327,29 +315,18 @@ impl PrometheusText {
             Kind::Histogram,
             "Tokens used per GenAI operation, by token type.",
         );
-        let les = TOKEN_BOUNDS.map(|b| b.to_string());
+        let (names, les) = (
+            HistogramNames::new(TOKENS),
+            TOKEN_BOUNDS.map(|b| b.to_string()),
+        );
         for &(_, model, c) in &models {
-            let sides = [
+            let total = c.tokens.count();
+            for (kind, buckets, sum) in [
                 ("input", &c.tokens.input, c.input_tokens),
                 ("output", &c.tokens.output, c.output_tokens),
-            ];
-            let total = c.tokens.count();
-            for (kind, buckets, sum) in sides {
-                let mut cumulative = 0;
-                for (le, n) in les.iter().zip(buckets.iter()) {
-                    cumulative += n;
-                    let l = [
-                        (MODEL, model),
-                        ("gen_ai_token_type", kind),
-                        ("le", le.as_str()),
-                    ];
-                    e.sample("gen_ai_client_token_usage_bucket", &l, cumulative);
-                }
-                let l = [(MODEL, model), ("gen_ai_token_type", kind), ("le", "+Inf")];
-                e.sample("gen_ai_client_token_usage_bucket", &l, total);
-                let l = [(MODEL, model), ("gen_ai_token_type", kind)];
-                e.sample("gen_ai_client_token_usage_sum", &l, sum);
-                e.sample("gen_ai_client_token_usage_count", &l, total);
+            ] {
+                let labels = [(MODEL, model), ("gen_ai_token_type", kind)];
+                e.histogram(&names, &labels, &les, &buckets[..], total, sum);
             }
         }
         type Counter = (&'static str, &'static str, fn(&Counts) -> u64);
