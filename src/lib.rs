@@ -107,6 +107,8 @@ pub use export::{
     ExpositionFormat, JsonLinesExporter, LogExporter, PrometheusFileExporter, PrometheusText,
     SCHEMA_VERSION,
 };
+#[cfg(feature = "otlp")]
+pub use export::{OtlpExporter, Temporality};
 pub use global::{global, record_selection, set_global};
 pub use health::Health;
 pub use heuristics::{

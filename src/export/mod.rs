@@ -13,6 +13,8 @@ mod json_lines;
 mod log;
 #[cfg(feature = "metrics")]
 mod metrics;
+#[cfg(feature = "otlp")]
+mod otlp;
 mod prometheus;
 
 pub use self::csv::CsvExporter;
@@ -22,6 +24,8 @@ pub use self::log::LogExporter;
 pub use self::metrics::MetricsExporter;
 pub(crate) use delivery::{Delivery, DeliveryProbe};
 pub use delivery::{ExportSettings, ExporterHealth};
+#[cfg(feature = "otlp")]
+pub use otlp::{OtlpExporter, Temporality};
 pub(crate) use prometheus::{Counts, layout_slots};
 pub use prometheus::{DURATION_BOUNDS, ExpositionFormat, PrometheusFileExporter, PrometheusText};
 
