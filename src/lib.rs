@@ -75,6 +75,8 @@ mod snapshot;
 mod store;
 mod summary;
 mod tokens;
+#[cfg(feature = "tracing")]
+pub mod tracing_layer;
 mod worker;
 
 /// The README's examples, compiled and run as doctests (they include the `metrics`
@@ -134,3 +136,5 @@ pub use selection::{MAX_COST_USD, MAX_MODEL_ID_LEN, Selection};
 pub use snapshot::{MergeError, Snapshot, SnapshotModel};
 pub use summary::{LatencyStats, Stats, Summary};
 pub use tokens::{TOKEN_BOUNDS, TokenUsage};
+#[cfg(feature = "tracing")]
+pub use tracing_layer::TracingLayer;
