@@ -52,6 +52,12 @@ pub struct MinuteBucket {
     /// Selections by token-usage bucket (OpenTelemetry GenAI bounds), for the
     /// selections that reported tokens.
     pub token_usage: TokenUsage,
+    /// The fastest selection, exact (zero in an empty bucket).
+    #[serde(serialize_with = "ser_ms")]
+    pub latency_min: Duration,
+    /// The slowest selection, exact.
+    #[serde(serialize_with = "ser_ms")]
+    pub latency_max: Duration,
     /// Exact sum of latencies (for the mean).
     #[serde(serialize_with = "ser_ms")]
     pub latency_sum: Duration,
@@ -99,6 +105,8 @@ impl MinuteBucket {
             input_tokens: t.input_tokens,
             output_tokens: t.output_tokens,
             token_usage,
+            latency_min: Duration::from_micros(if t.count == 0 { 0 } else { t.latency_min_us }),
+            latency_max: Duration::from_micros(t.latency_max_us),
             latency_sum: Duration::from_micros(t.latency_sum_us),
             latency,
             compact: agg.latency.clone(),

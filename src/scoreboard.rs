@@ -30,7 +30,11 @@
 //!   `scoreboard_router` example does all four.
 //! - **Open alerts.** [`ModelScore::alert`] carries the highest severity among *firing*
 //!   alerts scoped to the model (pending ones are not yet confirmed); those already
-//!   passed the rules' own hysteresis, so falling back on them does not flap.
+//!   passed the rules' own hysteresis, so falling back on them does not flap. Every
+//!   rule counts, the cost-efficiency and cache-hit KPIs too: a router that falls back
+//!   on alerts should run the rules it routes on (error rate, latency), as the
+//!   `scoreboard_router` example does, and leave the others to a second monitor or to
+//!   its dashboards.
 //! - **Models without traffic** in the last 5 minutes are absent: `get` returns `None`.
 //!   The scoreboard outlives its monitor, frozen at the last refresh.
 //!

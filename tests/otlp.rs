@@ -203,6 +203,11 @@ fn received(
                         assert_eq!(p.bucket_counts.iter().sum::<u64>(), p.count);
                         assert!(p.time_unix_nano - p.start_time_unix_nano >= 60_000_000_000);
                         windows.push((model.clone(), p.start_time_unix_nano, p.time_unix_nano));
+                        if temporality == AggregationTemporality::Delta {
+                            // Every minute holds the whole cycle of latencies: exact min and max.
+                            assert_eq!(p.min, Some(0.005));
+                            assert_eq!(p.max, Some(100.0));
+                        }
                         let e = got.entry(model).or_default();
                         add_or_set(&mut e.count, p.count, temporality);
                         add_or_set(

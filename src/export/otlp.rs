@@ -20,6 +20,7 @@
 //! | `modelmeter.cache_hits` | monotonic sum | `{selection}` | `gen_ai.request.model` |
 //! | `modelmeter.cost` | monotonic sum | `USD` | `gen_ai.request.model` |
 //!
+//! Delta duration points carry the exact fastest and slowest latency (`min`, `max`).
 //! The histograms use explicit buckets with the GenAI semantic conventions' advised
 //! bounds (0.01 s to 81.92 s doubling; 1 to 67,108,864 tokens by fours), as the
 //! OpenTelemetry SDK does with that advice. Counts and sums are exact; what is lost is
@@ -202,7 +203,9 @@ impl OtlpExporter {
                     (*since, total.clone())
                 }
             };
-            m.add(&b.model, start, end, &counts);
+            let min_max = (self.temporality == Temporality::Delta && b.count > 0)
+                .then(|| (b.latency_min.as_secs_f64(), b.latency_max.as_secs_f64()));
+            m.add(&b.model, start, end, &counts, min_max);
         }
         let temporality = match self.temporality {
             Temporality::Delta => AggregationTemporality::Delta,
@@ -284,7 +287,9 @@ struct Instruments {
 const MODEL: &str = "gen_ai.request.model";
 
 impl Instruments {
-    fn add(&mut self, model: &str, start: u64, end: u64, c: &Counts) {
+    /// Adds one model's points; `min_max` is the exact fastest and slowest latency of
+    /// a delta point (a cumulative point leaves them out, as the SDK may).
+    fn add(&mut self, model: &str, start: u64, end: u64, c: &Counts, min_max: Option<(f64, f64)>) {
         let model_attr = vec![attr(MODEL, model)];
         let histogram =
             |attributes: Vec<KeyValue>, bounds: Vec<f64>, counts: Vec<u64>, count, sum| {
@@ -299,13 +304,15 @@ impl Instruments {
                     ..Default::default()
                 }
             };
-        self.duration.push(histogram(
+        let mut duration = histogram(
             model_attr.clone(),
             DURATION_BOUNDS.to_vec(),
             c.le.to_vec(),
             c.count,
             c.latency_sum_us as f64 / 1e6,
-        ));
+        );
+        (duration.min, duration.max) = (min_max.map(|m| m.0), min_max.map(|m| m.1));
+        self.duration.push(duration);
         let token_count = c.tokens.count();
         if token_count > 0 {
             for (kind, buckets, sum) in [
