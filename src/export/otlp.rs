@@ -204,7 +204,7 @@ impl OtlpExporter {
                 }
             };
             let min_max = (self.temporality == Temporality::Delta && b.count > 0)
-                .then(|| (b.latency_min.as_secs_f64(), b.latency_max.as_secs_f64()));
+                .then_some((b.latency_min.as_secs_f64(), b.latency_max.as_secs_f64()));
             m.add(&b.model, start, end, &counts, min_max);
         }
         let temporality = match self.temporality {
