@@ -23,7 +23,7 @@ const MAX_WINDOW: Duration = Duration::from_secs(400 * 24 * 3600);
 /// | `GET /api/v1/recommendations` | `[Recommendation]` |
 /// | `GET /api/v1/reports/performance?window=24h` | [`PerformanceReport`](crate::PerformanceReport) (window default 24h) |
 /// | `GET /api/v1/reports/cost?window=24h` | [`CostReport`](crate::CostReport) (window default 24h) |
-/// | `GET /api/v1/scoreboard` | every model's [`ModelScore`](crate::ModelScore) |
+/// | `GET /api/v1/scoreboard` | every model's [`ModelScore`](crate::ModelScore) (the first call starts the scoreboard's refresh, see [`Monitor::scoreboard`]) |
 ///
 /// Windows are a number and a unit (`ms`, `s`, `m`, `h`, `d`), up to 400 days. A bad
 /// query parameter is a `400` with a JSON `{"error": ...}` naming it; an unknown path a
