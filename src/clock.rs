@@ -63,8 +63,10 @@ pub(crate) fn floor_ms(t: SystemTime) -> SystemTime {
 
 /// The wall clock, read through the cheapest source the platform offers.
 ///
-/// On Linux this is `CLOCK_REALTIME_COARSE`; elsewhere it is `SystemTime::now()`. See the
-/// [module documentation](self) for the attribution error this implies.
+/// On Linux this is `CLOCK_REALTIME_COARSE`; elsewhere it is `SystemTime::now()`. A
+/// timestamp may therefore lag true time by up to [`SystemClock::resolution`], so an
+/// event in the first milliseconds of a minute may be counted in the previous one;
+/// nothing is lost, since both minutes are sealed only after a grace period.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct SystemClock;
 
