@@ -204,36 +204,55 @@ impl ConfigError {
 /// assert_eq!(e.to_string(), "sink down");
 /// assert_eq!(io.to_string(), "disk full");
 /// ```
-#[derive(Debug, thiserror::Error)]
-#[error("{source}")]
+#[derive(Debug)]
 pub struct ExportError {
-    source: Box<dyn std::error::Error + Send + Sync>,
+    inner: Box<dyn std::error::Error + Send + Sync>,
 }
 
 impl ExportError {
     /// Wraps a message or an error.
     pub fn new(source: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
         Self {
-            source: source.into(),
+            inner: source.into(),
         }
     }
 }
 
 /// A failure inside an [`Actuator`](crate::Actuator); built like [`ExportError`].
-#[derive(Debug, thiserror::Error)]
-#[error("{source}")]
+#[derive(Debug)]
 pub struct ActuatorError {
-    source: Box<dyn std::error::Error + Send + Sync>,
+    inner: Box<dyn std::error::Error + Send + Sync>,
 }
 
 impl ActuatorError {
     /// Wraps a message or an error.
     pub fn new(source: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
         Self {
-            source: source.into(),
+            inner: source.into(),
         }
     }
 }
+
+// Both are transparent wrappers: they display as the wrapped error and hand on *its*
+// cause, so a report that walks the chain names each cause once (with thiserror's
+// `#[error("{source}")]` on a `source` field, the wrapped error was printed twice).
+macro_rules! transparent_error {
+    ($t:ty) => {
+        impl fmt::Display for $t {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                fmt::Display::fmt(&self.inner, f)
+            }
+        }
+
+        impl std::error::Error for $t {
+            fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+                self.inner.source()
+            }
+        }
+    };
+}
+transparent_error!(ExportError);
+transparent_error!(ActuatorError);
 
 impl From<std::io::Error> for ExportError {
     fn from(e: std::io::Error) -> Self {
@@ -275,5 +294,29 @@ mod tests {
         assert!(e.to_string().contains("-1.5"));
         let e = RecordError::ModelIdTooLong { len: 300, max: 256 };
         assert!(e.to_string().contains("300") && e.to_string().contains("256"));
+    }
+
+    #[test]
+    fn wrapping_errors_name_each_cause_once() {
+        #[derive(Debug, thiserror::Error)]
+        #[error("disk full")]
+        struct Disk;
+        #[derive(Debug, thiserror::Error)]
+        #[error("cannot write the batch")]
+        struct Write(#[source] Disk);
+        let chain = |e: &dyn std::error::Error| {
+            let mut out = vec![e.to_string()];
+            let mut next = e.source();
+            while let Some(c) = next {
+                out.push(c.to_string());
+                next = c.source();
+            }
+            out
+        };
+        assert_eq!(
+            chain(&ExportError::new(Write(Disk))),
+            ["cannot write the batch", "disk full"]
+        );
+        assert_eq!(chain(&ActuatorError::new("refused")), ["refused"]);
     }
 }

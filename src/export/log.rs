@@ -82,13 +82,18 @@ impl<W: Write + Send + 'static> Exporter for LogExporter<W> {
         {
             let kind = format!("{:?}", e.kind).to_uppercase();
             let severity = format!("{:?}", e.severity).to_lowercase();
+            // Rule messages usually open with their scope; the line already names it.
+            let scope = e.scope.to_string();
+            let message = e
+                .message
+                .strip_prefix(scope.as_str())
+                .and_then(|m| m.strip_prefix(": "))
+                .unwrap_or(&e.message);
             writeln!(
                 self.out,
-                "[{}] {kind} {severity} {} {}: {}",
+                "[{}] {kind} {severity} {} {scope}: {message}",
                 utc_minute(to_unix_nanos(e.at) / 1_000_000_000),
                 e.rule_id,
-                e.scope,
-                e.message
             )?;
         }
         let stamp = utc_minute(to_unix_nanos(batch.sealed_at) / 1_000_000_000);
@@ -134,5 +139,55 @@ impl<W: Write + Send + 'static> Exporter for LogExporter<W> {
 
     fn name(&self) -> &str {
         "log"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::alerts::AlertEvent;
+    use crate::rules::{Scope, Severity};
+    use std::time::SystemTime;
+
+    #[test]
+    fn an_alert_line_names_its_scope_once() {
+        let scope = Scope::model("gpt-4o");
+        let event = |message: String| AlertEvent {
+            alert_id: 1,
+            kind: AlertEventKind::Escalated,
+            rule_id: "error_rate".into(),
+            scope: scope.clone(),
+            severity: Severity::Critical,
+            observed: 0.2,
+            threshold: 0.1,
+            message,
+            at: SystemTime::UNIX_EPOCH,
+            started_at: SystemTime::UNIX_EPOCH,
+        };
+        let mut log = LogExporter::new(Vec::new());
+        let alerts = vec![
+            event(format!("{scope}: error rate is past the critical line")),
+            event("a custom rule's own words".into()),
+        ];
+        log.export(&ExportBatch::new(
+            SystemTime::UNIX_EPOCH,
+            Vec::new(),
+            alerts,
+        ))
+        .unwrap();
+        let text = String::from_utf8(log.out).unwrap();
+        let lines: Vec<_> = text.lines().collect();
+        assert_eq!(lines.len(), 2, "{text}");
+        assert!(
+            lines[0].ends_with(
+                "ESCALATED critical error_rate model gpt-4o: error rate is past the critical line"
+            ),
+            "{text}"
+        );
+        assert_eq!(lines[0].matches("gpt-4o").count(), 1, "{text}");
+        assert!(
+            lines[1].ends_with("model gpt-4o: a custom rule's own words"),
+            "{text}"
+        );
     }
 }

@@ -27,6 +27,9 @@ use crate::error::ExportError;
 #[derive(Debug, Default)]
 pub struct MetricsExporter {
     recent: PrometheusText,
+    /// The severity each open alert's gauge was last set at, so an escalation or a
+    /// resolution also zeroes the gauge of the severity it left.
+    alert_severity: std::collections::BTreeMap<(String, String), String>,
 }
 
 impl MetricsExporter {
@@ -68,19 +71,113 @@ impl Exporter for MetricsExporter {
             }
         }
         for e in &batch.alerts {
-            let g = gauge!(
-                "modelmeter_alerts_active",
-                "rule_id" => e.rule_id.clone(),
-                "scope" => e.scope.to_string(),
-                "severity" => format!("{:?}", e.severity).to_lowercase()
-            );
+            let (rule, scope) = (e.rule_id.clone(), e.scope.to_string());
+            let severity = format!("{:?}", e.severity).to_lowercase();
+            let set = |severity: String, v: f64| {
+                gauge!(
+                    "modelmeter_alerts_active",
+                    "rule_id" => rule.clone(),
+                    "scope" => scope.clone(),
+                    "severity" => severity
+                )
+                .set(v)
+            };
             let ended = matches!(e.kind, AlertEventKind::Resolved | AlertEventKind::Accepted);
-            g.set(if ended { 0.0 } else { 1.0 });
+            let key = (rule.clone(), scope.clone());
+            let before = if ended {
+                self.alert_severity.remove(&key)
+            } else {
+                self.alert_severity.insert(key, severity.clone())
+            };
+            if let Some(old) = before.filter(|old| *old != severity) {
+                set(old, 0.0);
+            }
+            set(severity, if ended { 0.0 } else { 1.0 });
         }
         Ok(())
     }
 
     fn name(&self) -> &str {
         "metrics"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::alerts::AlertEvent;
+    use crate::rules::{Scope, Severity};
+    use metrics_util::debugging::{DebugValue, DebuggingRecorder};
+    use std::time::SystemTime;
+
+    fn event(kind: AlertEventKind, severity: Severity) -> AlertEvent {
+        AlertEvent {
+            alert_id: 1,
+            kind,
+            rule_id: "error_rate".into(),
+            scope: Scope::model("m"),
+            severity,
+            observed: 0.2,
+            threshold: 0.1,
+            message: String::new(),
+            at: SystemTime::UNIX_EPOCH,
+            started_at: SystemTime::UNIX_EPOCH,
+        }
+    }
+
+    /// Each `modelmeter_alerts_active` series by severity, after the events in order.
+    fn gauges(events: &[(AlertEventKind, Severity)]) -> Vec<(String, f64)> {
+        let recorder = DebuggingRecorder::new();
+        let snapshotter = recorder.snapshotter();
+        let mut exporter = MetricsExporter::new();
+        metrics::with_local_recorder(&recorder, || {
+            for &(kind, severity) in events {
+                let batch = ExportBatch::new(
+                    SystemTime::UNIX_EPOCH,
+                    Vec::new(),
+                    vec![event(kind, severity)],
+                );
+                exporter.export(&batch).unwrap();
+            }
+        });
+        let mut out: Vec<_> = snapshotter
+            .snapshot()
+            .into_vec()
+            .into_iter()
+            .filter(|(k, ..)| k.key().name() == "modelmeter_alerts_active")
+            .map(|(k, _, _, v)| {
+                let severity = k
+                    .key()
+                    .labels()
+                    .find(|l| l.key() == "severity")
+                    .unwrap()
+                    .value()
+                    .to_owned();
+                let DebugValue::Gauge(v) = v else {
+                    panic!("not a gauge")
+                };
+                (severity, v.into_inner())
+            })
+            .collect();
+        out.sort_by(|a, b| a.0.cmp(&b.0));
+        out
+    }
+
+    #[test]
+    fn an_escalated_then_resolved_alert_leaves_no_gauge_at_one() {
+        use AlertEventKind::*;
+        let g = gauges(&[(Firing, Severity::Warning), (Escalated, Severity::Critical)]);
+        assert_eq!(g, [("critical".into(), 1.0), ("warning".into(), 0.0)]);
+        let g = gauges(&[
+            (Firing, Severity::Warning),
+            (Escalated, Severity::Critical),
+            (Resolved, Severity::Critical),
+        ]);
+        assert_eq!(g, [("critical".into(), 0.0), ("warning".into(), 0.0)]);
+        let g = gauges(&[
+            (Firing, Severity::Critical),
+            (Deescalated, Severity::Warning),
+        ]);
+        assert_eq!(g, [("critical".into(), 0.0), ("warning".into(), 1.0)]);
     }
 }
