@@ -118,8 +118,8 @@ impl MonitorBuilder {
     ///
     /// # Errors
     ///
-    /// A [`ConfigError`] naming the first bad field, or [`ConfigError::Io`] if the
-    /// worker thread cannot be spawned.
+    /// A [`ConfigError`] naming the first bad field, or [`ConfigError::Spawn`] if the
+    /// worker or an exporter's thread cannot be started.
     pub fn build(self) -> Result<Monitor, ConfigError> {
         self.config.validate()?;
         let mut rules = crate::rules::default_rules(&self.config);
@@ -135,15 +135,16 @@ impl MonitorBuilder {
                 ));
             }
         }
-        let io = |e: std::io::Error| ConfigError::Io {
-            path: "(exporter thread)".into(),
+        let spawn = |thread: &str, e: std::io::Error| ConfigError::Spawn {
+            thread: thread.to_owned(),
             message: e.to_string(),
         };
         let mut deliveries = Vec::new();
         for (exporter, settings) in self.exporters {
             let settings = settings.unwrap_or_else(|| self.config.export.clone());
             settings.validate()?;
-            deliveries.push(Delivery::spawn(exporter, settings).map_err(io)?);
+            let name = format!("{} exporter", exporter.name());
+            deliveries.push(Delivery::spawn(exporter, settings).map_err(|e| spawn(&name, e))?);
         }
         let synchronous = self.synchronous_export.unwrap_or(!self.background);
         let mut heuristics = if self.config.optimizer.enabled {
@@ -161,10 +162,7 @@ impl MonitorBuilder {
             (heuristics, self.actuator),
         ));
         let lifecycle =
-            Lifecycle::new(inner.clone(), self.background).map_err(|e| ConfigError::Io {
-                path: "(worker thread)".into(),
-                message: e.to_string(),
-            })?;
+            Lifecycle::new(inner.clone(), self.background).map_err(|e| spawn("tick worker", e))?;
         Ok(Monitor {
             inner,
             _lifecycle: Arc::new(lifecycle),

@@ -181,6 +181,15 @@ pub enum ConfigError {
         /// The I/O error.
         message: String,
     },
+    /// A thread the monitor needs (the tick worker, an exporter's delivery thread)
+    /// could not be started.
+    #[error("cannot start the {thread} thread: {message}")]
+    Spawn {
+        /// Which thread.
+        thread: String,
+        /// The operating system's reason.
+        message: String,
+    },
 }
 
 impl ConfigError {
@@ -273,9 +282,30 @@ impl From<csv::Error> for ExportError {
 }
 
 /// [`set_global`](crate::set_global) was called when a global monitor was already set.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+/// It hands the monitor back, so the caller decides whether to keep or drop it (dropping
+/// flushes it).
+#[derive(thiserror::Error)]
 #[error("a global monitor is already set")]
-pub struct SetGlobalError;
+pub struct SetGlobalError {
+    monitor: crate::Monitor,
+}
+
+impl SetGlobalError {
+    pub(crate) fn new(monitor: crate::Monitor) -> Self {
+        Self { monitor }
+    }
+
+    /// The monitor that was not installed.
+    pub fn into_monitor(self) -> crate::Monitor {
+        self.monitor
+    }
+}
+
+impl fmt::Debug for SetGlobalError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SetGlobalError").finish_non_exhaustive()
+    }
+}
 
 #[cfg(test)]
 mod tests {
@@ -318,5 +348,17 @@ mod tests {
             ["cannot write the batch", "disk full"]
         );
         assert_eq!(chain(&ActuatorError::new("refused")), ["refused"]);
+    }
+
+    #[test]
+    fn a_thread_that_cannot_start_is_not_a_configuration_file_error() {
+        let e = ConfigError::Spawn {
+            thread: "tick worker".into(),
+            message: "Resource temporarily unavailable".into(),
+        };
+        assert_eq!(
+            e.to_string(),
+            "cannot start the tick worker thread: Resource temporarily unavailable"
+        );
     }
 }

@@ -34,9 +34,10 @@ static NOOPS: [CachePadded<AtomicU64>; LANES] =
 ///
 /// # Errors
 ///
-/// [`SetGlobalError`] if one was already set; the given monitor is dropped.
+/// [`SetGlobalError`] if one was already set; it hands the given monitor back
+/// ([`SetGlobalError::into_monitor`]).
 pub fn set_global(monitor: Monitor) -> Result<(), SetGlobalError> {
-    GLOBAL.set(monitor).map_err(|_| SetGlobalError)
+    GLOBAL.set(monitor).map_err(SetGlobalError::new)
 }
 
 /// The process-wide monitor, if set.

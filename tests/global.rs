@@ -13,6 +13,13 @@ fn global_facade_is_a_counted_noop_until_set() {
     let monitor = Monitor::builder().background(false).build().unwrap();
     modelmeter::set_global(monitor.clone()).unwrap();
     assert!(modelmeter::set_global(monitor.clone()).is_err());
+    // A second monitor is handed back, alive, not dropped.
+    let other = Monitor::builder().background(false).build().unwrap();
+    let err = modelmeter::set_global(other).unwrap_err();
+    assert_eq!(err.to_string(), "a global monitor is already set");
+    let other = err.into_monitor();
+    other.record_selection(&sel).unwrap();
+    assert_eq!(other.health().recorded, 1);
     modelmeter::record_selection(&sel).unwrap();
     assert!(modelmeter::record_selection(&Selection::new("", Duration::ZERO)).is_err());
     let h = monitor.health();
