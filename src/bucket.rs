@@ -17,6 +17,7 @@ use crate::summary::{ser_ms, ser_time};
 /// and `start` carries just those events. Summing every bucket an exporter receives
 /// therefore gives exact totals.
 #[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
 pub struct MinuteBucket {
     /// The model id.
     pub model: String,

@@ -55,6 +55,7 @@ pub struct LiveModel {
 
 /// What [`Monitor::subscribe`](crate::Monitor::subscribe) receivers get.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
 pub struct LiveSnapshot {
     /// When it was taken.
     #[serde(serialize_with = "ser_time")]

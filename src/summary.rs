@@ -90,8 +90,17 @@ pub struct LatencyStats {
 /// Optional means (`mean_cost_usd`, `mean_complexity`, `mean_accuracy`,
 /// `mean_satisfaction`) are `None` when no selection in the set carried that field: an
 /// absent value, not a zero.
+///
+/// `Stats` gains fields as the crate learns more about selections, so it is
+/// `#[non_exhaustive]`: read it, deserialize it, or start from `Stats::default()`; a
+/// struct literal does not compile outside the crate.
+///
+/// ```compile_fail
+/// let s = modelmeter::Stats { count: 1, ..Default::default() };
+/// ```
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(default)]
+#[non_exhaustive]
 pub struct Stats {
     /// Selections.
     pub count: u64,
@@ -147,6 +156,7 @@ pub struct Stats {
 
 /// The answer to [`Monitor::summary`](crate::Monitor::summary).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Summary {
     /// The window asked for.
     #[serde(serialize_with = "ser_ms", deserialize_with = "de_ms")]

@@ -80,6 +80,7 @@ pub struct Alert {
 /// [`ExportBatch::alerts`](crate::ExportBatch::alerts).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum AlertEventKind {
     /// Started firing.
     Firing,
@@ -100,6 +101,7 @@ pub enum AlertEventKind {
 
 /// One alert announcement.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
 pub struct AlertEvent {
     /// The alert's id.
     pub alert_id: u64,

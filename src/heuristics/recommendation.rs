@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 /// What kind of change is suggested; the actuator's cooldown is kept per kind.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum RecommendationKind {
     /// Too many selections exceed the response-time target.
     SlowResponses,
@@ -84,6 +85,7 @@ pub struct Evidence {
 /// A concrete change an [`Actuator`](crate::Actuator) can carry out.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum Action {
     /// Send selections with complexity in `min_complexity..max_complexity` that now go
     /// to `from` to `to` instead.
@@ -108,6 +110,7 @@ pub enum Action {
 ///
 /// Built with [`Recommendation::new`] and the chained setters.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Recommendation {
     /// `heuristic/subject`: stable across runs on the same data; duplicates are
     /// merged by it.

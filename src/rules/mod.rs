@@ -46,6 +46,7 @@ pub const DEFAULT_WINDOW: Duration = Duration::from_secs(300);
 /// scope: one alert per (rule, scope) carries the higher severity.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
+#[non_exhaustive]
 pub enum Severity {
     /// Past the warning line.
     Warning,
