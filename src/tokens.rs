@@ -2,7 +2,7 @@
 //!
 //! `gen_ai.client.token_usage` is a histogram with the bucket bounds the semantic
 //! conventions advise, powers of four from 1 to 67,108,864. Counting a selection costs
-//! one `leading_zeros` and two adds on the hot path; the counts travel from the open
+//! a `leading_zeros` per token type and two adds on the hot path; the counts travel from the open
 //! cell to each sealed [`MinuteBucket`](crate::MinuteBucket) and into the Prometheus
 //! histograms.
 
@@ -56,13 +56,10 @@ impl TokenUsage {
 
     /// Adds a cell's counts (`[input.., output..]`).
     pub(crate) fn add_cell(&mut self, cell: &[u32; 2 * SLOTS]) {
-        for (i, &n) in cell.iter().enumerate() {
-            let (side, k) = if i < SLOTS {
-                (&mut self.input, i)
-            } else {
-                (&mut self.output, i - SLOTS)
-            };
-            side[k] += u64::from(n);
+        let (input, output) = cell.split_at(SLOTS);
+        for k in 0..SLOTS {
+            self.input[k] += u64::from(input[k]);
+            self.output[k] += u64::from(output[k]);
         }
     }
 

@@ -177,7 +177,7 @@ impl OtlpExporter {
     }
 
     /// The request for one batch; `None` when it holds no sealed minute.
-    pub fn request(&mut self, batch: &ExportBatch) -> Option<ExportMetricsServiceRequest> {
+    fn request(&mut self, batch: &ExportBatch) -> Option<ExportMetricsServiceRequest> {
         if batch.buckets.is_empty() {
             return None;
         }

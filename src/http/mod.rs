@@ -32,11 +32,11 @@ const WORKERS: usize = 2;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum HttpError {
-    /// The address did not resolve to any socket address.
-    #[error("cannot resolve {addr:?} to a socket address")]
+    /// The address to listen on did not resolve to any socket address.
+    #[error("cannot resolve the address to listen on: {message}")]
     Resolve {
-        /// The address as given.
-        addr: String,
+        /// The resolver's reason.
+        message: String,
     },
     /// Binding the listener failed (address in use, permission denied, ...).
     #[error("cannot listen on {addr}: {message}")]
@@ -75,11 +75,11 @@ impl HttpEndpoint {
         let addrs: Vec<SocketAddr> = addr
             .to_socket_addrs()
             .map_err(|e| HttpError::Resolve {
-                addr: e.to_string(),
+                message: e.to_string(),
             })?
             .collect();
         let first = *addrs.first().ok_or_else(|| HttpError::Resolve {
-            addr: "(no addresses)".into(),
+            message: "it resolved to no address".into(),
         })?;
         let server = tiny_http::Server::http(&addrs[..]).map_err(|e| HttpError::Bind {
             addr: first,

@@ -562,7 +562,8 @@ impl Monitor {
     /// Current at the call: counters and histograms include the minute still open, and
     /// never step back or count a selection twice when its minute is sealed; then the
     /// monitor's own health as `modelmeter_*` families. Renders 100 models in about a
-    /// millisecond (`BENCHMARKS.md`), on the caller's thread, never blocking recording.
+    /// quarter of a millisecond (`BENCHMARKS.md`), on the caller's thread, never
+    /// blocking recording.
     ///
     /// ```
     /// use modelmeter::{ExpositionFormat, Monitor, Selection};
