@@ -10,7 +10,7 @@ use std::time::{Duration, UNIX_EPOCH};
 use modelmeter::{ExportBatch, ExportError, Exporter, ManualClock, Monitor, Selection};
 
 /// Rows by (minute, model): selections, errors, p95 in ms.
-type Store = Arc<Mutex<BTreeMap<(u64, String), (u64, u64, u64)>>>;
+type Store = Arc<Mutex<BTreeMap<(u64, String), (u64, u64, u128)>>>;
 
 /// The whole exporter: ten lines that turn each batch into rows.
 struct MinuteStore(Store);
@@ -28,7 +28,7 @@ impl Exporter for MinuteStore {
                 .map_err(ExportError::new)?
                 .as_secs()
                 / 60;
-            let p95_ms = b.latency.value_at_quantile(0.95) / 1000;
+            let p95_ms = b.latency.quantile(0.95).as_millis();
             println!(
                 "{minute} {:<12} {:>4} selections, {:>2} errors, p95 {p95_ms} ms",
                 b.model, b.count, b.errors

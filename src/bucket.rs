@@ -3,12 +3,12 @@
 use crate::tokens::TokenUsage;
 use std::time::{Duration, SystemTime};
 
-use serde::Serialize;
-use serde::ser::{SerializeSeq, Serializer};
+use serde::{Deserialize, Serialize};
 
 use crate::aggregate::{Aggregate, COST_SCALE, RATIO_SCALE};
 use crate::hdr::{BucketLayout, CompactCounts};
-use crate::summary::{ser_ms, ser_time};
+use crate::histogram::LatencyHistogram;
+use crate::summary::{de_ms, de_time, ser_ms, ser_time};
 
 /// One model's selections during one minute, sealed.
 ///
@@ -16,13 +16,13 @@ use crate::summary::{ser_ms, ser_time};
 /// with [`Selection::at`](crate::Selection::at)), a second bucket with the same `model`
 /// and `start` carries just those events. Summing every bucket an exporter receives
 /// therefore gives exact totals.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct MinuteBucket {
     /// The model id.
     pub model: String,
     /// Start of the minute.
-    #[serde(serialize_with = "ser_time")]
+    #[serde(serialize_with = "ser_time", deserialize_with = "de_time")]
     pub start: SystemTime,
     /// Selections.
     pub count: u64,
@@ -54,24 +54,16 @@ pub struct MinuteBucket {
     /// selections that reported tokens.
     pub token_usage: TokenUsage,
     /// The fastest selection, exact (zero in an empty bucket).
-    #[serde(serialize_with = "ser_ms")]
+    #[serde(serialize_with = "ser_ms", deserialize_with = "de_ms")]
     pub latency_min: Duration,
     /// The slowest selection, exact.
-    #[serde(serialize_with = "ser_ms")]
+    #[serde(serialize_with = "ser_ms", deserialize_with = "de_ms")]
     pub latency_max: Duration,
     /// Exact sum of latencies (for the mean).
-    #[serde(serialize_with = "ser_ms")]
+    #[serde(serialize_with = "ser_ms", deserialize_with = "de_ms")]
     pub latency_sum: Duration,
-    /// Latency distribution in microseconds, bounds as configured.
-    #[serde(serialize_with = "ser_histogram")]
-    pub latency: hdrhistogram::Histogram<u64>,
-    /// The same distribution as the store keeps it, for rules that learn from sealed
-    /// minutes without walking a 26 KiB histogram.
-    #[serde(skip)]
-    compact: CompactCounts,
-    /// Spend in nano-dollars, exact, so cumulative counters never step back.
-    #[serde(skip)]
-    cost_nano_usd: u64,
+    /// The latency distribution, in the configured HDR buckets.
+    pub latency: LatencyHistogram,
 }
 
 impl MinuteBucket {
@@ -83,11 +75,6 @@ impl MinuteBucket {
         layout: &BucketLayout,
     ) -> Self {
         let t = &agg.totals;
-        let mut latency = layout.empty_histogram();
-        for (index, count) in agg.latency.iter() {
-            // The bucket's lowest value maps back to the same bucket; see `crate::hdr`.
-            latency.saturating_record_n(layout.lowest_value(index), count);
-        }
         let ratio = |s: u64| s as f64 / RATIO_SCALE;
         Self {
             model: model.to_owned(),
@@ -109,20 +96,19 @@ impl MinuteBucket {
             latency_min: Duration::from_micros(if t.count == 0 { 0 } else { t.latency_min_us }),
             latency_max: Duration::from_micros(t.latency_max_us),
             latency_sum: Duration::from_micros(t.latency_sum_us),
-            latency,
-            compact: agg.latency.clone(),
-            cost_nano_usd: t.cost.sum,
+            latency: LatencyHistogram::new(layout, agg.latency.clone()),
         }
     }
 
-    /// Spend in nano-dollars, as summed.
+    /// Spend in nano-dollars, as summed: `cost_usd` holds the exact sum divided by
+    /// 10⁹, which rounds back exactly below 2⁵⁰ nano-dollars (a million dollars a minute).
     pub(crate) fn cost_nano_usd(&self) -> u64 {
-        self.cost_nano_usd
+        (self.cost_usd * COST_SCALE).round() as u64
     }
 
     /// The latency buckets in the crate's layout (see `crate::hdr`).
     pub(crate) fn compact(&self) -> &CompactCounts {
-        &self.compact
+        self.latency.compact()
     }
 
     /// Selections slower than `line`, to the histogram's resolution: the bucket that
@@ -144,34 +130,6 @@ impl MinuteBucket {
     /// }
     /// ```
     pub fn count_slower_than(&self, line: Duration) -> u64 {
-        let h = &self.latency;
-        let us = u64::try_from(line.as_micros()).unwrap_or(u64::MAX);
-        if h.is_empty() || us >= h.max() {
-            return 0;
-        }
-        let from = h.next_non_equivalent(us);
-        if from > h.high() {
-            return 0;
-        }
-        h.count_between(from, h.high())
+        self.latency.count_slower_than(line)
     }
-}
-
-/// Serializes a histogram as `[[value_us, count], ...]` over its non-empty buckets, each
-/// value being the lowest of its bucket.
-fn ser_histogram<S: Serializer>(h: &hdrhistogram::Histogram<u64>, s: S) -> Result<S::Ok, S::Error> {
-    let recorded: Vec<_> = h
-        .iter_recorded()
-        .map(|v| {
-            (
-                h.lowest_equivalent(v.value_iterated_to()),
-                v.count_at_value(),
-            )
-        })
-        .collect();
-    let mut seq = s.serialize_seq(Some(recorded.len()))?;
-    for pair in recorded {
-        seq.serialize_element(&pair)?;
-    }
-    seq.end()
 }

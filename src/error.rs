@@ -4,7 +4,7 @@
 use std::fmt;
 use std::time::SystemTime;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Why [`record_selection`](crate::Monitor::record_selection) refused an event.
 ///
@@ -83,7 +83,7 @@ impl RecordError {
 }
 
 /// The kinds of refused events, one counter each in [`Health`](crate::Health).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum RejectReason {

@@ -2,13 +2,13 @@
 
 use std::collections::BTreeMap;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::error::RejectReason;
 use crate::export::ExporterHealth;
 
 /// The monitor's own counters, from [`Monitor::health`](crate::Monitor::health).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct Health {
     /// Selections accepted (sealed and still open).
@@ -32,7 +32,10 @@ pub struct Health {
     /// Ticks run.
     pub ticks: u64,
     /// Time spent in ticks, all together.
-    #[serde(serialize_with = "crate::summary::ser_ms")]
+    #[serde(
+        serialize_with = "crate::summary::ser_ms",
+        deserialize_with = "crate::summary::de_ms"
+    )]
     pub tick_time: std::time::Duration,
     /// Calls to the global [`record_selection`](crate::record_selection) made while no
     /// global monitor was set (process-wide).

@@ -41,41 +41,45 @@
 //! 9. `export`: each tick's sealed buckets and alert events go to every [`Exporter`].
 
 #![forbid(unsafe_code)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![warn(missing_docs)]
 
 mod accumulate;
 mod aggregate;
-mod alerts;
+pub mod alerts;
 mod bands;
 mod bucket;
 mod builder;
 mod calendar;
-mod clock;
-mod config;
-mod cost;
-mod error;
-mod export;
+pub mod clock;
+pub mod config;
+pub mod cost;
+pub mod error;
+pub mod export;
 mod global;
 mod hdr;
-mod health;
-mod heuristics;
+pub mod health;
+pub mod heuristics;
+pub mod histogram;
 #[cfg(feature = "http")]
+#[cfg_attr(docsrs, doc(cfg(feature = "http")))]
 pub mod http;
-mod live;
+pub mod live;
 mod monitor;
-mod optimizer;
+pub mod optimizer;
 mod query;
 mod registry;
-mod reports;
-mod rules;
+pub mod reports;
+pub mod rules;
 pub mod scoreboard;
 mod seal;
-mod selection;
-mod snapshot;
+pub mod selection;
+pub mod snapshot;
 mod store;
-mod summary;
+pub mod summary;
 mod tokens;
 #[cfg(feature = "tracing")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tracing")))]
 pub mod tracing_layer;
 mod worker;
 
@@ -86,7 +90,7 @@ mod worker;
 pub struct ReadmeDoctests;
 
 pub use alerts::{
-    Alert, AlertEvent, AlertEventKind, AlertState, Incident, IncidentAlert, IncidentEvent,
+    Alert, AlertEvent, AlertEventKind, AlertId, AlertState, Incident, IncidentAlert, IncidentEvent,
     IncidentEventKind, IncidentGroup, ResolvedAlert,
 };
 pub use bands::{BANDS, BandStats};
@@ -103,6 +107,7 @@ pub use error::{
     ActuatorError, ConfigError, ExportError, RecordError, RejectReason, SetGlobalError,
 };
 #[cfg(feature = "metrics")]
+#[cfg_attr(docsrs, doc(cfg(feature = "metrics")))]
 pub use export::MetricsExporter;
 pub use export::{
     CsvExporter, DURATION_BOUNDS, ExportBatch, ExportSettings, Exporter, ExporterHealth,
@@ -110,6 +115,7 @@ pub use export::{
     SCHEMA_VERSION,
 };
 #[cfg(feature = "otlp")]
+#[cfg_attr(docsrs, doc(cfg(feature = "otlp")))]
 pub use export::{OtlpExporter, Temporality};
 pub use global::{global, record_selection, set_global};
 pub use health::Health;
@@ -118,6 +124,7 @@ pub use heuristics::{
     HighCostPerSelection, Level, LowCacheHitRate, Priority, Recommendation, RecommendationKind,
     Regression, SlowResponses, default_heuristics,
 };
+pub use histogram::{LatencyHistogram, MergeError};
 pub use live::{LiveModel, LiveSnapshot, LiveStats};
 pub use monitor::{ModelHandle, Monitor};
 pub use optimizer::{ActionOutcome, Actuator, AppliedAction};
@@ -133,8 +140,9 @@ pub use rules::{
 };
 pub use scoreboard::{ModelScore, Score, Scoreboard};
 pub use selection::{MAX_COST_USD, MAX_MODEL_ID_LEN, Selection};
-pub use snapshot::{MergeError, Snapshot, SnapshotModel};
+pub use snapshot::{Snapshot, SnapshotModel};
 pub use summary::{LatencyStats, Stats, Summary};
 pub use tokens::{TOKEN_BOUNDS, TokenUsage};
 #[cfg(feature = "tracing")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tracing")))]
 pub use tracing_layer::TracingLayer;

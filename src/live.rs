@@ -5,15 +5,15 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use crossbeam_channel::{Receiver, Sender, TrySendError, bounded};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
-use crate::summary::{Stats, Summary, ser_ms, ser_time};
+use crate::summary::{Stats, Summary, de_ms, de_time, ser_ms, ser_time};
 
 /// Snapshots a subscriber may fall behind by before new ones are dropped for it.
 const SUBSCRIBER_BACKLOG: usize = 4;
 
 /// One window's headline numbers for one model.
-#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
 pub struct LiveStats {
     /// Selections.
     pub count: u64,
@@ -22,10 +22,10 @@ pub struct LiveStats {
     /// Cache-hit share.
     pub cache_hit_rate: f64,
     /// Median latency.
-    #[serde(serialize_with = "ser_ms")]
+    #[serde(serialize_with = "ser_ms", deserialize_with = "de_ms")]
     pub p50: Duration,
     /// 95th percentile latency.
-    #[serde(serialize_with = "ser_ms")]
+    #[serde(serialize_with = "ser_ms", deserialize_with = "de_ms")]
     pub p95: Duration,
     /// Spend in US dollars.
     pub cost_usd: f64,
@@ -45,7 +45,7 @@ impl From<&Stats> for LiveStats {
 }
 
 /// One model over the last minute and the last 5 minutes.
-#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
 pub struct LiveModel {
     /// The last minute (the open minute and the one before it).
     pub last_minute: LiveStats,
@@ -54,11 +54,11 @@ pub struct LiveModel {
 }
 
 /// What [`Monitor::subscribe`](crate::Monitor::subscribe) receivers get.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct LiveSnapshot {
     /// When it was taken.
-    #[serde(serialize_with = "ser_time")]
+    #[serde(serialize_with = "ser_time", deserialize_with = "de_time")]
     pub at: SystemTime,
     /// All models together.
     pub overall: LiveModel,

@@ -65,10 +65,10 @@ use std::time::{Duration, SystemTime};
 
 use arc_swap::ArcSwap;
 use parking_lot::Mutex;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::rules::{Severity, wilson_interval};
-use crate::summary::{Stats, Summary, ser_ms, ser_opt_ms, ser_time};
+use crate::summary::{Stats, Summary, de_ms, de_opt_ms, de_time, ser_ms, ser_opt_ms, ser_time};
 
 /// The z-score of [`Score::error_rate_bounds`]: a two-sided 95% interval.
 pub const ERROR_RATE_BOUNDS_Z: f64 = 1.96;
@@ -77,7 +77,7 @@ pub const ERROR_RATE_BOUNDS_Z: f64 = 1.96;
 ///
 /// Each field equals the same-named figure of [`Monitor::summary`](crate::Monitor::summary)
 /// over the same window at the same instant.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub struct Score {
@@ -86,10 +86,10 @@ pub struct Score {
     /// Selections per second over the span covered ([`Stats::throughput_per_sec`]).
     pub per_second: f64,
     /// Median latency.
-    #[serde(serialize_with = "ser_ms")]
+    #[serde(serialize_with = "ser_ms", deserialize_with = "de_ms")]
     pub p50: Duration,
     /// 95th percentile latency (within the histograms' relative error).
-    #[serde(serialize_with = "ser_ms")]
+    #[serde(serialize_with = "ser_ms", deserialize_with = "de_ms")]
     pub p95: Duration,
     /// Failed share (0 without selections).
     pub error_rate: f64,
@@ -104,7 +104,7 @@ pub struct Score {
     /// 95th percentile time to first token, for streamed selections. `None` until the
     /// crate records time to first token; the field is here so routers written against
     /// it need no change when it does.
-    #[serde(serialize_with = "ser_opt_ms")]
+    #[serde(serialize_with = "ser_opt_ms", deserialize_with = "de_opt_ms")]
     pub time_to_first_token_p95: Option<Duration>,
 }
 
@@ -132,7 +132,7 @@ impl From<&Stats> for Score {
 }
 
 /// One model's scores, from [`Scoreboard::get`].
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub struct ModelScore {
@@ -144,7 +144,7 @@ pub struct ModelScore {
     /// The highest severity among firing alerts scoped to this model.
     pub alert: Option<Severity>,
     /// When these scores were computed: they cover selections recorded up to here.
-    #[serde(serialize_with = "ser_time")]
+    #[serde(serialize_with = "ser_time", deserialize_with = "de_time")]
     pub at: SystemTime,
 }
 

@@ -1,7 +1,7 @@
 //! [`Snapshot`]: a window's exact data, portable between processes.
 //!
 //! A router fleet runs many processes. Each takes `monitor.snapshot(window)`, ships it
-//! (serde; histograms in HDR V2 deflate encoding, base64 in text formats), and a
+//! (serde; histograms as [`LatencyHistogram`]s, their non-empty buckets), and a
 //! collector merges them with [`Snapshot::merge`] into one exact fleet view: counts
 //! and sums add (fixed-point integers, so merging is exact and associative), latency
 //! histograms merge bucket by bucket.
@@ -9,14 +9,12 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime};
 
-use base64::Engine;
-use hdrhistogram::Histogram;
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
-use thiserror::Error;
+use serde::{Deserialize, Serialize};
 
 use crate::aggregate::{SumCount, Totals};
 use crate::clock::from_unix_nanos;
-use crate::hdr::BucketLayout;
+use crate::hdr::{BucketLayout, CompactCounts};
+use crate::histogram::{LatencyHistogram, MergeError};
 use crate::summary::{Stats, Summary, WindowAcc};
 
 /// One model's exact data over a snapshot's window.
@@ -63,9 +61,8 @@ pub struct SnapshotModel {
     /// Latency sum of the cache hits alone, µs.
     #[serde(default)]
     pub hit_latency_sum_us: u64,
-    /// Latency distribution in microseconds.
-    #[serde(serialize_with = "ser_hist", deserialize_with = "de_hist")]
-    pub latency: Histogram<u64>,
+    /// The latency distribution.
+    pub latency: LatencyHistogram,
 }
 
 /// A window's data from one or more processes; from
@@ -102,23 +99,6 @@ pub struct Snapshot {
     pub models: BTreeMap<String, SnapshotModel>,
 }
 
-/// Why two snapshots cannot merge.
-#[derive(Debug, Error, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum MergeError {
-    /// The histogram settings differ.
-    #[error("snapshots use different histograms: {ours:?} vs {theirs:?} (low µs, high µs, digits)")]
-    LayoutMismatch {
-        /// This snapshot's settings.
-        ours: (u64, u64, u8),
-        /// The other's.
-        theirs: (u64, u64, u8),
-    },
-    /// A histogram refused the merge.
-    #[error("histogram merge failed: {0}")]
-    Histogram(String),
-}
-
 impl Snapshot {
     pub(crate) fn new(layout_settings: (u64, u64, u8), start: u64, end: u64) -> Self {
         Self {
@@ -132,10 +112,7 @@ impl Snapshot {
     }
 
     pub(crate) fn add(&mut self, name: &str, acc: &WindowAcc, layout: &BucketLayout) {
-        let mut latency = layout.empty_histogram();
-        for (index, count) in acc.buckets() {
-            latency.saturating_record_n(layout.lowest_value(index), count);
-        }
+        let latency = LatencyHistogram::new(layout, CompactCounts::from_sorted(acc.buckets()));
         self.models
             .insert(name.to_owned(), SnapshotModel::new(&acc.totals, latency));
     }
@@ -166,9 +143,9 @@ impl Snapshot {
                 self.models.insert(name.clone(), o.clone());
                 continue;
             };
-            if let Err(e) = m.latency.add(&o.latency) {
+            if let Err(e) = m.latency.merge(&o.latency) {
                 self.models.insert(name.clone(), m);
-                return Err(MergeError::Histogram(format!("{e:?}")));
+                return Err(e);
             }
             // Through `Totals`, so every counter merges the way the monitor merges it.
             let mut t = m.totals();
@@ -185,15 +162,24 @@ impl Snapshot {
     /// gives (throughput over the merged span).
     pub fn summary(&self) -> Summary {
         let (low, high, digits) = self.layout_settings();
-        let layout = BucketLayout::new(low, high, digits).expect("settings came from a layout");
+        // Public fields can hold anything: bounds no layout accepts fall back to the
+        // defaults, and every histogram is placed by value below.
+        let layout = BucketLayout::new(low, high, digits)
+            .unwrap_or_else(|_| LatencyHistogram::empty().layout().clone());
         let span = Duration::from_millis(self.end_ms.saturating_sub(self.start_ms));
         let mut overall = WindowAcc::new(layout.len());
         let mut acc = WindowAcc::new(layout.len());
         let mut models: BTreeMap<String, Stats> = BTreeMap::new();
         for (name, m) in &self.models {
             acc.totals = m.totals();
-            for v in m.latency.iter_recorded() {
-                acc.add_bucket(layout.index(v.value_iterated_to()), v.count_at_value());
+            if m.latency.layout() == &layout {
+                acc.add_buckets(m.latency.compact().iter());
+            } else {
+                // A histogram whose own bounds disagree with the snapshot's: place each
+                // bucket by value rather than trust its indices.
+                for b in &m.latency {
+                    acc.add_bucket(layout.index_of(b.low), b.count);
+                }
             }
             overall.merge(&acc);
             models.insert(name.clone(), acc.stats(&layout, span));
@@ -222,7 +208,7 @@ impl Snapshot {
 }
 
 impl SnapshotModel {
-    fn new(t: &Totals, latency: Histogram<u64>) -> Self {
+    fn new(t: &Totals, latency: LatencyHistogram) -> Self {
         Self {
             count: t.count,
             errors: t.errors,
@@ -266,32 +252,4 @@ impl SnapshotModel {
             hit_latency_sum_us: self.hit_latency_sum_us,
         }
     }
-}
-
-fn ser_hist<S: Serializer>(h: &Histogram<u64>, s: S) -> Result<S::Ok, S::Error> {
-    use hdrhistogram::serialization::Serializer as _;
-    let mut bytes = Vec::new();
-    hdrhistogram::serialization::V2DeflateSerializer::new()
-        .serialize(h, &mut bytes)
-        .map_err(|e| serde::ser::Error::custom(format!("{e:?}")))?;
-    if s.is_human_readable() {
-        s.serialize_str(&base64::engine::general_purpose::STANDARD.encode(&bytes))
-    } else {
-        s.serialize_bytes(&bytes)
-    }
-}
-
-fn de_hist<'de, D: Deserializer<'de>>(d: D) -> Result<Histogram<u64>, D::Error> {
-    use serde::de::Error;
-    let bytes = if d.is_human_readable() {
-        let text = String::deserialize(d)?;
-        base64::engine::general_purpose::STANDARD
-            .decode(text)
-            .map_err(D::Error::custom)?
-    } else {
-        Vec::<u8>::deserialize(d)?
-    };
-    hdrhistogram::serialization::Deserializer::new()
-        .deserialize(&mut bytes.as_slice())
-        .map_err(|e| D::Error::custom(format!("bad HDR V2 histogram: {e:?}")))
 }

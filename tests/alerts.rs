@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use modelmeter::{
-    AlertEvent, AlertEventKind, AlertState, AnomalyRule, Config, ExportBatch, ExportError,
+    AlertEvent, AlertEventKind, AlertId, AlertState, AnomalyRule, Config, ExportBatch, ExportError,
     Exporter, Finding, ManualClock, Metric, Monitor, NoDataPolicy, Rule, RuleView, Scope,
     Selection, Severity, ThresholdRule,
 };
@@ -257,7 +257,7 @@ fn acknowledged_alerts_are_not_renotified_until_they_escalate() {
     s.minute(&[("gpt-4o", 50, 4000, 0)]);
     let id = s.monitor.active_alerts()[0].id;
     assert!(s.monitor.acknowledge(id));
-    assert!(!s.monitor.acknowledge(id + 100));
+    assert!(!s.monitor.acknowledge(AlertId::from(id.get() + 100)));
     for _ in 0..20 {
         s.minute(&[("gpt-4o", 50, 4000, 0)]);
     }

@@ -91,7 +91,10 @@ fn exact_totals_while_a_thread_ticks_and_time_moves() {
         buckets.iter().map(|b| b.errors).sum::<u64>(),
         THREADS * PER_THREAD / 50
     );
-    assert_eq!(buckets.iter().map(|b| b.latency.len()).sum::<u64>(), total);
+    assert_eq!(
+        buckets.iter().map(|b| b.latency.count()).sum::<u64>(),
+        total
+    );
     let summary = monitor.summary(Duration::from_secs(6 * 3600));
     assert_eq!(summary.overview.count, total);
     assert!((summary.overview.cost_usd - total as f64 * 0.001).abs() < 1e-6);

@@ -90,7 +90,7 @@ fn tick_seals_only_finished_minutes_after_grace() {
     assert_eq!(buckets.len(), 1);
     assert_eq!(buckets[0].start, common::start());
     assert_eq!(buckets[0].count, 1);
-    assert_eq!(buckets[0].latency.len(), 1);
+    assert_eq!(buckets[0].latency.count(), 1);
     assert_eq!(monitor.health().sealed_buckets, 1);
     // Sealed data still answers queries.
     assert_eq!(monitor.summary(Duration::from_secs(300)).overview.count, 1);

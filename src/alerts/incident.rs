@@ -17,7 +17,7 @@ use std::time::{Duration, SystemTime};
 
 use serde::{Deserialize, Serialize};
 
-use super::{AlertEvent, AlertEventKind};
+use super::{AlertEvent, AlertEventKind, AlertId};
 use crate::rules::{Scope, Severity};
 use crate::summary::{de_time, ser_time};
 
@@ -40,7 +40,7 @@ pub enum IncidentGroup {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct IncidentAlert {
     /// The alert's id.
-    pub alert_id: u64,
+    pub alert_id: AlertId,
     /// Its rule.
     pub rule_id: String,
     /// Its scope.
@@ -196,7 +196,7 @@ impl Incidents {
     /// Marks alert `id` ended at `at`; the alert lifecycle calls it for every alert it
     /// closes, announced or silenced (a silenced alert sends no event, and must still
     /// leave its incident).
-    pub(crate) fn alert_ended(&mut self, id: u64, at: SystemTime) {
+    pub(crate) fn alert_ended(&mut self, id: AlertId, at: SystemTime) {
         if let Some((t, a)) = self.find(id) {
             if t.incident.alerts[a].ended_at.is_none() {
                 t.incident.alerts[a].ended_at = Some(at);
@@ -296,7 +296,7 @@ impl Incidents {
         });
     }
 
-    fn find(&mut self, alert_id: u64) -> Option<(&mut Tracked, usize)> {
+    fn find(&mut self, alert_id: AlertId) -> Option<(&mut Tracked, usize)> {
         self.open.iter_mut().find_map(|t| {
             let a = t
                 .incident
@@ -349,7 +349,7 @@ mod tests {
 
     fn alert(id: u64, kind: AlertEventKind, rule: &str, model: &str, at: SystemTime) -> AlertEvent {
         AlertEvent {
-            alert_id: id,
+            alert_id: AlertId(id),
             kind,
             rule_id: rule.to_owned(),
             scope: Scope::model(model),
@@ -483,7 +483,7 @@ mod tests {
         );
         g.observe(&[], 3 * MIN, t0() + 3 * MIN);
         // No event: the alert ended while silenced; the lifecycle says so directly.
-        g.alert_ended(1, t0() + 20 * MIN);
+        g.alert_ended(AlertId(1), t0() + 20 * MIN);
         let e = g.observe(&[], 3 * MIN, t0() + 20 * MIN);
         assert_eq!(kinds(&e), [IncidentEventKind::Resolved]);
         assert!(g.open().is_empty());

@@ -5,7 +5,7 @@ use std::time::{Duration, SystemTime};
 
 use super::incident::Incidents;
 use super::{
-    Alert, AlertEvent, AlertEventKind, AlertState, Incident, IncidentEvent, ResolvedAlert,
+    Alert, AlertEvent, AlertEventKind, AlertId, AlertState, Incident, IncidentEvent, ResolvedAlert,
 };
 use crate::rules::{AlertPolicy, Finding, NoDataPolicy, Scope, Severity, Verdict};
 
@@ -126,7 +126,7 @@ impl AlertManager {
                 let next_id = &mut self.next_id;
                 let t = self.open.entry(key).or_insert_with(|| {
                     *next_id += 1;
-                    Tracked::new(*next_id, rule_id, &f, severity, now)
+                    Tracked::new(AlertId(*next_id), rule_id, &f, severity, now)
                 });
                 t.breach(severity, &f, policy, now);
                 if !silenced {
@@ -232,7 +232,7 @@ impl AlertManager {
         });
     }
 
-    pub(crate) fn acknowledge(&mut self, id: u64) -> bool {
+    pub(crate) fn acknowledge(&mut self, id: AlertId) -> bool {
         self.open
             .values_mut()
             .find(|t| t.alert.id == id)
@@ -299,7 +299,7 @@ impl AlertManager {
 }
 
 impl Tracked {
-    fn new(id: u64, rule_id: &str, f: &Finding, severity: Severity, now: SystemTime) -> Self {
+    fn new(id: AlertId, rule_id: &str, f: &Finding, severity: Severity, now: SystemTime) -> Self {
         Self {
             alert: Alert {
                 id,

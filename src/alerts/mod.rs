@@ -43,12 +43,39 @@ pub enum AlertState {
     NoData,
 }
 
+/// An alert's identity: unique for the monitor's lifetime, shared by its events, its
+/// history entry and its incident entry. Serializes as a plain number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct AlertId(pub(crate) u64);
+
+impl AlertId {
+    /// The id as a number (as it appears in JSON, logs and CSV).
+    pub fn get(self) -> u64 {
+        self.0
+    }
+}
+
+/// An id read back from JSON, a log line or a chat button, to pass to
+/// [`Monitor::acknowledge`](crate::Monitor::acknowledge).
+impl From<u64> for AlertId {
+    fn from(id: u64) -> Self {
+        Self(id)
+    }
+}
+
+impl std::fmt::Display for AlertId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
 /// An open alert, from [`Monitor::active_alerts`](crate::Monitor::active_alerts).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Alert {
     /// Unique for the monitor's lifetime; pass it to
     /// [`Monitor::acknowledge`](crate::Monitor::acknowledge).
-    pub id: u64,
+    pub id: AlertId,
     /// The rule that raised it.
     pub rule_id: String,
     /// What it is about.
@@ -78,7 +105,7 @@ pub struct Alert {
 
 /// What happened to an alert at a tick; delivered in
 /// [`ExportBatch::alerts`](crate::ExportBatch::alerts).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum AlertEventKind {
@@ -100,11 +127,11 @@ pub enum AlertEventKind {
 }
 
 /// One alert announcement.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct AlertEvent {
     /// The alert's id.
-    pub alert_id: u64,
+    pub alert_id: AlertId,
     /// What happened.
     pub kind: AlertEventKind,
     /// The rule.
@@ -120,10 +147,10 @@ pub struct AlertEvent {
     /// The rule's message.
     pub message: String,
     /// When the event happened (the tick's time).
-    #[serde(serialize_with = "ser_time")]
+    #[serde(serialize_with = "ser_time", deserialize_with = "de_time")]
     pub at: SystemTime,
     /// When the alert's breach began.
-    #[serde(serialize_with = "ser_time")]
+    #[serde(serialize_with = "ser_time", deserialize_with = "de_time")]
     pub started_at: SystemTime,
 }
 
@@ -131,7 +158,7 @@ pub struct AlertEvent {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ResolvedAlert {
     /// The alert's id.
-    pub id: u64,
+    pub id: AlertId,
     /// The rule.
     pub rule_id: String,
     /// The scope.

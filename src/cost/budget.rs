@@ -1,22 +1,5 @@
 //! Budgets: spend against a daily or monthly limit, its projection, and threshold
-//! events.
-//!
-//! ## Projection method
-//!
-//! The spend rate is fitted by least squares over recent complete intervals: the last
-//! 24 hours for a daily budget; the last 14 days for a monthly one (the last 24 hours
-//! while fewer than 3 days have data). Intervals before the first one with traffic
-//! are left out, so a young monitor is not averaged with zeros. If the slope is
-//! significant and rising (`t > 3`) the rate is taken as linear in time, otherwise as
-//! the mean. A falling trend is not extrapolated: a budget projection should err
-//! towards warning early, and a falling hourly rate is most often the evening side of
-//! a daily cycle, not a lasting decline. For a monthly budget with fewer than 3 days of
-//! history the hourly points give the mean only, for the same reason.
-//! The projection is the spend so far plus the integral of that rate (floored at
-//! zero) from now to the end of the period; the run-out date is where the integral
-//! reaches the remaining budget. On steady or linearly growing traffic the projection
-//! lands within 10% of the realized spend (`tests/budget.rs` checks it on seeded
-//! noisy traffic).
+//! events. The projection method is described in the `cost` module's docs.
 
 use std::collections::HashMap;
 use std::time::{Duration, SystemTime};

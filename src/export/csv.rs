@@ -38,8 +38,8 @@ struct Row<'a> {
 impl<'a> Row<'a> {
     fn new(b: &'a MinuteBucket) -> Self {
         let h = &b.latency;
-        let ms = |us: u64| us as f64 / 1000.0;
-        let q = |q: f64| ms(h.highest_equivalent(h.value_at_quantile(q)));
+        let ms = |d: std::time::Duration| d.as_secs_f64() * 1000.0;
+        let q = |q: f64| ms(h.quantile(q));
         Self {
             minute_start_ms: to_unix_nanos(b.start) / 1_000_000,
             model: &b.model,
@@ -56,18 +56,19 @@ impl<'a> Row<'a> {
             complexity_count: b.complexity_count,
             input_tokens: b.input_tokens,
             output_tokens: b.output_tokens,
-            latency_sum_ms: b.latency_sum.as_secs_f64() * 1000.0,
-            latency_min_ms: ms(h.min()),
+            latency_sum_ms: ms(b.latency_sum),
+            latency_min_ms: ms(b.latency_min),
             latency_p50_ms: q(0.5),
             latency_p95_ms: q(0.95),
             latency_p99_ms: q(0.99),
-            latency_max_ms: ms(h.highest_equivalent(h.max())),
+            latency_max_ms: ms(b.latency_max),
         }
     }
 }
 
 /// Writes one CSV row per minute bucket (the `csv` crate), the header once. Latency
-/// columns are in milliseconds, within the HDR relative error; `latency_sum_ms` is exact.
+/// columns are in milliseconds: the percentiles within the HDR relative error, the sum,
+/// minimum and maximum exact.
 ///
 /// ```
 /// use modelmeter::{CsvExporter, Monitor};

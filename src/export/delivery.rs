@@ -1,21 +1,5 @@
-//! Reliable delivery: one worker thread and one bounded queue per exporter.
-//!
-//! The tick only enqueues (an `Arc` clone per exporter); it never runs exporter code,
-//! so a slow, failing or panicking exporter delays nobody and loses nothing for the
-//! others. On its own thread each exporter gets every batch in order with:
-//!
-//! - **retries**: an `Err` is retried up to `attempts` times in all, with exponential
-//!   backoff from `initial_backoff` doubling to at most `max_backoff`;
-//! - **timeouts**: a call that takes longer than `timeout` is counted as timed out and
-//!   its batch abandoned (not retried). Rust cannot pre-empt a running call, so while
-//!   it stalls its queue fills, and then
-//! - **drop-oldest**: when the queue (`queue_capacity` batches) is full, the oldest
-//!   queued batch is dropped and counted, so memory stays bounded;
-//! - **panics** are caught and counted; the exporter carries on with the next batch.
-//!
-//! With synchronous delivery (the default with `background(false)`), the tick then
-//! waits for each exporter to finish the batch, at most its `timeout` per attempt plus
-//! backoff, so tests and simulations see every batch delivered when `tick` returns.
+//! Reliable delivery: one worker thread and one bounded queue per exporter (the
+//! semantics are in the `export` module's docs).
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
@@ -104,7 +88,7 @@ impl ExportSettings {
 }
 
 /// One exporter's delivery counters, in [`Health::exporters`](crate::Health::exporters).
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct ExporterHealth {
     /// The exporter's name.

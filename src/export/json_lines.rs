@@ -2,7 +2,9 @@
 
 use std::io::Write;
 
-use serde::Serialize;
+use std::borrow::Cow;
+
+use serde::{Deserialize, Serialize};
 
 use super::{ExportBatch, Exporter, SCHEMA_VERSION};
 use crate::alerts::{AlertEvent, IncidentEvent};
@@ -12,46 +14,81 @@ use crate::error::ExportError;
 use crate::heuristics::Recommendation;
 use crate::reports::ScheduledReport;
 
-/// One line of output, tagged with its `type` and the schema version `v`.
-#[derive(Serialize)]
+/// One line of [`JsonLinesExporter`] output, tagged with its `type` and the schema
+/// version `v`: the exporter writes borrowed values, and a consumer reads lines back
+/// as owned ones with the crate's own types.
+///
+/// ```
+/// use modelmeter::export::JsonLine;
+///
+/// let line = r#"{"type":"alert","v":1,"alert_id":7,"kind":"firing","rule_id":"error_rate",
+///   "scope":"overall","severity":"critical","observed":0.2,"threshold":0.1,
+///   "message":"error rate 20%","at":1800000000000,"started_at":1799999940000}"#;
+/// match serde_json::from_str::<JsonLine>(line)? {
+///     JsonLine::Alert { alert, .. } => assert_eq!(alert.alert_id.get(), 7),
+///     other => panic!("not an alert: {other:?}"),
+/// }
+/// # Ok::<(), serde_json::Error>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
-enum Line<'a> {
+#[non_exhaustive]
+pub enum JsonLine<'a> {
+    /// A sealed minute.
     Bucket {
+        /// The schema version.
         v: u32,
+        /// The minute.
         #[serde(flatten)]
-        bucket: &'a MinuteBucket,
+        bucket: Cow<'a, MinuteBucket>,
     },
+    /// An alert event.
     Alert {
+        /// The schema version.
         v: u32,
+        /// The event.
         #[serde(flatten)]
-        alert: &'a AlertEvent,
+        alert: Cow<'a, AlertEvent>,
     },
+    /// An incident event.
     Incident {
+        /// The schema version.
         v: u32,
+        /// The event.
         #[serde(flatten)]
-        incident: &'a IncidentEvent,
+        incident: Cow<'a, IncidentEvent>,
     },
+    /// A recommendation.
     Recommendation {
+        /// The schema version.
         v: u32,
+        /// The recommendation.
         #[serde(flatten)]
-        recommendation: &'a Recommendation,
+        recommendation: Cow<'a, Recommendation>,
     },
+    /// A budget threshold crossed.
     Budget {
+        /// The schema version.
         v: u32,
+        /// The event.
         #[serde(flatten)]
-        event: &'a BudgetEvent,
+        event: Cow<'a, BudgetEvent>,
     },
+    /// A scheduled report.
     Report {
+        /// The schema version.
         v: u32,
+        /// The report.
         #[serde(flatten)]
-        report: &'a ScheduledReport,
+        report: Cow<'a, ScheduledReport>,
     },
 }
 
 /// Writes each minute bucket, alert event, incident event, recommendation, budget event
 /// and scheduled report as one JSON object per line, with a `type` field (`bucket`,
 /// `alert`, `incident`, `recommendation`, `budget`, `report`) and the schema version `v` (see
-/// [`ExportBatch`] for the schema). Latency histograms are `[[value_us, count], ...]`.
+/// [`ExportBatch`] for the schema); read them back as [`JsonLine`]s. Latency histograms
+/// are [`LatencyHistogram`](crate::LatencyHistogram)s.
 ///
 /// ```
 /// use modelmeter::{JsonLinesExporter, Monitor};
@@ -83,28 +120,33 @@ impl<W: Write + Send + 'static> JsonLinesExporter<W> {
 impl<W: Write + Send + 'static> Exporter for JsonLinesExporter<W> {
     fn export(&mut self, batch: &ExportBatch) -> Result<(), ExportError> {
         let v = SCHEMA_VERSION;
-        let lines = (batch
-            .buckets
-            .iter()
-            .map(|bucket| Line::Bucket { v, bucket }))
-        .chain(batch.alerts.iter().map(|alert| Line::Alert { v, alert }))
-        .chain((batch.incidents.iter()).map(|incident| Line::Incident { v, incident }))
-        .chain(
-            (batch.recommendations.iter())
-                .map(|recommendation| Line::Recommendation { v, recommendation }),
-        )
-        .chain(
-            batch
-                .budget_events
-                .iter()
-                .map(|event| Line::Budget { v, event }),
-        )
-        .chain(
-            batch
-                .reports
-                .iter()
-                .map(|report| Line::Report { v, report }),
-        );
+        let lines = (batch.buckets.iter())
+            .map(|x| JsonLine::Bucket {
+                v,
+                bucket: Cow::Borrowed(x),
+            })
+            .chain((batch.alerts.iter()).map(|x| JsonLine::Alert {
+                v,
+                alert: Cow::Borrowed(x),
+            }))
+            .chain((batch.incidents.iter()).map(|x| JsonLine::Incident {
+                v,
+                incident: Cow::Borrowed(x),
+            }))
+            .chain(
+                (batch.recommendations.iter()).map(|x| JsonLine::Recommendation {
+                    v,
+                    recommendation: Cow::Borrowed(x),
+                }),
+            )
+            .chain((batch.budget_events.iter()).map(|x| JsonLine::Budget {
+                v,
+                event: Cow::Borrowed(x),
+            }))
+            .chain((batch.reports.iter()).map(|x| JsonLine::Report {
+                v,
+                report: Cow::Borrowed(x),
+            }));
         for line in lines {
             serde_json::to_writer(&mut self.out, &line)?;
             self.out.write_all(b"\n")?;

@@ -153,7 +153,7 @@ mod tests {
     fn an_alert_line_names_its_scope_once() {
         let scope = Scope::model("gpt-4o");
         let event = |message: String| AlertEvent {
-            alert_id: 1,
+            alert_id: crate::alerts::AlertId(1),
             kind: AlertEventKind::Escalated,
             rule_id: "error_rate".into(),
             scope: scope.clone(),

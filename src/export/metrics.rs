@@ -47,11 +47,8 @@ impl Exporter for MetricsExporter {
         for b in &batch.buckets {
             let model = b.model.clone();
             let d = histogram!("gen_ai_client_operation_duration_seconds", MODEL => model.clone());
-            for v in b.latency.iter_recorded() {
-                d.record_many(
-                    v.value_iterated_to() as f64 / 1e6,
-                    v.count_at_value() as usize,
-                );
+            for bucket in &b.latency {
+                d.record_many(bucket.high.as_secs_f64(), bucket.count as usize);
             }
             if b.count > 0 {
                 for (kind, sum) in [("input", b.input_tokens), ("output", b.output_tokens)] {
@@ -112,7 +109,7 @@ mod tests {
 
     fn event(kind: AlertEventKind, severity: Severity) -> AlertEvent {
         AlertEvent {
-            alert_id: 1,
+            alert_id: crate::alerts::AlertId(1),
             kind,
             rule_id: "error_rate".into(),
             scope: Scope::model("m"),

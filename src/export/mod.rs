@@ -1,30 +1,82 @@
 //! Handing sealed data to the outside world.
 //!
-//! Each tick gathers what it produced into an [`ExportBatch`] and queues it for every
-//! configured [`Exporter`], each on its own thread (see `delivery` for retries,
-//! timeouts, drop-oldest and panics). Built in: [`JsonLinesExporter`],
-//! [`CsvExporter`], [`LogExporter`], [`PrometheusFileExporter`] (and
-//! [`Monitor::render_prometheus`](crate::Monitor::render_prometheus)), and with the
-//! `metrics` feature `MetricsExporter`.
+//! Each tick gathers what it produced into an [`ExportBatch`]: the minutes it sealed
+//! ([`MinuteBucket`](crate::MinuteBucket)s), alert and incident events, budget events,
+//! and, when due, recommendations and scheduled reports. The batch is queued for every
+//! configured [`Exporter`], each on its own thread.
+//!
+//! | exporter | writes | feature |
+//! |---|---|---|
+//! | [`JsonLinesExporter`] | one JSON object per line, read back as [`JsonLine`] | |
+//! | [`CsvExporter`] | one row per sealed minute | |
+//! | [`LogExporter`] | one human line per event | |
+//! | [`PrometheusFileExporter`] | a textfile-collector file ([`PrometheusText`] has the families) | |
+//! | `MetricsExporter` | the `metrics` facade, whatever recorder the host installed | `metrics` |
+//! | `OtlpExporter` | OTLP/HTTP protobuf to a collector | `otlp` |
+//!
+//! Your own is one method (plus an optional `flush` and `name`):
+//!
+//! ```
+//! use modelmeter::export::{ExportBatch, Exporter};
+//! use modelmeter::error::ExportError;
+//!
+//! struct Stdout;
+//! impl Exporter for Stdout {
+//!     fn export(&mut self, batch: &ExportBatch) -> Result<(), ExportError> {
+//!         for b in &batch.buckets {
+//!             println!("{} {} selections, p95 {:?}", b.model, b.count, b.latency.quantile(0.95));
+//!         }
+//!         Ok(())
+//!     }
+//! }
+//! let monitor = modelmeter::Monitor::builder().exporter(Stdout).background(false).build()?;
+//! # Ok::<(), modelmeter::ConfigError>(())
+//! ```
+//!
+//! ## Delivery
+//!
+//! The tick only enqueues (an `Arc` clone per exporter); it never runs exporter code,
+//! so a slow, failing or panicking exporter delays nobody and loses nothing for the
+//! others. On its own thread each exporter gets every batch in order with:
+//!
+//! - **retries**: an `Err` is retried up to `attempts` times in all, with exponential
+//!   backoff from `initial_backoff` doubling to at most `max_backoff`;
+//! - **timeouts**: a call that takes longer than `timeout` is counted as timed out and
+//!   its batch abandoned (not retried). Rust cannot pre-empt a running call, so while
+//!   it stalls its queue fills, and then
+//! - **drop-oldest**: when the queue (`queue_capacity` batches) is full, the oldest
+//!   queued batch is dropped and counted, so memory stays bounded;
+//! - **panics** are caught and counted; the exporter carries on with the next batch.
+//!
+//! With synchronous delivery (the default with `background(false)`), the tick then
+//! waits for each exporter to finish the batch, at most its `timeout` per attempt plus
+//! backoff, so tests and simulations see every batch delivered when `tick` returns.
+//!
+//! Each exporter's counters are in [`Health::exporters`](crate::Health::exporters);
+//! the knobs are [`ExportSettings`].
 
 mod csv;
 mod delivery;
 mod json_lines;
 mod log;
 #[cfg(feature = "metrics")]
+#[cfg_attr(docsrs, doc(cfg(feature = "metrics")))]
 mod metrics;
 #[cfg(feature = "otlp")]
+#[cfg_attr(docsrs, doc(cfg(feature = "otlp")))]
 mod otlp;
 mod prometheus;
 
 pub use self::csv::CsvExporter;
-pub use self::json_lines::JsonLinesExporter;
+pub use self::json_lines::{JsonLine, JsonLinesExporter};
 pub use self::log::LogExporter;
 #[cfg(feature = "metrics")]
+#[cfg_attr(docsrs, doc(cfg(feature = "metrics")))]
 pub use self::metrics::MetricsExporter;
 pub(crate) use delivery::{Delivery, DeliveryProbe};
 pub use delivery::{ExportSettings, ExporterHealth};
 #[cfg(feature = "otlp")]
+#[cfg_attr(docsrs, doc(cfg(feature = "otlp")))]
 pub use otlp::{OtlpExporter, Temporality};
 pub(crate) use prometheus::{Counts, layout_slots};
 pub use prometheus::{DURATION_BOUNDS, ExpositionFormat, PrometheusFileExporter, PrometheusText};
@@ -32,7 +84,7 @@ pub use prometheus::{DURATION_BOUNDS, ExpositionFormat, PrometheusFileExporter, 
 use crate::alerts::IncidentEvent;
 use std::time::SystemTime;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::alerts::AlertEvent;
 use crate::bucket::MinuteBucket;
@@ -40,7 +92,7 @@ use crate::cost::BudgetEvent;
 use crate::error::ExportError;
 use crate::heuristics::Recommendation;
 use crate::reports::ScheduledReport;
-use crate::summary::ser_time;
+use crate::summary::{de_time, ser_time};
 
 /// The version of the serialized export schema: [`ExportBatch`] and the lines of
 /// [`JsonLinesExporter`]. Adding a field keeps the version; renaming, removing or
@@ -60,13 +112,13 @@ pub const SCHEMA_VERSION: u32 = 1;
 /// `started_at` (epoch ms). Then `recommendations` ([`Recommendation`]), `reports`
 /// ([`ScheduledReport`]) and `budget_events` ([`BudgetEvent`]), each usually empty;
 /// these fields were added in 0.1 without a version bump, as the rule above allows.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct ExportBatch {
     /// [`SCHEMA_VERSION`].
     pub schema_version: u32,
     /// When the tick ran.
-    #[serde(serialize_with = "ser_time")]
+    #[serde(serialize_with = "ser_time", deserialize_with = "de_time")]
     pub sealed_at: SystemTime,
     /// The minute buckets sealed at this tick, one per model and minute.
     pub buckets: Vec<MinuteBucket>,

@@ -185,8 +185,8 @@ impl OtlpExporter {
         for b in &batch.buckets {
             let values: Vec<(u64, u64)> = b
                 .latency
-                .iter_recorded()
-                .map(|v| (v.value_iterated_to(), v.count_at_value()))
+                .iter()
+                .map(|v| (v.high.as_micros() as u64, v.count))
                 .collect();
             let mut counts = Counts::default();
             counts.add_bucket(b, &values);

@@ -66,6 +66,7 @@ impl CompactCounts {
     }
 }
 
+#[derive(Debug)]
 pub(crate) struct CompactIter<'a> {
     bytes: &'a [u8],
     pos: usize,

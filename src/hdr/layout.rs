@@ -20,27 +20,59 @@ pub struct BucketLayout {
 }
 
 impl BucketLayout {
-    /// The layout of `Histogram::new_with_bounds(low, high, sigfig)`.
+    /// The layout of `hdrhistogram::Histogram::new_with_bounds(low, high, sigfig)`,
+    /// accepting exactly the bounds `hdrhistogram` accepts (a test checks both agree).
+    ///
+    /// Constant time and no allocation whatever the bounds, so decoding a histogram from
+    /// outside can check them before it holds any memory.
     ///
     /// # Errors
     ///
     /// [`ConfigError::Histogram`] when `hdrhistogram` would refuse these bounds.
     pub fn new(low: u64, high: u64, sigfig: u8) -> Result<Self, ConfigError> {
-        // Let hdrhistogram judge the bounds, so both accept exactly the same ones.
-        let reference = hdrhistogram::Histogram::<u64>::new_with_bounds(low, high, sigfig)
-            .map_err(|e| ConfigError::Histogram {
-                low,
-                high,
-                sigfig,
-                reason: format!("{e:?}"),
-            })?;
+        let refuse = |reason: &str| ConfigError::Histogram {
+            low,
+            high,
+            sigfig,
+            reason: reason.to_owned(),
+        };
+        if low < 1 {
+            return Err(refuse("the lowest discernible value must be at least 1"));
+        }
+        if low > u64::MAX / 2 {
+            return Err(refuse("the lowest discernible value is too large"));
+        }
+        if high < 2 * low {
+            return Err(refuse(
+                "the highest value must be at least twice the lowest",
+            ));
+        }
+        if sigfig > 5 {
+            return Err(refuse("at most 5 significant digits"));
+        }
         let largest = 2 * 10_u32.pow(u32::from(sigfig));
         let unit_magnitude = 63 - low.leading_zeros();
         let sub_bucket_count_magnitude = 32 - (largest - 1).leading_zeros();
+        if unit_magnitude + sub_bucket_count_magnitude > 63 {
+            return Err(refuse(
+                "these significant digits cannot be represented beyond the lowest value",
+            ));
+        }
         let sub_bucket_half_count_magnitude = sub_bucket_count_magnitude - 1;
         let sub_bucket_count = 1_u32 << sub_bucket_count_magnitude;
-        let len = reference.distinct_values();
-        let layout = Self {
+        // As hdrhistogram's `buckets_to_cover` and `num_bins`.
+        let mut smallest_untrackable = u64::from(sub_bucket_count) << unit_magnitude;
+        let mut buckets_needed = 1usize;
+        while smallest_untrackable <= high {
+            if smallest_untrackable > u64::MAX / 2 {
+                buckets_needed += 1;
+                break;
+            }
+            smallest_untrackable <<= 1;
+            buckets_needed += 1;
+        }
+        let len = (buckets_needed + 1) * (sub_bucket_count as usize / 2);
+        Ok(Self {
             low,
             high,
             sigfig,
@@ -51,8 +83,13 @@ impl BucketLayout {
             leading_zero_count_base: 64 - unit_magnitude - sub_bucket_count_magnitude,
             len,
             last_index: len - 1,
-        };
-        Ok(layout)
+        })
+    }
+
+    /// The bounds and precision this layout was built from: (lowest µs, highest µs,
+    /// significant digits).
+    pub fn settings(&self) -> (u64, u64, u8) {
+        (self.low, self.high, self.sigfig)
     }
 
     /// Number of buckets.
@@ -66,13 +103,14 @@ impl BucketLayout {
         self.high
     }
 
-    /// The bucket a value falls in; values past [`high`](Self::high) saturate.
-    #[inline]
     /// The index of the bucket holding `d`, in the layout's microseconds.
+    #[inline]
     pub fn index_of(&self, d: std::time::Duration) -> usize {
         self.index(u64::try_from(d.as_micros()).unwrap_or(u64::MAX))
     }
 
+    /// The bucket a value falls in; values past [`high`](Self::high) saturate.
+    #[inline]
     pub fn index(&self, value: u64) -> usize {
         let value = value.min(self.high);
         let bucket = self.leading_zero_count_base - (value | self.sub_bucket_mask).leading_zeros();
@@ -107,6 +145,7 @@ impl BucketLayout {
     }
 
     /// An empty `hdrhistogram::Histogram` with this layout's bounds.
+    #[cfg(any(test, feature = "hdrhistogram"))]
     pub fn empty_histogram(&self) -> hdrhistogram::Histogram<u64> {
         hdrhistogram::Histogram::new_with_bounds(self.low, self.high, self.sigfig)
             .expect("bounds were validated when the layout was built")
@@ -144,6 +183,22 @@ mod tests {
     }
 
     proptest! {
+        #[test]
+        fn accepts_and_sizes_exactly_as_hdrhistogram(
+            low in prop_oneof![0u64..70, any::<u64>()],
+            high in prop_oneof![0u64..10_000, any::<u64>()],
+            sigfig in 0u8..7,
+        ) {
+            let ours = BucketLayout::new(low, high, sigfig);
+            // hdrhistogram allocates its dense counts: only ask it about small ones.
+            prop_assume!(ours.as_ref().is_err() || ours.as_ref().unwrap().len() < 1 << 20);
+            let theirs = hdrhistogram::Histogram::<u64>::new_with_bounds(low, high, sigfig);
+            prop_assert_eq!(ours.is_ok(), theirs.is_ok());
+            if let (Ok(o), Ok(t)) = (ours, theirs) {
+                prop_assert_eq!(o.len(), t.distinct_values());
+            }
+        }
+
         #[test]
         fn index_matches_hdrhistogram(
             low_pow in 0u32..6, sigfig in 1u8..4, value in 0u64..5_000_000_000u64

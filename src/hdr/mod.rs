@@ -5,8 +5,10 @@
 //! either. So modelmeter computes the same bucket index as `hdrhistogram` for the same
 //! bounds ([`BucketLayout`]), counts into a dense `u32` array while a minute is open, and
 //! keeps sealed minutes as a varint-encoded list of non-empty buckets ([`CompactCounts`]).
-//! Converting to a real `Histogram<u64>` (for exporters) records each bucket's lowest
-//! value, which lands in the very same bucket, so the conversion loses nothing.
+//! Sealed minutes reach users as [`LatencyHistogram`](crate::LatencyHistogram), which
+//! wraps these counts with their layout; converting one to a real `Histogram<u64>`
+//! records each bucket's lowest value, which lands in the very same bucket, so the
+//! conversion loses nothing.
 //!
 //! ## Memory
 //!
@@ -17,5 +19,5 @@
 mod compact;
 mod layout;
 
-pub(crate) use compact::CompactCounts;
+pub(crate) use compact::{CompactCounts, CompactIter};
 pub(crate) use layout::BucketLayout;

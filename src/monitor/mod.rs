@@ -11,7 +11,9 @@ use parking_lot::{Mutex, RwLock};
 
 use crate::accumulate::{ModelSlot, thread_lane};
 use crate::aggregate::Event;
-use crate::alerts::{Alert, AlertEvent, AlertManager, Incident, IncidentEvent, ResolvedAlert};
+use crate::alerts::{
+    Alert, AlertEvent, AlertId, AlertManager, Incident, IncidentEvent, ResolvedAlert,
+};
 use crate::builder::MonitorBuilder;
 use crate::clock::{Clock, to_unix_nanos};
 use crate::config::Config;
@@ -645,6 +647,7 @@ impl Monitor {
     /// [`HttpError`](crate::http::HttpError) when the address does not resolve or
     /// cannot be bound.
     #[cfg(feature = "http")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "http")))]
     pub fn serve_http(
         &self,
         addr: impl std::net::ToSocketAddrs,
@@ -701,7 +704,7 @@ impl Monitor {
 
     /// Acknowledges an open alert: it is not re-notified until its severity rises.
     /// Returns whether an open alert had that id.
-    pub fn acknowledge(&self, alert_id: u64) -> bool {
+    pub fn acknowledge(&self, alert_id: AlertId) -> bool {
         self.inner.alerts.lock().acknowledge(alert_id)
     }
 

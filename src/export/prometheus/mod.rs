@@ -190,8 +190,8 @@ impl PrometheusText {
         let m = self.models.entry(b.model.clone()).or_default();
         let recent: Vec<(u64, u64)> = b
             .latency
-            .iter_recorded()
-            .map(|v| (v.value_iterated_to(), v.count_at_value()))
+            .iter()
+            .map(|v| (v.high.as_micros() as u64, v.count))
             .collect();
         m.counts.add_bucket(b, &recent);
         m.recent.push_back((b.start, recent));
