@@ -123,10 +123,8 @@ fn export(c: &mut Criterion) {
             .background(false)
             .synchronous_export(false);
         if label == "tick_stalled_exporter" {
-            let settings = ExportSettings {
-                flush_timeout: 10,
-                ..ExportSettings::default()
-            };
+            let mut settings = ExportSettings::default();
+            settings.flush_timeout = Duration::from_millis(10);
             b = b.exporter_with(stalled.take().unwrap(), settings);
         }
         let monitor = b.build().unwrap();

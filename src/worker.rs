@@ -20,8 +20,8 @@ impl Lifecycle {
     pub(crate) fn new(inner: Arc<Inner>, background: bool) -> std::io::Result<Self> {
         let worker = if background {
             let (stop, stopped) = mpsc::channel::<()>();
-            let tick_every = inner.config.monitoring.update_interval();
-            let live_every = inner.config.monitoring.live_interval();
+            let tick_every = inner.config.monitoring.update_interval;
+            let live_every = inner.config.monitoring.live_interval;
             let state = inner.clone();
             let handle = std::thread::Builder::new()
                 .name("modelmeter-tick".into())

@@ -108,9 +108,9 @@ fn exact_totals_while_models_are_created_capped_and_evicted() {
     let collect = common::Collect::default();
     let mut config = Config::default();
     config.recording.max_models = 16;
-    config.recording.minute_retention = 120_000;
-    config.recording.hour_retention = 120_000;
-    config.monitoring.retention_period = 3_600_000;
+    config.recording.minute_retention = Duration::from_secs(120);
+    config.recording.hour_retention = Duration::from_secs(120);
+    config.monitoring.retention_period = Duration::from_secs(3600);
     let monitor = Monitor::builder()
         .clock(clock.clone())
         .config(config)

@@ -45,14 +45,20 @@ impl Exporter for Tally {
 }
 
 fn fast_settings() -> ExportSettings {
-    ExportSettings {
-        queue_capacity: 4,
-        attempts: 2,
-        initial_backoff: 1,
-        max_backoff: 2,
-        timeout: 50,
-        flush_timeout: 300,
-    }
+    let mut s = ExportSettings::default();
+    s.queue_capacity = 4;
+    s.attempts = 2;
+    s.initial_backoff = Duration::from_millis(1);
+    s.max_backoff = Duration::from_millis(2);
+    s.timeout = Duration::from_millis(50);
+    s.flush_timeout = Duration::from_millis(300);
+    s
+}
+
+/// `base` with a queue of `capacity` batches.
+fn with_queue(mut base: ExportSettings, capacity: usize) -> ExportSettings {
+    base.queue_capacity = capacity;
+    base
 }
 
 fn traffic(monitor: &Monitor, minute: u64) {
@@ -74,13 +80,7 @@ fn a_custom_exporter_receives_every_minute_exactly_once() {
     let tally = Tally::default();
     let monitor = Monitor::builder()
         .clock(clock.clone())
-        .exporter_with(
-            tally.clone(),
-            ExportSettings {
-                queue_capacity: 1024,
-                ..ExportSettings::default()
-            },
-        )
+        .exporter_with(tally.clone(), with_queue(ExportSettings::default(), 1024))
         .background(false)
         .synchronous_export(false)
         .build()
@@ -155,13 +155,7 @@ fn broken_exporters_delay_nobody_and_lose_nothing_for_the_others() {
             },
             fast_settings(),
         )
-        .exporter_with(
-            tally.clone(),
-            ExportSettings {
-                queue_capacity: 1024,
-                ..fast_settings()
-            },
-        )
+        .exporter_with(tally.clone(), with_queue(fast_settings(), 1024))
         .background(false)
         .synchronous_export(false)
         .build()
@@ -430,13 +424,11 @@ fn subscribers_get_live_snapshots_and_slow_ones_are_not_waited_on() {
 #[test]
 fn bad_export_settings_name_the_field() {
     let e = Monitor::builder()
-        .exporter_with(
-            Failing,
-            ExportSettings {
-                attempts: 0,
-                ..ExportSettings::default()
-            },
-        )
+        .exporter_with(Failing, {
+            let mut s = ExportSettings::default();
+            s.attempts = 0;
+            s
+        })
         .background(false)
         .build()
         .unwrap_err();
@@ -455,9 +447,10 @@ fn health_answers_while_a_synchronous_tick_waits_on_an_exporter() {
                 entered: entered_tx,
                 release: release_rx,
             },
-            ExportSettings {
-                timeout: 600_000,
-                ..ExportSettings::default()
+            {
+                let mut s = ExportSettings::default();
+                s.timeout = Duration::from_secs(600);
+                s
             },
         )
         .background(false)

@@ -317,7 +317,7 @@ fn the_actuator_applies_safe_actions_once_per_kind_per_cooldown() {
     *recorder.fail.lock() = true;
     let clock = ManualClock::new(common::start());
     let mut config = tolerant();
-    config.optimizer.cooldown = 2 * 3_600_000;
+    config.optimizer.cooldown = Duration::from_secs(2 * 3600);
     let m = Monitor::builder()
         .clock(clock.clone())
         .config(config)

@@ -98,12 +98,10 @@ fn monitor(exporter: OtlpExporter) -> (ManualClock, Monitor) {
     let mut config = Config::default();
     config.monitoring.alerting.enabled = false;
     let clock = ManualClock::new(common::start());
-    let settings = ExportSettings {
-        attempts: 5,
-        initial_backoff: 1,
-        max_backoff: 2,
-        ..ExportSettings::default()
-    };
+    let mut settings = ExportSettings::default();
+    settings.attempts = 5;
+    settings.initial_backoff = Duration::from_millis(1);
+    settings.max_backoff = Duration::from_millis(2);
     let monitor = Monitor::builder()
         .config(config)
         .clock(clock.clone())

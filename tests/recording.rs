@@ -152,13 +152,8 @@ fn dropping_the_last_handle_flushes_to_exporters() {
 #[test]
 fn background_worker_stops_and_flushes_on_drop() {
     let collect = common::Collect::default();
-    let config = Config {
-        monitoring: modelmeter::Monitoring {
-            update_interval: 10,
-            ..Default::default()
-        },
-        ..Default::default()
-    };
+    let mut config = Config::default();
+    config.monitoring.update_interval = Duration::from_millis(10);
     let monitor = Monitor::builder()
         .config(config)
         .exporter(collect.clone())

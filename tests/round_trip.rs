@@ -21,7 +21,7 @@ fn eventful_monitor() -> (ManualClock, Monitor, Shared, Batches) {
     config.cost.budget.daily_usd = Some(1.0);
     config.reporting.schedules.hourly.enabled = true;
     config.optimizer.min_samples = 20;
-    config.optimizer.interval = 3_600_000;
+    config.optimizer.interval = Duration::from_secs(3600);
     let monitor = Monitor::builder()
         .clock(clock.clone())
         .config(config)

@@ -117,8 +117,8 @@ fn a_model_that_starts_failing_shows_at_the_next_tick() {
 #[test]
 fn the_worker_refreshes_between_ticks() {
     let mut config = Config::default();
-    config.monitoring.update_interval = 3_600_000; // no tick during the test
-    config.monitoring.live_interval = 10;
+    config.monitoring.update_interval = Duration::from_secs(3600); // no tick during the test
+    config.monitoring.live_interval = Duration::from_millis(10);
     let clock = ManualClock::new(start());
     let monitor = Monitor::builder()
         .clock(clock.clone())

@@ -4,10 +4,10 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use super::{Metric, ms};
 use crate::error::ConfigError;
-use crate::rules::Metric;
 
-const MINUTE_MS: u64 = 60_000;
+const MINUTE: Duration = Duration::from_secs(60);
 
 /// Fixed thresholds only, or learned baselines too (`"thresholds": "auto"`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -27,15 +27,16 @@ pub enum Thresholds {
 /// See [`AnomalyRule`](crate::AnomalyRule) for the method.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
+#[non_exhaustive]
 pub struct AnomalySettings {
     /// False episodes allowed per rule and model per week of stationary traffic.
     /// Default 0.5: the two default rules add up to at most one per model per week.
     pub false_alarms_per_week: f64,
     /// The smallest relative change worth an alert. Default 0.25 (25%).
     pub min_effect: f64,
-    /// How long a shift must last to be accepted as the new normal, in milliseconds.
-    /// Default 6 hours.
-    pub accept_after: u64,
+    /// How long a shift must last to be accepted as the new normal. Default 6 hours.
+    #[serde(with = "ms")]
+    pub accept_after: Duration,
     /// Windows' worth of history learned before the rules may fire. Default 12 (an
     /// hour with 5-minute windows).
     pub warmup_windows: u32,
@@ -49,7 +50,7 @@ impl Default for AnomalySettings {
         Self {
             false_alarms_per_week: 0.5,
             min_effect: 0.25,
-            accept_after: 6 * 60 * MINUTE_MS,
+            accept_after: 6 * 60 * MINUTE,
             warmup_windows: 12,
             metrics: vec![Metric::LatencyP95, Metric::ErrorRate],
         }
@@ -58,9 +59,10 @@ impl Default for AnomalySettings {
 
 /// `monitoring.alerting`: switches and timings of the default rule set.
 ///
-/// Durations are in milliseconds, like the rest of the file.
+/// Durations are milliseconds in the file, like the rest of it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
+#[non_exhaustive]
 pub struct Alerting {
     /// Whether the default KPI rules run. Rules added with
     /// [`MonitorBuilder::rule`](crate::MonitorBuilder::rule) run regardless.
@@ -71,20 +73,24 @@ pub struct Alerting {
     /// `static` or `auto`. Default `auto`, as in the reference file.
     pub thresholds: Thresholds,
     /// The window each KPI is judged over. Default 5 minutes.
-    pub evaluation_window: u64,
+    #[serde(with = "ms")]
+    pub evaluation_window: Duration,
     /// Selections a window needs before a rule may judge it. Default 20.
     pub min_samples: u64,
     /// How long a breach must hold before the alert fires. Default 2 minutes.
-    #[serde(rename = "for")]
-    pub for_duration: u64,
+    #[serde(rename = "for", with = "ms")]
+    pub for_duration: Duration,
     /// How long an alert keeps firing after the breach clears, so a flapping metric
     /// does not fire and resolve every tick. Default 5 minutes.
-    pub keep_firing_for: u64,
+    #[serde(with = "ms")]
+    pub keep_firing_for: Duration,
     /// How often a firing, unacknowledged alert is announced again. Default 1 hour.
-    pub renotify_interval: u64,
-    /// How long an incident collects related alerts before it is announced, in
-    /// milliseconds (Alertmanager's `group_wait`). Default 3 minutes.
-    pub group_wait: u64,
+    #[serde(with = "ms")]
+    pub renotify_interval: Duration,
+    /// How long an incident collects related alerts before it is announced
+    /// (Alertmanager's `group_wait`). Default 3 minutes.
+    #[serde(with = "ms")]
+    pub group_wait: Duration,
     /// Which latency statistic the response-time KPI judges. Default `latency_p95`.
     pub response_time_metric: Metric,
     /// How credible evidence must be, as a z-score: a rate or percentile line is
@@ -105,36 +111,26 @@ impl Default for Alerting {
             enabled: true,
             channels: Vec::new(),
             thresholds: Thresholds::Auto,
-            evaluation_window: 5 * MINUTE_MS,
+            evaluation_window: 5 * MINUTE,
             min_samples: 20,
-            for_duration: 2 * MINUTE_MS,
-            keep_firing_for: 5 * MINUTE_MS,
-            renotify_interval: 60 * MINUTE_MS,
-            group_wait: 3 * MINUTE_MS,
+            for_duration: 2 * MINUTE,
+            keep_firing_for: 5 * MINUTE,
+            renotify_interval: 60 * MINUTE,
+            group_wait: 3 * MINUTE,
             response_time_metric: Metric::LatencyP95,
-            wilson_z: crate::rules::DEFAULT_Z,
+            wilson_z: super::DEFAULT_Z,
             anomaly: AnomalySettings::default(),
         }
     }
 }
 
 impl Alerting {
-    /// The evaluation window as a `Duration`.
-    pub fn evaluation_window(&self) -> Duration {
-        Duration::from_millis(self.evaluation_window)
-    }
-
-    /// The incident grouping wait as a `Duration`.
-    pub fn group_wait(&self) -> Duration {
-        Duration::from_millis(self.group_wait)
-    }
-
     pub(crate) fn validate(&self) -> Result<(), ConfigError> {
         let field = |f: &str| format!("monitoring.alerting.{f}");
-        if self.evaluation_window < MINUTE_MS {
+        if self.evaluation_window < MINUTE {
             return Err(ConfigError::invalid(
                 &field("evaluationWindow"),
-                self.evaluation_window,
+                ms::show(self.evaluation_window),
                 "must be at least one minute (60000 ms)",
             ));
         }
@@ -145,17 +141,17 @@ impl Alerting {
                 "must be at least 1",
             ));
         }
-        if self.group_wait > 60 * MINUTE_MS {
+        if self.group_wait > 60 * MINUTE {
             return Err(ConfigError::invalid(
                 &field("groupWait"),
-                self.group_wait,
+                ms::show(self.group_wait),
                 "must be at most an hour (3600000 ms): an incident announced later is news nobody can act on",
             ));
         }
-        if self.renotify_interval == 0 {
+        if self.renotify_interval.is_zero() {
             return Err(ConfigError::invalid(
                 &field("renotifyInterval"),
-                0,
+                "0 ms",
                 "must be positive",
             ));
         }
@@ -184,7 +180,7 @@ impl Alerting {
         if a.accept_after < self.evaluation_window {
             return Err(ConfigError::invalid(
                 &field("anomaly.acceptAfter"),
-                a.accept_after,
+                ms::show(a.accept_after),
                 "must be at least the evaluation window",
             ));
         }
@@ -195,7 +191,7 @@ impl Alerting {
         {
             return Err(ConfigError::invalid(
                 &field("anomaly.metrics"),
-                format!("{m:?}"),
+                m,
                 "anomaly rules judge rates and latency percentiles",
             ));
         }
@@ -209,7 +205,7 @@ impl Alerting {
         if !self.response_time_metric.is_latency() {
             return Err(ConfigError::invalid(
                 &field("responseTimeMetric"),
-                format!("{:?}", self.response_time_metric),
+                self.response_time_metric,
                 "must be a latency metric (mean_latency, latency_p50 ... latency_p99)",
             ));
         }

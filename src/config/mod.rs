@@ -3,7 +3,8 @@
 //! [`Config`] reads the JSON shape teams already keep (`performanceMetrics` and
 //! `monitoring`, see `reference-config.json`): unknown keys are ignored, a wrong type or
 //! an impossible value is a [`ConfigError`] naming the field. modelmeter's own settings
-//! live under `recording`, in the same camelCase style, durations in milliseconds.
+//! live under `recording`, in the same camelCase style. Durations are whole milliseconds
+//! in the file and [`Duration`]s in Rust.
 //!
 //! ```
 //! use modelmeter::Config;
@@ -27,17 +28,46 @@ use serde::{Deserialize, Serialize};
 use crate::error::ConfigError;
 
 mod alerting;
+mod export;
+mod metric;
 mod optimizer;
 pub use alerting::{Alerting, AnomalySettings, Thresholds};
+pub use export::ExportSettings;
+pub use metric::Metric;
 pub use optimizer::{Optimizer, Reporting, Schedule, Schedules};
 
-const MINUTE_MS: u64 = 60_000;
-const HOUR_MS: u64 = 60 * MINUTE_MS;
-const DAY_MS: u64 = 24 * HOUR_MS;
+const MINUTE: Duration = Duration::from_secs(60);
+const HOUR: Duration = Duration::from_secs(3600);
+const DAY: Duration = Duration::from_secs(86_400);
+
+/// The default z-score of credible evidence (`monitoring.alerting.wilsonZ`).
+pub(crate) const DEFAULT_Z: f64 = 3.5;
+
+/// Durations as whole milliseconds, the unit of the reference file: serde's `with`
+/// module for every `Duration` in the configuration.
+pub(crate) mod ms {
+    use std::time::Duration;
+
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub(crate) fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_u64(u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+    }
+
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+        Ok(Duration::from_millis(u64::deserialize(d)?))
+    }
+
+    /// A duration as an error message names it: `5000 ms`.
+    pub(crate) fn show(d: Duration) -> String {
+        format!("{} ms", d.as_millis())
+    }
+}
 
 /// Everything a [`Monitor`](crate::Monitor) can be tuned with.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "camelCase", default)]
+#[non_exhaustive]
 pub struct Config {
     /// KPI thresholds (`performanceMetrics` in the reference file).
     pub performance_metrics: PerformanceMetrics,
@@ -48,7 +78,7 @@ pub struct Config {
     /// Cost analysis settings (`cost`).
     pub cost: Cost,
     /// Default delivery settings of exporters (`export`).
-    pub export: crate::export::ExportSettings,
+    pub export: ExportSettings,
     /// Heuristic schedule and tolerances (`optimizer`).
     pub optimizer: Optimizer,
     /// Scheduled reports (`reporting`).
@@ -61,6 +91,7 @@ pub struct Config {
 /// exposes beyond the default families.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
+#[non_exhaustive]
 pub struct Prometheus {
     /// Also expose `modelmeter_latency_seconds`, a summary of per-instance 5-minute
     /// quantiles. Off by default: quantiles cannot be aggregated across instances; the
@@ -71,6 +102,7 @@ pub struct Prometheus {
 /// `cost`: how spend is judged.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
+#[non_exhaustive]
 pub struct Cost {
     /// The model cost efficiency is measured against (see
     /// [`Stats::cost_efficiency`](crate::Stats::cost_efficiency)); by default the model
@@ -97,6 +129,7 @@ impl Default for Cost {
 /// calendar month.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
+#[non_exhaustive]
 pub struct Budget {
     /// Limit per UTC day.
     pub daily_usd: Option<f64>,
@@ -197,6 +230,7 @@ pub enum Direction {
 /// One KPI's thresholds.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct Kpi {
     /// Where the KPI should be.
     pub target: f64,
@@ -273,6 +307,7 @@ impl Kpi {
 /// misspelt KPI would otherwise silently keep its default thresholds.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", default, deny_unknown_fields)]
+#[non_exhaustive]
 pub struct PerformanceMetrics {
     /// Response time in milliseconds; higher is worse. Default 2000 / 3000 / 5000.
     pub response_time: Kpi,
@@ -330,18 +365,21 @@ pub enum AggregationLevel {
 /// `monitoring`: how often the monitor works and how long it remembers.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
+#[non_exhaustive]
 pub struct Monitoring {
     /// Whether recording is on at all; when false, `record_selection` is a no-op.
     pub enabled: bool,
-    /// Background tick interval in milliseconds. Default 5000.
-    pub update_interval: u64,
-    /// How often the worker refreshes the [scoreboard](crate::scoreboard), in
-    /// milliseconds, between ticks; it reads the open minute, so it needs no tick.
-    /// Default 1000.
-    pub live_interval: u64,
-    /// How far back history reaches, in milliseconds: the retention of the day and week
-    /// tiers. Default 30 days.
-    pub retention_period: u64,
+    /// Background tick interval. Default 5 s.
+    #[serde(with = "ms")]
+    pub update_interval: Duration,
+    /// How often the worker refreshes the [scoreboard](crate::scoreboard) between
+    /// ticks; it reads the open minute, so it needs no tick. Default 1 s.
+    #[serde(with = "ms")]
+    pub live_interval: Duration,
+    /// How far back history reaches: the retention of the day and week tiers.
+    /// Default 30 days.
+    #[serde(with = "ms")]
+    pub retention_period: Duration,
     /// Which tiers to keep. `minute` is required. Default all four.
     pub aggregation_levels: Vec<AggregationLevel>,
     /// The default KPI rules (`alerting`).
@@ -352,9 +390,9 @@ impl Default for Monitoring {
     fn default() -> Self {
         Self {
             enabled: true,
-            update_interval: 5_000,
-            live_interval: 1_000,
-            retention_period: 30 * DAY_MS,
+            update_interval: Duration::from_secs(5),
+            live_interval: Duration::from_secs(1),
+            retention_period: 30 * DAY,
             aggregation_levels: vec![
                 AggregationLevel::Minute,
                 AggregationLevel::Hour,
@@ -367,33 +405,23 @@ impl Default for Monitoring {
 }
 
 impl Monitoring {
-    /// The tick interval.
-    pub fn update_interval(&self) -> Duration {
-        Duration::from_millis(self.update_interval)
-    }
-
-    /// The scoreboard's refresh interval.
-    pub fn live_interval(&self) -> Duration {
-        Duration::from_millis(self.live_interval)
-    }
-
     fn validate(&self) -> Result<(), ConfigError> {
-        for (key, ms) in [
+        for (key, d) in [
             ("monitoring.updateInterval", self.update_interval),
             ("monitoring.liveInterval", self.live_interval),
         ] {
-            if ms == 0 || ms > HOUR_MS {
+            if d < Duration::from_millis(1) || d > HOUR {
                 return Err(ConfigError::invalid(
                     key,
-                    ms,
+                    ms::show(d),
                     "must be between 1 and 3600000 milliseconds",
                 ));
             }
         }
-        if self.retention_period < HOUR_MS {
+        if self.retention_period < HOUR {
             return Err(ConfigError::invalid(
                 "monitoring.retentionPeriod",
-                self.retention_period,
+                ms::show(self.retention_period),
                 "must be at least one hour (3600000 ms)",
             ));
         }
@@ -401,7 +429,7 @@ impl Monitoring {
         if !levels.contains(&AggregationLevel::Minute) {
             return Err(ConfigError::invalid(
                 "monitoring.aggregationLevels",
-                format!("{levels:?}"),
+                serde_json::to_string(levels).unwrap_or_default(),
                 "must include \"minute\": sealing produces minute buckets",
             ));
         }
@@ -412,6 +440,7 @@ impl Monitoring {
 /// `recording`: modelmeter's own settings for the hot path and the tiers.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
+#[non_exhaustive]
 pub struct Recording {
     /// Distinct model ids tracked before new ids go to the `__other__` slot. Default 1000.
     pub max_models: usize,
@@ -421,15 +450,18 @@ pub struct Recording {
     pub latency_high_micros: u64,
     /// Significant decimal digits of latency (0 to 5). Default 2 (1% relative error).
     pub latency_significant_digits: u8,
-    /// How long after a minute ends the tick waits before sealing it, in milliseconds,
-    /// so that events stamped just before the edge arrive first. Default 2000.
-    pub seal_grace: u64,
-    /// How long minute buckets are kept, in milliseconds; also how late an event with an
-    /// explicit time may arrive. Default 6 hours.
-    pub minute_retention: u64,
-    /// How long hour buckets are kept, in milliseconds. Default 2 days: 24-hour windows
-    /// are served from hours, longer ones from days.
-    pub hour_retention: u64,
+    /// How long after a minute ends the tick waits before sealing it, so that events
+    /// stamped just before the edge arrive first. Default 2 s.
+    #[serde(with = "ms")]
+    pub seal_grace: Duration,
+    /// How long minute buckets are kept; also how late an event with an explicit time
+    /// may arrive. Default 6 hours.
+    #[serde(with = "ms")]
+    pub minute_retention: Duration,
+    /// How long hour buckets are kept. Default 2 days: 24-hour windows are served from
+    /// hours, longer ones from days.
+    #[serde(with = "ms")]
+    pub hour_retention: Duration,
     /// Writer shards per model; 0 picks the number of CPUs (rounded up to a power of
     /// two, at most 64). Default 0.
     pub shards: usize,
@@ -442,9 +474,9 @@ impl Default for Recording {
             latency_low_micros: 1,
             latency_high_micros: 3_600_000_000,
             latency_significant_digits: 2,
-            seal_grace: 2_000,
-            minute_retention: 6 * HOUR_MS,
-            hour_retention: 2 * DAY_MS,
+            seal_grace: Duration::from_secs(2),
+            minute_retention: 6 * HOUR,
+            hour_retention: 2 * DAY,
             shards: 0,
         }
     }
@@ -464,24 +496,24 @@ impl Recording {
             self.latency_high_micros,
             self.latency_significant_digits,
         )?;
-        if self.seal_grace >= MINUTE_MS {
+        if self.seal_grace >= MINUTE {
             return Err(ConfigError::invalid(
                 "recording.sealGrace",
-                self.seal_grace,
+                ms::show(self.seal_grace),
                 "must be below 60000 ms",
             ));
         }
-        if self.minute_retention < 2 * MINUTE_MS {
+        if self.minute_retention < 2 * MINUTE {
             return Err(ConfigError::invalid(
                 "recording.minuteRetention",
-                self.minute_retention,
+                ms::show(self.minute_retention),
                 "must be at least two minutes (120000 ms)",
             ));
         }
         if self.hour_retention < self.minute_retention {
             return Err(ConfigError::invalid(
                 "recording.hourRetention",
-                self.hour_retention,
+                ms::show(self.hour_retention),
                 "must be at least recording.minuteRetention",
             ));
         }
@@ -518,8 +550,12 @@ mod tests {
     fn reference_file_loads_as_is() {
         let c = Config::from_json_str(REFERENCE).unwrap();
         assert_eq!(c.performance_metrics, PerformanceMetrics::default());
-        assert_eq!(c.monitoring.update_interval, 5000);
-        assert_eq!(c.monitoring.retention_period, 2_592_000_000);
+        assert_eq!(c.monitoring.update_interval, Duration::from_secs(5));
+        assert_eq!(c.monitoring.retention_period, 30 * DAY);
+        // And writes milliseconds back.
+        let json = serde_json::to_value(&c).unwrap();
+        assert_eq!(json["monitoring"]["updateInterval"], 5000);
+        assert_eq!(json["monitoring"]["alerting"]["for"], 120_000);
         assert_eq!(c.monitoring.aggregation_levels.len(), 4);
     }
 

@@ -1,28 +1,35 @@
 //! `optimizer` and `reporting`: when heuristics run and which reports are scheduled.
 
+use std::time::Duration;
+
 use serde::{Deserialize, Serialize};
 
+use super::ms;
 use crate::error::ConfigError;
 
-const HOUR_MS: u64 = 3_600_000;
+const HOUR: Duration = Duration::from_secs(3600);
 
 /// `optimizer`: the schedule and tolerances of the built-in heuristics.
 ///
-/// Durations are in milliseconds, like the rest of the file.
+/// Durations are milliseconds in the file, like the rest of it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
+#[non_exhaustive]
 pub struct Optimizer {
     /// Whether the built-in heuristics run. Heuristics added with
     /// [`MonitorBuilder::heuristic`](crate::MonitorBuilder::heuristic) run regardless.
     pub enabled: bool,
     /// How often the heuristics run at a tick (their results go to exporters and the
     /// actuator). Default one hour.
-    pub interval: u64,
+    #[serde(with = "ms")]
+    pub interval: Duration,
     /// The window they analyse. Default 24 hours.
-    pub window: u64,
+    #[serde(with = "ms")]
+    pub window: Duration,
     /// After an action of a kind was applied, how long before another of that kind
     /// may be. Default 24 hours.
-    pub cooldown: u64,
+    #[serde(with = "ms")]
+    pub cooldown: Duration,
     /// Fewest selections a model (or a model in a complexity band) needs before a
     /// heuristic judges it. Default 200.
     pub min_samples: u64,
@@ -48,9 +55,9 @@ impl Default for Optimizer {
     fn default() -> Self {
         Self {
             enabled: true,
-            interval: HOUR_MS,
-            window: 24 * HOUR_MS,
-            cooldown: 24 * HOUR_MS,
+            interval: HOUR,
+            window: 24 * HOUR,
+            cooldown: 24 * HOUR,
             min_samples: 200,
             accuracy_tolerance: 0.02,
             satisfaction_tolerance: 0.05,
@@ -65,20 +72,21 @@ impl Default for Optimizer {
 impl Optimizer {
     /// The run interval in nanoseconds (validation bounds it to a year).
     pub(crate) fn interval_nanos(&self) -> u64 {
-        self.interval * 1_000_000
+        self.interval.as_nanos() as u64
     }
 
     pub(crate) fn validate(&self) -> Result<(), ConfigError> {
-        const YEAR_MS: u64 = 366 * 24 * HOUR_MS;
+        const YEAR: Duration = Duration::from_secs(366 * 24 * 3600);
+        const MINUTE: Duration = Duration::from_secs(60);
         for (field, v, min) in [
-            ("interval", self.interval, 60_000),
-            ("window", self.window, 60_000),
-            ("cooldown", self.cooldown, 0),
+            ("interval", self.interval, MINUTE),
+            ("window", self.window, MINUTE),
+            ("cooldown", self.cooldown, Duration::ZERO),
         ] {
-            if v < min || v > YEAR_MS {
+            if v < min || v > YEAR {
                 return Err(ConfigError::invalid(
                     &format!("optimizer.{field}"),
-                    v,
+                    ms::show(v),
                     "must be between one minute (60000 ms; cooldown: 0) and one year",
                 ));
             }
@@ -116,6 +124,7 @@ impl Optimizer {
 /// period's report is sent.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
+#[non_exhaustive]
 pub struct Reporting {
     /// Which periodic reports are built.
     pub schedules: Schedules,
@@ -124,6 +133,7 @@ pub struct Reporting {
 /// `reporting.schedules`: the reference file's `hourly`, `daily` and `weekly`.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(default)]
+#[non_exhaustive]
 pub struct Schedules {
     /// Every hour on the hour (UTC), over the past hour.
     pub hourly: Schedule,
@@ -138,6 +148,7 @@ pub struct Schedules {
 /// report carries all sections).
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(default)]
+#[non_exhaustive]
 pub struct Schedule {
     /// Whether the report is built. Default `false`: a library sends nothing unasked;
     /// the reference file enables all three.

@@ -11,80 +11,20 @@ use crossbeam_channel::{Receiver, Sender, TrySendError, bounded};
 use parking_lot::{Condvar, Mutex};
 use serde::{Deserialize, Serialize};
 
-use super::{ExportBatch, Exporter};
+use super::{ExportBatch, ExportSettings, Exporter};
 
-/// How one exporter's batches are delivered (`export` in [`Config`](crate::Config);
-/// durations in milliseconds).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
-pub struct ExportSettings {
-    /// Batches queued before the oldest is dropped. Default 16: batches are produced
-    /// about once a minute, and each holds one 26 KiB `hdrhistogram::Histogram` per
-    /// model (about 2.6 MiB for 100 models), so a stalled exporter holds at most
-    /// about 42 MiB.
-    pub queue_capacity: usize,
-    /// Calls per batch, the first included. Default 3.
-    pub attempts: u32,
-    /// Wait before the first retry. Default 100 ms.
-    pub initial_backoff: u64,
-    /// Longest wait between retries. Default 5000 ms.
-    pub max_backoff: u64,
-    /// Longest an export call may take before its batch is abandoned. Default 10 s.
-    pub timeout: u64,
-    /// How long `flush()` and dropping the monitor wait for queues to drain. Default 5 s.
-    pub flush_timeout: u64,
-}
-
-impl Default for ExportSettings {
-    fn default() -> Self {
-        Self {
-            queue_capacity: 16,
-            attempts: 3,
-            initial_backoff: 100,
-            max_backoff: 5_000,
-            timeout: 10_000,
-            flush_timeout: 5_000,
+/// The longest one batch can take: every attempt timing out, plus the backoffs.
+fn worst_case(settings: &ExportSettings) -> Duration {
+    let mut total = Duration::ZERO;
+    let mut backoff = settings.initial_backoff;
+    for attempt in 0..settings.attempts {
+        total = total.saturating_add(settings.timeout);
+        if attempt + 1 < settings.attempts {
+            total = total.saturating_add(backoff);
+            backoff = backoff.saturating_mul(2).min(settings.max_backoff);
         }
     }
-}
-
-impl ExportSettings {
-    pub(crate) fn validate(&self) -> Result<(), crate::ConfigError> {
-        let bad = |field: &str, v: u64, why: &str| {
-            Err(crate::ConfigError::invalid(
-                &format!("export.{field}"),
-                v,
-                why,
-            ))
-        };
-        if self.queue_capacity == 0 {
-            return bad("queueCapacity", 0, "must be at least 1");
-        }
-        if self.attempts == 0 {
-            return bad("attempts", 0, "must be at least 1");
-        }
-        if self.timeout == 0 {
-            return bad("timeout", 0, "must be positive");
-        }
-        if self.max_backoff < self.initial_backoff {
-            return bad("maxBackoff", self.max_backoff, "must be >= initialBackoff");
-        }
-        Ok(())
-    }
-
-    /// The longest one batch can take: every attempt timing out, plus the backoffs.
-    fn worst_case(&self) -> Duration {
-        let mut total = Duration::ZERO;
-        let mut backoff = self.initial_backoff;
-        for attempt in 0..self.attempts {
-            total += Duration::from_millis(self.timeout);
-            if attempt + 1 < self.attempts {
-                total += Duration::from_millis(backoff);
-                backoff = (backoff * 2).min(self.max_backoff);
-            }
-        }
-        total
-    }
+    total
 }
 
 /// One exporter's delivery counters, in [`Health::exporters`](crate::Health::exporters).
@@ -227,7 +167,7 @@ impl Delivery {
 
     /// Waits until the last batch sent is finished, at most its worst-case time.
     pub(crate) fn wait(&self) {
-        let deadline = Instant::now() + self.settings.worst_case();
+        let deadline = Instant::now() + worst_case(&self.settings);
         let c = &self.probe.counters;
         let mut f = c.finished.lock();
         while *f < self.seq {
@@ -240,7 +180,7 @@ impl Delivery {
     /// Drains the queue and calls the exporter's `flush`, waiting at most its
     /// `flush_timeout` from `start`.
     pub(crate) fn flush(&self, start: Instant) {
-        let deadline = start + Duration::from_millis(self.settings.flush_timeout);
+        let deadline = start + self.settings.flush_timeout;
         let (ack, acked) = bounded(1);
         if self.tx.send_deadline(Msg::Flush(ack), deadline).is_ok() {
             let _ = acked.recv_deadline(deadline);
@@ -250,7 +190,7 @@ impl Delivery {
     /// Drains, calls `shutdown`, and joins the thread if it finishes within its
     /// `flush_timeout` from `start`; a stalled exporter's thread is left to end on its own.
     pub(crate) fn shutdown(&mut self, start: Instant) {
-        let deadline = start + Duration::from_millis(self.settings.flush_timeout);
+        let deadline = start + self.settings.flush_timeout;
         let (ack, acked) = bounded(1);
         if self.tx.send_deadline(Msg::Shutdown(ack), deadline).is_ok()
             && acked.recv_deadline(deadline).is_ok()
@@ -305,8 +245,8 @@ fn deliver(
     c: &Counters,
     s: &ExportSettings,
 ) {
-    let timeout = Duration::from_millis(s.timeout);
-    let mut backoff = Duration::from_millis(s.initial_backoff);
+    let timeout = s.timeout;
+    let mut backoff = s.initial_backoff;
     for attempt in 1..=s.attempts {
         let started = Instant::now();
         let outcome = catch_unwind(AssertUnwindSafe(|| exporter.export(batch)));
@@ -335,7 +275,7 @@ fn deliver(
                 *c.last_error.lock() = Some(format!("{name}: {e} (retrying)"));
                 c.retried.fetch_add(1, Ordering::Relaxed);
                 std::thread::sleep(backoff);
-                backoff = (backoff * 2).min(Duration::from_millis(s.max_backoff));
+                backoff = backoff.saturating_mul(2).min(s.max_backoff);
             }
         }
     }

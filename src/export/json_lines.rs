@@ -30,6 +30,9 @@ use crate::reports::ScheduledReport;
 /// }
 /// # Ok::<(), serde_json::Error>(())
 /// ```
+// Lines are read and written one at a time, never stored in bulk: boxing the large
+// variants would cost an allocation per line for nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 #[non_exhaustive]

@@ -1,7 +1,7 @@
 //! Handing sealed data to the outside world.
 //!
 //! Each tick gathers what it produced into an [`ExportBatch`]: the minutes it sealed
-//! ([`MinuteBucket`](crate::MinuteBucket)s), alert and incident events, budget events,
+//! (each a [`MinuteBucket`]), alert and incident events, budget events,
 //! and, when due, recommendations and scheduled reports. The batch is queued for every
 //! configured [`Exporter`], each on its own thread.
 //!
@@ -73,8 +73,9 @@ pub use self::log::LogExporter;
 #[cfg(feature = "metrics")]
 #[cfg_attr(docsrs, doc(cfg(feature = "metrics")))]
 pub use self::metrics::MetricsExporter;
+pub use crate::config::ExportSettings;
+pub use delivery::ExporterHealth;
 pub(crate) use delivery::{Delivery, DeliveryProbe};
-pub use delivery::{ExportSettings, ExporterHealth};
 #[cfg(feature = "otlp")]
 #[cfg_attr(docsrs, doc(cfg(feature = "otlp")))]
 pub use otlp::{OtlpExporter, Temporality};

@@ -25,9 +25,9 @@ const MONDAY_MIN: u64 = 4 * DAY_MIN;
 
 /// Hours for a window, capped where hour buckets stop (older parts would be served
 /// from days, which do not split into hours).
-fn hours_in(window: Duration, hour_retention_ms: u64) -> u64 {
+fn hours_in(window: Duration, hour_retention: Duration) -> u64 {
     (window.as_secs() / 3600)
-        .min(hour_retention_ms / 3_600_000)
+        .min(hour_retention.as_secs() / 3600)
         .max(1)
 }
 
@@ -78,7 +78,7 @@ impl Inner {
         let from = crate::clock::to_unix_nanos(summary.start) / NANOS_PER_MINUTE;
         let bands = crate::query::bands(&self.registry, &self.store, (from, now_minute + 1));
         // Bands cover whole hours, back to the hour tier's retention at most.
-        let kept = now_minute.saturating_sub(self.config.recording.hour_retention / 60_000);
+        let kept = now_minute.saturating_sub(self.config.recording.hour_retention.as_secs() / 60);
         let bands_from = (from / 60 * 60).max(kept / 60 * 60);
         let bands_span = Duration::from_nanos(now.saturating_sub(bands_from * NANOS_PER_MINUTE));
         let hours = hours_in(window, self.config.recording.hour_retention);
@@ -108,7 +108,7 @@ impl Inner {
 
     /// Runs every heuristic over the optimizer window ending at `now`.
     pub(crate) fn recommendations_at(&self, now: u64) -> Vec<Recommendation> {
-        let window = Duration::from_millis(self.config.optimizer.window);
+        let window = self.config.optimizer.window;
         let analysis = self.analysis(now, window);
         run(
             &self.heuristics,
@@ -129,7 +129,7 @@ impl Inner {
             o.last_slot = slot;
         }
         let recs = self.recommendations_at(now);
-        let cooldown = Duration::from_millis(self.config.optimizer.cooldown);
+        let cooldown = self.config.optimizer.cooldown;
         crate::optimizer::actuate(&self.optimizer, &recs, from_unix_nanos(now), cooldown);
         self.optimizer.lock().latest = recs.clone();
         recs
@@ -246,7 +246,7 @@ impl Inner {
             DAY_MIN
         };
         // Past the day tier's retention there is nothing to plot.
-        let max_points = (self.config.monitoring.retention_period / 60_000 / step).max(1);
+        let max_points = (self.config.monitoring.retention_period.as_secs() / 60 / step).max(1);
         let points = (length / step).clamp(1, max_points);
         let trend = self.series(to.min(now / NANOS_PER_MINUTE + 1), now, step, points);
         let start = from_unix_nanos(from * NANOS_PER_MINUTE);

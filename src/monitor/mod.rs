@@ -134,7 +134,7 @@ impl Inner {
                 .collect(),
             ticks: AtomicU64::new(0),
             tick_nanos: AtomicU64::new(0),
-            grace_nanos: r.seal_grace * 1_000_000,
+            grace_nanos: r.seal_grace.as_nanos() as u64,
             minute_retention: store.tiers[0].retention,
             store: RwLock::new(store),
             layout,
@@ -282,7 +282,7 @@ impl Inner {
     /// Refreshes the scoreboard (when anyone asked for one) and, at a tick, serves the
     /// subscribers that are due; both read the same two summaries.
     pub(crate) fn publish_live(&self, now: u64, at_tick: bool) {
-        let interval = self.config.monitoring.update_interval();
+        let interval = self.config.monitoring.update_interval;
         let subscribers = at_tick && self.subscribers.lock().due(now, interval);
         let scores = self.scores.wanted();
         if !subscribers && !scores {
@@ -354,7 +354,7 @@ impl Inner {
             let findings = rule.evaluate(&view);
             alerts.process(rule.id(), &rule.policy(), findings, at, &mut events);
         }
-        let group_wait = self.config.monitoring.alerting.group_wait();
+        let group_wait = self.config.monitoring.alerting.group_wait;
         let incidents = alerts.group(&events, group_wait, at);
         (events, incidents)
     }

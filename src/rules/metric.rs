@@ -1,78 +1,10 @@
-//! [`Metric`]: what a rule can judge, read off a window's [`Stats`].
+//! What a [`Metric`] reads off a window's [`Stats`], and the Wilson interval rules
+//! judge rates with.
 
-use serde::{Deserialize, Serialize};
-
-use crate::config::Direction;
+pub use crate::config::Metric;
 use crate::summary::Stats;
 
-/// A statistic of a window that rules judge.
-///
-/// Latencies are in milliseconds, rates and scores in `0..=1`, cost in US dollars,
-/// throughput in selections per second.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-#[non_exhaustive]
-pub enum Metric {
-    /// Mean latency.
-    MeanLatency,
-    /// Median latency.
-    LatencyP50,
-    /// 90th percentile latency.
-    LatencyP90,
-    /// 95th percentile latency.
-    LatencyP95,
-    /// 99th percentile latency.
-    LatencyP99,
-    /// Failed selections over all selections.
-    ErrorRate,
-    /// Cache hits over all selections.
-    CacheHitRate,
-    /// Mean selection accuracy, over the selections that carried one.
-    SelectionAccuracy,
-    /// [`Stats::cost_efficiency`].
-    CostEfficiency,
-    /// Mean cost of the selections that carried a cost.
-    CostPerSelection,
-    /// Selections per second.
-    Throughput,
-    /// Mean user satisfaction, over the selections that carried one.
-    Satisfaction,
-}
-
 impl Metric {
-    /// Which way the metric gets worse when no direction is given.
-    pub fn default_direction(self) -> Direction {
-        use Metric::*;
-        match self {
-            MeanLatency | LatencyP50 | LatencyP90 | LatencyP95 | LatencyP99 | ErrorRate
-            | CostPerSelection => Direction::HigherIsWorse,
-            CacheHitRate | SelectionAccuracy | CostEfficiency | Throughput | Satisfaction => {
-                Direction::LowerIsWorse
-            }
-        }
-    }
-
-    /// Whether the metric is a latency.
-    pub fn is_latency(self) -> bool {
-        use Metric::*;
-        matches!(
-            self,
-            MeanLatency | LatencyP50 | LatencyP90 | LatencyP95 | LatencyP99
-        )
-    }
-
-    /// The quantile a latency percentile metric stands for (`0.95` for
-    /// [`LatencyP95`](Metric::LatencyP95)); `None` for every other metric.
-    pub fn quantile(self) -> Option<f64> {
-        match self {
-            Metric::LatencyP50 => Some(0.5),
-            Metric::LatencyP90 => Some(0.9),
-            Metric::LatencyP95 => Some(0.95),
-            Metric::LatencyP99 => Some(0.99),
-            _ => None,
-        }
-    }
-
     /// The metric's value in `stats`, or `None` where it is absent (no selection
     /// carried the field, or cost efficiency cannot be computed).
     pub fn value(self, stats: &Stats) -> Option<f64> {
@@ -105,60 +37,6 @@ impl Metric {
             Metric::Satisfaction => stats.satisfaction_samples,
             Metric::CostPerSelection | Metric::CostEfficiency => stats.cost_samples,
             _ => stats.count,
-        }
-    }
-
-    /// Whether the value is a proportion of `samples` in `0..=1`, whose breach is judged
-    /// with a Wilson bound instead of the point value.
-    pub fn is_rate(self) -> bool {
-        matches!(
-            self,
-            Metric::ErrorRate
-                | Metric::CacheHitRate
-                | Metric::SelectionAccuracy
-                | Metric::Satisfaction
-        )
-    }
-
-    /// A short human name for messages.
-    pub fn label(self) -> &'static str {
-        use Metric::*;
-        match self {
-            MeanLatency => "mean latency",
-            LatencyP50 => "p50 latency",
-            LatencyP90 => "p90 latency",
-            LatencyP95 => "p95 latency",
-            LatencyP99 => "p99 latency",
-            ErrorRate => "error rate",
-            CacheHitRate => "cache hit rate",
-            SelectionAccuracy => "selection accuracy",
-            CostEfficiency => "cost efficiency",
-            CostPerSelection => "cost per selection",
-            Throughput => "throughput",
-            Satisfaction => "satisfaction",
-        }
-    }
-
-    /// Formats a value of this metric with its unit.
-    pub fn format(self, v: f64) -> String {
-        use Metric::*;
-        // Rules format their messages at every tick for every breaching scope: fixed
-        // decimals through integers avoid the exact float formatter's slow path.
-        if !v.is_finite() || v.abs() >= 1e12 {
-            return format!("{v}");
-        }
-        match self {
-            MeanLatency | LatencyP50 | LatencyP90 | LatencyP95 | LatencyP99 => {
-                format!("{} ms", v.round() as i64)
-            }
-            ErrorRate | CacheHitRate | SelectionAccuracy | CostEfficiency | Satisfaction => {
-                let tenths = (v * 1000.0).round() as i64;
-                let sign = if tenths < 0 { "-" } else { "" };
-                let t = tenths.unsigned_abs();
-                format!("{sign}{}.{}%", t / 10, t % 10)
-            }
-            CostPerSelection => format!("${v:.4}"),
-            Throughput => format!("{v:.2}/s"),
         }
     }
 }
@@ -194,16 +72,6 @@ mod tests {
         // Matches the textbook value for p = 0.5, n = 100, z = 1.96.
         let (lo, hi) = wilson_interval(0.5, 100, 1.96);
         assert!((lo - 0.4038).abs() < 1e-3 && (hi - 0.5962).abs() < 1e-3);
-    }
-
-    #[test]
-    fn values_format_with_fixed_decimals() {
-        assert_eq!(Metric::ErrorRate.format(0.0754), "7.5%");
-        assert_eq!(Metric::ErrorRate.format(0.05), "5.0%");
-        assert_eq!(Metric::CostEfficiency.format(-0.0123), "-1.2%");
-        assert_eq!(Metric::CostEfficiency.format(-0.0004), "0.0%");
-        assert_eq!(Metric::LatencyP95.format(2999.6), "3000 ms");
-        assert_eq!(Metric::LatencyP95.format(f64::NAN), "NaN");
     }
 
     #[test]

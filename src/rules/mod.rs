@@ -36,7 +36,6 @@ mod threshold;
 
 pub use anomaly::AnomalyRule;
 pub use metric::{Metric, wilson_interval};
-pub(crate) use threshold::DEFAULT_Z;
 pub use threshold::{RuleScope, ThresholdRule};
 
 /// The window rules use unless they ask for another: 5 minutes.
@@ -380,15 +379,15 @@ pub fn default_rules(config: &Config) -> Vec<Box<dyn Rule>> {
     }
     let k = &config.performance_metrics;
     let policy = AlertPolicy {
-        for_duration: Duration::from_millis(a.for_duration),
-        keep_firing_for: Duration::from_millis(a.keep_firing_for),
-        renotify_interval: Duration::from_millis(a.renotify_interval),
+        for_duration: a.for_duration,
+        keep_firing_for: a.keep_firing_for,
+        renotify_interval: a.renotify_interval,
         no_data: NoDataPolicy::KeepState,
     };
     let rule = |id: &str, metric: Metric, kpi: &crate::config::Kpi, scope: RuleScope| {
         ThresholdRule::new(id, metric, kpi.warning, kpi.critical)
             .target(kpi.target)
-            .window(a.evaluation_window())
+            .window(a.evaluation_window)
             .min_samples(a.min_samples)
             .wilson_z(a.wilson_z)
             .policy(policy)
@@ -433,9 +432,9 @@ pub fn default_rules(config: &Config) -> Vec<Box<dyn Rule>> {
                 AnomalyRule::new(id, metric)
                     .false_alarms_per_week(a.anomaly.false_alarms_per_week)
                     .min_effect(a.anomaly.min_effect)
-                    .accept_after(Duration::from_millis(a.anomaly.accept_after))
+                    .accept_after(a.anomaly.accept_after)
                     .warmup(a.anomaly.warmup_windows)
-                    .window(a.evaluation_window())
+                    .window(a.evaluation_window)
                     .min_samples(a.min_samples)
                     .policy(AlertPolicy {
                         for_duration: Duration::ZERO,

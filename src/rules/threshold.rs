@@ -128,7 +128,7 @@ impl ThresholdRule {
             window: DEFAULT_WINDOW,
             evidence_windows: EVIDENCE_WINDOWS.to_vec(),
             min_samples: 20,
-            wilson_z: DEFAULT_Z,
+            wilson_z: crate::config::DEFAULT_Z,
             clear_z: None,
             scope: RuleScope::PerModel,
             policy: AlertPolicy::default(),
@@ -540,9 +540,6 @@ impl ThresholdRule {
         })
     }
 }
-
-/// The default z-score of credible evidence.
-pub(crate) const DEFAULT_Z: f64 = 3.5;
 
 /// Sealed minutes a point metric needs in a window before the window says anything.
 const MIN_MINUTES: f64 = 5.0;

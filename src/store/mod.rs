@@ -18,14 +18,13 @@ mod tier;
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
+use std::time::Duration;
 
 pub(crate) use tier::{Plan, Tier, plan};
 
 use crate::aggregate::Aggregate;
 use crate::bands::BandStore;
 use crate::config::{AggregationLevel, Config};
-
-const MS_PER_MINUTE: u64 = 60_000;
 
 /// One model's buckets, one map per tier, keyed by bucket start minute.
 #[derive(Debug, Default)]
@@ -79,7 +78,7 @@ fn entry_bytes(a: &Aggregate) -> usize {
 
 impl Store {
     pub(crate) fn new(config: &Config) -> Self {
-        let minutes = |ms: u64| ms.div_ceil(MS_PER_MINUTE);
+        let minutes = |d: Duration| (d.as_millis() as u64).div_ceil(60_000);
         let history = minutes(config.monitoring.retention_period);
         let mut levels = config.monitoring.aggregation_levels.clone();
         levels.sort();
