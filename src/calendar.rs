@@ -42,11 +42,24 @@ pub(crate) fn month_bounds(secs: u64) -> (u64, u64) {
     (start.max(0) as u64 * DAY, end.max(0) as u64 * DAY)
 }
 
-/// `YYYY-MM-DDTHH:MMZ` for Unix seconds.
-pub(crate) fn utc_minute(secs: u64) -> String {
+/// RFC 3339 in UTC with seconds, `YYYY-MM-DDTHH:MM:SSZ`, for Unix seconds.
+pub(crate) fn rfc3339(secs: u64) -> String {
     let (y, mo, d) = civil_from_days((secs / DAY) as i64);
-    let (h, m) = (secs % DAY / 3600, secs % 3600 / 60);
-    format!("{y:04}-{mo:02}-{d:02}T{h:02}:{m:02}Z")
+    let (h, m, s) = (secs % DAY / 3600, secs % 3600 / 60, secs % 60);
+    format!("{y:04}-{mo:02}-{d:02}T{h:02}:{m:02}:{s:02}Z")
+}
+
+/// RFC 3339 in UTC of a time, with milliseconds when it has any
+/// (`2026-11-23T01:01:05.250Z`); times before 1970 read as the epoch.
+pub(crate) fn rfc3339_time(t: std::time::SystemTime) -> String {
+    let ms = t
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64);
+    let whole = rfc3339(ms / 1000);
+    match ms % 1000 {
+        0 => whole,
+        frac => format!("{}.{frac:03}Z", &whole[..whole.len() - 1]),
+    }
 }
 
 #[cfg(test)]
@@ -55,9 +68,11 @@ mod tests {
 
     #[test]
     fn civil_dates() {
-        assert_eq!(utc_minute(0), "1970-01-01T00:00Z");
-        assert_eq!(utc_minute(1_795_392_000 + 3660), "2026-11-23T01:01Z");
-        assert_eq!(utc_minute(951_782_400), "2000-02-29T00:00Z");
+        assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
+        assert_eq!(rfc3339(1_795_392_000 + 3665), "2026-11-23T01:01:05Z");
+        assert_eq!(rfc3339(951_782_400), "2000-02-29T00:00:00Z");
+        let t = std::time::UNIX_EPOCH + std::time::Duration::from_millis(1_795_392_000_250);
+        assert_eq!(rfc3339_time(t), "2026-11-23T00:00:00.250Z");
     }
 
     #[test]
@@ -68,8 +83,8 @@ mod tests {
         }
         // 2026-11-23 lies in November: 30 days from 2026-11-01.
         let (s, e) = month_bounds(1_795_392_000);
-        assert_eq!(utc_minute(s), "2026-11-01T00:00Z");
-        assert_eq!(utc_minute(e), "2026-12-01T00:00Z");
+        assert_eq!(rfc3339(s), "2026-11-01T00:00:00Z");
+        assert_eq!(rfc3339(e), "2026-12-01T00:00:00Z");
         let (s, e) = month_bounds(951_782_400);
         assert_eq!((e - s) / DAY, 29);
         assert_eq!(

@@ -49,7 +49,11 @@ pub enum RecordError {
         max: usize,
     },
     /// The explicit event time lies before the oldest retained minute.
-    #[error("event time {at:?} is older than the oldest retained minute {oldest:?}")]
+    #[error(
+        "event time {} is older than the oldest retained minute {}",
+        crate::calendar::rfc3339_time(*.at),
+        crate::calendar::rfc3339_time(*.oldest)
+    )]
     TooOld {
         /// The event time given.
         at: SystemTime,
@@ -57,7 +61,11 @@ pub enum RecordError {
         oldest: SystemTime,
     },
     /// The explicit event time lies more than a minute in the future.
-    #[error("event time {at:?} is later than {latest:?}, one minute past now")]
+    #[error(
+        "event time {} is later than {}, one minute past now",
+        crate::calendar::rfc3339_time(*.at),
+        crate::calendar::rfc3339_time(*.latest)
+    )]
     InFuture {
         /// The event time given.
         at: SystemTime,
@@ -324,6 +332,15 @@ mod tests {
         assert!(e.to_string().contains("-1.5"));
         let e = RecordError::ModelIdTooLong { len: 300, max: 256 };
         assert!(e.to_string().contains("300") && e.to_string().contains("256"));
+        let t = |s| std::time::UNIX_EPOCH + std::time::Duration::from_secs(s);
+        let e = RecordError::TooOld {
+            at: t(1_795_392_005),
+            oldest: t(1_795_395_600),
+        };
+        assert_eq!(
+            e.to_string(),
+            "event time 2026-11-23T00:00:05Z is older than the oldest retained minute 2026-11-23T01:00:00Z"
+        );
     }
 
     #[test]

@@ -66,6 +66,7 @@ pub mod histogram;
 pub mod http;
 pub mod live;
 mod monitor;
+mod names;
 pub mod optimizer;
 mod query;
 mod registry;

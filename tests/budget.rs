@@ -184,9 +184,9 @@ fn thresholds_fire_once_each_per_period() {
     assert!(ev[3].period_start > ev[2].period_start);
     assert!(ev[2].message.contains("100% used"), "{}", ev[2].message);
     let text = String::from_utf8(log.0.lock().clone()).unwrap();
-    assert_eq!(text.matches("] BUDGET Daily").count(), 6, "{text}");
+    assert_eq!(text.matches("] BUDGET daily").count(), 6, "{text}");
     assert!(
-        text.contains("BUDGET Daily 85%: Daily budget 85% used"),
+        text.contains("BUDGET daily 85%: daily budget 85% used"),
         "{text}"
     );
 }

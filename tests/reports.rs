@@ -194,7 +194,7 @@ fn text_rendering_names_everything() {
     for needle in [
         "cost report:",
         "mistral-large",
-        "Daily budget $50.00",
+        "daily budget $50.00",
         "saved vs sending everything to gpt-4o",
         "Route complexity 0.1-0.2 traffic from gpt-4o to gpt-4o-mini",
     ] {

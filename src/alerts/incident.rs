@@ -97,6 +97,8 @@ pub enum IncidentEventKind {
     Resolved,
 }
 
+crate::names::serde_names!(IncidentEventKind { Opened => "opened", Updated => "updated", Resolved => "resolved" });
+
 /// One incident notification, in [`ExportBatch::incidents`](crate::ExportBatch::incidents).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct IncidentEvent {

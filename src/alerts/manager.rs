@@ -201,10 +201,10 @@ impl AlertManager {
         t.alert.observed = observed;
         if kind == AlertEventKind::Resolved {
             t.alert.message = format!(
-                "{}: {} resolved after {:?}",
+                "{}: {} resolved after {}",
                 t.alert.scope,
                 t.alert.rule_id,
-                elapsed(now, started_at)
+                crate::names::duration(elapsed(now, started_at))
             );
         }
         if !silenced && t.notified.is_some() {

@@ -43,6 +43,8 @@ pub enum AlertState {
     NoData,
 }
 
+crate::names::serde_names!(AlertState { Pending => "pending", Firing => "firing", NoData => "no_data" });
+
 /// An alert's identity: unique for the monitor's lifetime, shared by its events, its
 /// history entry and its incident entry. Serializes as a plain number.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -125,6 +127,8 @@ pub enum AlertEventKind {
     /// [`AnomalyRule`](crate::AnomalyRule) whose shift lasted `accept_after`).
     Accepted,
 }
+
+crate::names::serde_names!(AlertEventKind { Firing => "firing", Escalated => "escalated", Deescalated => "deescalated", Renotified => "renotified", NoData => "no_data", Resolved => "resolved", Accepted => "accepted" });
 
 /// One alert announcement.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

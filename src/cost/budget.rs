@@ -19,6 +19,8 @@ pub enum BudgetPeriod {
     Monthly,
 }
 
+crate::names::serde_names!(BudgetPeriod { Daily => "daily", Monthly => "monthly" });
+
 /// Where a budget stands; from [`Monitor::budget_status`](crate::Monitor::budget_status).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct BudgetStatus {
@@ -220,7 +222,7 @@ impl BudgetTracker {
                 period_start: status.period_start,
                 at,
                 message: format!(
-                    "{:?} budget {:.0}% used: ${:.2} of ${:.2}, projected ${:.2} at period end",
+                    "{} budget {:.0}% used: ${:.2} of ${:.2}, projected ${:.2} at period end",
                     status.period,
                     threshold * 100.0,
                     status.spent_usd,

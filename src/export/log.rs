@@ -4,7 +4,7 @@ use std::io::Write;
 
 use super::{ExportBatch, Exporter};
 use crate::alerts::{AlertEventKind, IncidentEventKind};
-use crate::calendar::utc_minute;
+use crate::calendar::rfc3339;
 use crate::clock::to_unix_nanos;
 use crate::error::ExportError;
 
@@ -46,9 +46,9 @@ impl<W: Write + Send + 'static> Exporter for LogExporter<W> {
     fn export(&mut self, batch: &ExportBatch) -> Result<(), ExportError> {
         for e in &batch.incidents {
             let i = &e.incident;
-            let at = utc_minute(to_unix_nanos(e.at) / 1_000_000_000);
-            let kind = format!("{:?}", e.kind).to_uppercase();
-            let severity = format!("{:?}", i.severity).to_lowercase();
+            let at = rfc3339(to_unix_nanos(e.at) / 1_000_000_000);
+            let kind = e.kind.as_str().to_uppercase();
+            let severity = i.severity;
             if e.kind == IncidentEventKind::Resolved {
                 let d = i.time_to_resolve().unwrap_or_default().as_secs();
                 let lasted = format!("{}h{}m", d / 3600, d / 60 % 60);
@@ -63,7 +63,7 @@ impl<W: Write + Send + 'static> Exporter for LogExporter<W> {
                 .alerts
                 .iter()
                 .filter(|a| a.ended_at.is_none())
-                .map(|a| format!("{} {} ({:?})", a.rule_id, a.scope, a.severity).to_lowercase())
+                .map(|a| format!("{} {} ({})", a.rule_id, a.scope, a.severity))
                 .collect();
             writeln!(
                 self.out,
@@ -80,8 +80,8 @@ impl<W: Write + Send + 'static> Exporter for LogExporter<W> {
             .iter()
             .filter(|e| !matches!(e.kind, AlertEventKind::Firing | AlertEventKind::Resolved))
         {
-            let kind = format!("{:?}", e.kind).to_uppercase();
-            let severity = format!("{:?}", e.severity).to_lowercase();
+            let kind = e.kind.as_str().to_uppercase();
+            let severity = e.severity;
             // Rule messages usually open with their scope; the line already names it.
             let scope = e.scope.to_string();
             let message = e
@@ -92,15 +92,15 @@ impl<W: Write + Send + 'static> Exporter for LogExporter<W> {
             writeln!(
                 self.out,
                 "[{}] {kind} {severity} {} {scope}: {message}",
-                utc_minute(to_unix_nanos(e.at) / 1_000_000_000),
+                rfc3339(to_unix_nanos(e.at) / 1_000_000_000),
                 e.rule_id,
             )?;
         }
-        let stamp = utc_minute(to_unix_nanos(batch.sealed_at) / 1_000_000_000);
+        let stamp = rfc3339(to_unix_nanos(batch.sealed_at) / 1_000_000_000);
         for e in &batch.budget_events {
             writeln!(
                 self.out,
-                "[{stamp}] BUDGET {:?} {:.0}%: {}",
+                "[{stamp}] BUDGET {} {:.0}%: {}",
                 e.period,
                 e.threshold * 100.0,
                 e.message
@@ -110,7 +110,7 @@ impl<W: Write + Send + 'static> Exporter for LogExporter<W> {
             writeln!(
                 self.out,
                 "[{stamp}] RECOMMEND {} {}: {}{}",
-                format!("{:?}", r.priority).to_lowercase(),
+                r.priority,
                 r.id,
                 r.title,
                 r.savings_usd_per_30d
@@ -122,7 +122,7 @@ impl<W: Write + Send + 'static> Exporter for LogExporter<W> {
             writeln!(
                 self.out,
                 "[{stamp}] REPORT {}: {} selections, ${:.2}, health {}",
-                format!("{:?}", r.schedule).to_lowercase(),
+                r.schedule,
                 p.overview.count,
                 r.cost.spend_usd,
                 p.health
@@ -188,6 +188,31 @@ mod tests {
         assert!(
             lines[1].ends_with("model gpt-4o: a custom rule's own words"),
             "{text}"
+        );
+    }
+
+    #[test]
+    fn kinds_read_as_their_serde_names_and_times_carry_seconds() {
+        let at = SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_795_392_065);
+        let event = AlertEvent {
+            alert_id: crate::alerts::AlertId(1),
+            kind: AlertEventKind::NoData,
+            rule_id: "error_rate".into(),
+            scope: Scope::model("GPT-4o"),
+            severity: Severity::Warning,
+            observed: 0.0,
+            threshold: 0.1,
+            message: "no data".into(),
+            at,
+            started_at: at,
+        };
+        let mut log = LogExporter::new(Vec::new());
+        log.export(&ExportBatch::new(at, Vec::new(), vec![event]))
+            .unwrap();
+        let text = String::from_utf8(log.out).unwrap();
+        assert_eq!(
+            text.trim_end(),
+            "[2026-11-23T00:01:05Z] NO_DATA warning error_rate model GPT-4o: no data"
         );
     }
 }

@@ -69,7 +69,7 @@ impl Exporter for MetricsExporter {
         }
         for e in &batch.alerts {
             let (rule, scope) = (e.rule_id.clone(), e.scope.to_string());
-            let severity = format!("{:?}", e.severity).to_lowercase();
+            let severity = e.severity.to_string();
             let set = |severity: String, v: f64| {
                 gauge!(
                     "modelmeter_alerts_active",

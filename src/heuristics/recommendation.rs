@@ -56,6 +56,8 @@ pub enum Priority {
     Critical,
 }
 
+crate::names::serde_names!(Priority { Low => "low", Medium => "medium", High => "high", Critical => "critical" });
+
 /// A coarse scale for impact and effort.
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
@@ -70,6 +72,8 @@ pub enum Level {
     /// Large.
     High,
 }
+
+crate::names::serde_names!(Level { Low => "low", Medium => "medium", High => "high" });
 
 /// One named number behind a recommendation.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -233,7 +237,7 @@ impl Recommendation {
 
 impl fmt::Display for Recommendation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "[{:?}] {}", self.priority, self.title)?;
+        write!(f, "[{}] {}", self.priority, self.title)?;
         if let Some(s) = self.savings_usd_per_30d.filter(|s| *s >= 0.5) {
             write!(f, " (saves ~${s:.0}/30d)")?;
         }

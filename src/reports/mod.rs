@@ -203,6 +203,8 @@ pub enum ReportSchedule {
     Weekly,
 }
 
+crate::names::serde_names!(ReportSchedule { Hourly => "hourly", Daily => "daily", Weekly => "weekly" });
+
 /// A scheduled pair of reports, in [`ExportBatch::reports`](crate::ExportBatch::reports).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ScheduledReport {

@@ -6,7 +6,7 @@ use std::fmt;
 use serde::Serialize;
 
 use super::{CostReport, PerformanceReport, TrendPoint};
-use crate::calendar::utc_minute;
+use crate::calendar::rfc3339;
 use crate::clock::to_unix_nanos;
 use crate::heuristics::Recommendation;
 use crate::summary::Stats;
@@ -116,7 +116,7 @@ fn recommendation_tables(recs: &[Recommendation]) -> Result<[CsvTable; 2], csv::
                 id: &r.id,
                 heuristic: &r.heuristic,
                 kind: r.kind.to_string(),
-                priority: format!("{:?}", r.priority).to_lowercase(),
+                priority: r.priority.to_string(),
                 title: &r.title,
                 savings_usd_per_30d: r.savings_usd_per_30d,
                 auto_apply: r.auto_apply,
@@ -183,7 +183,7 @@ impl PerformanceReport {
                 status: "active",
                 rule_id: &a.rule_id,
                 scope: a.scope.to_string(),
-                severity: format!("{:?}", a.severity).to_lowercase(),
+                severity: a.severity.to_string(),
                 started_at_ms: ms_since_epoch(a.started_at),
                 ended_at_ms: None,
             })
@@ -191,7 +191,7 @@ impl PerformanceReport {
                 status: "resolved",
                 rule_id: &a.rule_id,
                 scope: a.scope.to_string(),
-                severity: format!("{:?}", a.peak_severity).to_lowercase(),
+                severity: a.peak_severity.to_string(),
                 started_at_ms: ms_since_epoch(a.started_at),
                 ended_at_ms: Some(ms_since_epoch(a.resolved_at)),
             }));
@@ -301,8 +301,8 @@ fn write_period(
     writeln!(
         f,
         "{title}: {} to {}",
-        utc_minute(secs(start)),
-        utc_minute(secs(end))
+        rfc3339(secs(start)),
+        rfc3339(secs(end))
     )
 }
 
@@ -321,7 +321,7 @@ fn write_trend(f: &mut fmt::Formatter<'_>, trend: &[TrendPoint]) -> fmt::Result 
         writeln!(
             f,
             "  {} {:>10.2} {}",
-            utc_minute(to_unix_nanos(p.start) / 1_000_000_000),
+            rfc3339(to_unix_nanos(p.start) / 1_000_000_000),
             p.cost_usd,
             "#".repeat(bar)
         )?;
@@ -374,7 +374,7 @@ impl fmt::Display for PerformanceReport {
             for b in &self.bottlenecks {
                 writeln!(
                     f,
-                    "  {:?} {} {}: {:.4} past {:.4}",
+                    "  {} {} {}: {:.4} past {:.4}",
                     b.severity, b.model, b.kpi, b.value, b.threshold
                 )?;
             }
@@ -399,7 +399,7 @@ impl fmt::Display for PerformanceReport {
                 };
                 writeln!(
                     f,
-                    "  #{} {:?} {} ({} alerts, {state})",
+                    "  #{} {} {} ({} alerts, {state})",
                     i.id,
                     i.peak_severity,
                     i.title,
@@ -455,7 +455,7 @@ impl fmt::Display for CostReport {
         for b in &self.budgets {
             writeln!(
                 f,
-                "{:?} budget ${:.2}: {:.1}% used, projected ${:.2} ({:.1}%){}",
+                "{} budget ${:.2}: {:.1}% used, projected ${:.2} ({:.1}%){}",
                 b.period,
                 b.limit_usd,
                 b.used * 100.0,
@@ -463,7 +463,7 @@ impl fmt::Display for CostReport {
                 b.projected_used * 100.0,
                 b.runs_out_at.map_or(String::new(), |t| format!(
                     ", runs out {}",
-                    utc_minute(to_unix_nanos(t) / 1_000_000_000)
+                    rfc3339(to_unix_nanos(t) / 1_000_000_000)
                 ))
             )?;
         }

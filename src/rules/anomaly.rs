@@ -647,7 +647,7 @@ impl Rule for AnomalyRule {
         if !(self.metric.is_rate() || self.metric.quantile().is_some()) {
             return Err(ConfigError::invalid(
                 &field("metric"),
-                format!("{:?}", self.metric),
+                self.metric,
                 "anomaly rules judge rates and latency percentiles",
             ));
         }
@@ -692,7 +692,7 @@ impl Rule for AnomalyRule {
         if self.accept_after < self.window {
             return Err(ConfigError::invalid(
                 &field("accept_after"),
-                format!("{:?}", self.accept_after),
+                crate::names::duration(self.accept_after),
                 "must be at least the window",
             ));
         }

@@ -53,6 +53,8 @@ pub enum Severity {
     Critical,
 }
 
+crate::names::serde_names!(Severity { Warning => "warning", Critical => "critical" });
+
 /// What an alert is about: the whole fleet, or one model.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -448,8 +450,5 @@ pub fn default_rules(config: &Config) -> Vec<Box<dyn Rule>> {
 
 /// The metric's serde name, for rule ids.
 fn metric_id(metric: Metric) -> String {
-    serde_json::to_value(metric)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_owned))
-        .unwrap_or_else(|| format!("{metric:?}"))
+    metric.name().to_owned()
 }

@@ -439,7 +439,7 @@ impl ThresholdRule {
         let message = format!(
             "{scope}: {} is past the {} line {}: {evidence}{target}",
             m.label(),
-            format!("{severity:?}").to_lowercase(),
+            severity.to_string(),
             m.format(line),
         );
         Finding::breach(scope, severity, value, line, message)
@@ -666,7 +666,7 @@ impl Rule for ThresholdRule {
         if self.window < Duration::from_secs(60) {
             return Err(ConfigError::invalid(
                 &field("window"),
-                format!("{:?}", self.window),
+                crate::names::duration(self.window),
                 "must be at least one minute",
             ));
         }
@@ -677,7 +677,7 @@ impl Rule for ThresholdRule {
         {
             return Err(ConfigError::invalid(
                 &field("evidence_windows"),
-                format!("{w:?}"),
+                crate::names::duration(*w),
                 "each must be between one minute and 24 hours",
             ));
         }
