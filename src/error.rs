@@ -6,6 +6,25 @@ use std::time::SystemTime;
 
 use serde::{Deserialize, Serialize};
 
+/// Why a report could not be rendered
+/// ([`PerformanceReport::to_csv`](crate::PerformanceReport::to_csv), `to_json`, ...).
+/// The report's own types always serialize; these name what failed if a writer does.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ReportError {
+    /// Writing JSON failed.
+    #[error("cannot write the report as JSON: {0}")]
+    Json(String),
+    /// Writing one CSV table failed.
+    #[error("cannot write the {table} CSV table: {reason}")]
+    Csv {
+        /// The table (`models`, `trend`, ...).
+        table: String,
+        /// The writer's reason.
+        reason: String,
+    },
+}
+
 /// Why [`record_selection`](crate::Monitor::record_selection) refused an event.
 ///
 /// A refused event changes nothing but the matching counter in
@@ -48,6 +67,15 @@ pub enum RecordError {
         /// The limit in bytes.
         max: usize,
     },
+    /// A selection for one model was passed to another model's
+    /// [`ModelHandle`](crate::ModelHandle).
+    #[error("a ModelHandle for {handle:?} was given a selection for {selection:?}")]
+    ModelMismatch {
+        /// The handle's model id.
+        handle: String,
+        /// The selection's model id.
+        selection: String,
+    },
     /// The explicit event time lies before the oldest retained minute.
     #[error(
         "event time {} is older than the oldest retained minute {}",
@@ -84,6 +112,7 @@ impl RecordError {
             Self::InvalidSatisfaction { .. } => RejectReason::InvalidSatisfaction,
             Self::EmptyModelId => RejectReason::EmptyModelId,
             Self::ModelIdTooLong { .. } => RejectReason::ModelIdTooLong,
+            Self::ModelMismatch { .. } => RejectReason::ModelMismatch,
             Self::TooOld { .. } => RejectReason::TooOld,
             Self::InFuture { .. } => RejectReason::InFuture,
         }
@@ -111,11 +140,13 @@ pub enum RejectReason {
     TooOld,
     /// See [`RecordError::InFuture`].
     InFuture,
+    /// See [`RecordError::ModelMismatch`].
+    ModelMismatch,
 }
 
 impl RejectReason {
     /// Every reason, in counter order.
-    pub const ALL: [RejectReason; 8] = [
+    pub const ALL: [RejectReason; 9] = [
         Self::InvalidCost,
         Self::InvalidComplexity,
         Self::InvalidAccuracy,
@@ -124,6 +155,7 @@ impl RejectReason {
         Self::ModelIdTooLong,
         Self::TooOld,
         Self::InFuture,
+        Self::ModelMismatch,
     ];
 
     pub(crate) fn slot(self) -> usize {
@@ -142,6 +174,7 @@ impl fmt::Display for RejectReason {
             Self::ModelIdTooLong => "model_id_too_long",
             Self::TooOld => "too_old",
             Self::InFuture => "in_future",
+            Self::ModelMismatch => "model_mismatch",
         };
         f.write_str(s)
     }

@@ -105,7 +105,7 @@ pub use config::{
 };
 pub use cost::{BudgetEvent, BudgetPeriod, BudgetStatus, ModelCost, Savings};
 pub use error::{
-    ActuatorError, ConfigError, ExportError, RecordError, RejectReason, SetGlobalError,
+    ActuatorError, ConfigError, ExportError, RecordError, RejectReason, ReportError, SetGlobalError,
 };
 #[cfg(feature = "metrics")]
 #[cfg_attr(docsrs, doc(cfg(feature = "metrics")))]
@@ -126,13 +126,13 @@ pub use heuristics::{
     Regression, SlowResponses, default_heuristics,
 };
 pub use histogram::{LatencyHistogram, MergeError};
-pub use live::{LiveModel, LiveSnapshot, LiveStats};
+pub use live::{LiveModel, LiveReceiver, LiveSnapshot, LiveStats};
 pub use monitor::{ModelHandle, Monitor};
 pub use optimizer::{ActionOutcome, Actuator, AppliedAction};
 pub use registry::OTHER_MODEL;
 pub use reports::{
     Baseline, Bottleneck, ComparisonRow, CostReport, CsvTable, HealthScore, KpiScore,
-    ModelComparison, PerformanceReport, ReportAlerts, ReportPeriod, ReportSchedule,
+    ModelComparison, PerformanceReport, ReportAlerts, ReportPeriod, ReportSchedule, Reports,
     ScheduledReport, Trend, TrendPoint,
 };
 pub use rules::{

@@ -1,4 +1,28 @@
 //! The live stream: a compact scoreboard pushed to subscribers once per update interval.
+//!
+//! [`Monitor::subscribe`](crate::Monitor::subscribe) returns a [`LiveReceiver`]. Each
+//! tick that is one update interval past the last publication builds one
+//! [`LiveSnapshot`] (the last minute and the last 5 minutes, per model and overall) and
+//! offers it to every receiver without waiting: a receiver that is 4 snapshots behind
+//! misses new ones, counted in [`Health::live_dropped`](crate::Health::live_dropped).
+//! Dropping the receiver unsubscribes; dropping the monitor closes every receiver.
+//!
+//! ```
+//! use modelmeter::{ManualClock, Monitor, Selection};
+//! use std::time::{Duration, SystemTime};
+//!
+//! let clock = ManualClock::new(SystemTime::now());
+//! let monitor = Monitor::builder().clock(clock.clone()).background(false).build()?;
+//! let live = monitor.subscribe();
+//! monitor.record_selection(&Selection::new("gpt-4o", Duration::from_millis(640)))?;
+//! clock.advance(Duration::from_secs(5));
+//! monitor.tick();
+//! let snapshot = live.try_recv()?;
+//! assert_eq!(snapshot.models["gpt-4o"].last_minute.count, 1);
+//! drop(monitor);
+//! assert!(live.recv().is_err(), "closed with the monitor");
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -91,7 +115,89 @@ impl LiveSnapshot {
     }
 }
 
+/// A subscription to the live stream, from
+/// [`Monitor::subscribe`](crate::Monitor::subscribe); see the [module docs](self).
+#[derive(Debug)]
+pub struct LiveReceiver {
+    rx: Receiver<Arc<LiveSnapshot>>,
+}
+
+/// The monitor was dropped: no snapshot will come.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("the monitor was dropped; the live stream is closed")]
+pub struct Closed;
+
+/// Why [`LiveReceiver::try_recv`] or [`LiveReceiver::recv_timeout`] returned nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum TryRecvError {
+    /// No snapshot is waiting (or none arrived in time).
+    #[error("no live snapshot is waiting")]
+    Empty,
+    /// The monitor was dropped.
+    #[error("the monitor was dropped; the live stream is closed")]
+    Closed,
+}
+
+impl LiveReceiver {
+    /// Waits for the next snapshot.
+    ///
+    /// # Errors
+    ///
+    /// [`Closed`] once the monitor is dropped and every waiting snapshot was taken.
+    pub fn recv(&self) -> Result<Arc<LiveSnapshot>, Closed> {
+        self.rx.recv().map_err(|_| Closed)
+    }
+
+    /// The next snapshot if one is waiting.
+    ///
+    /// # Errors
+    ///
+    /// [`TryRecvError::Empty`] when none is, [`TryRecvError::Closed`] once the monitor
+    /// is dropped and every waiting snapshot was taken.
+    pub fn try_recv(&self) -> Result<Arc<LiveSnapshot>, TryRecvError> {
+        self.rx.try_recv().map_err(|e| match e {
+            crossbeam_channel::TryRecvError::Empty => TryRecvError::Empty,
+            crossbeam_channel::TryRecvError::Disconnected => TryRecvError::Closed,
+        })
+    }
+
+    /// Waits at most `timeout` for the next snapshot.
+    ///
+    /// # Errors
+    ///
+    /// [`TryRecvError::Empty`] when none arrived in time, [`TryRecvError::Closed`] as
+    /// for [`try_recv`](Self::try_recv).
+    pub fn recv_timeout(&self, timeout: Duration) -> Result<Arc<LiveSnapshot>, TryRecvError> {
+        self.rx.recv_timeout(timeout).map_err(|e| match e {
+            crossbeam_channel::RecvTimeoutError::Timeout => TryRecvError::Empty,
+            crossbeam_channel::RecvTimeoutError::Disconnected => TryRecvError::Closed,
+        })
+    }
+
+    /// Snapshots waiting (at most 4).
+    pub fn len(&self) -> usize {
+        self.rx.len()
+    }
+
+    /// Whether none is waiting.
+    pub fn is_empty(&self) -> bool {
+        self.rx.is_empty()
+    }
+
+    /// Every snapshot as it comes, blocking in between; ends when the monitor is
+    /// dropped.
+    pub fn iter(&self) -> impl Iterator<Item = Arc<LiveSnapshot>> + '_ {
+        self.rx.iter()
+    }
+
+    /// The snapshots waiting now, without blocking.
+    pub fn try_iter(&self) -> impl Iterator<Item = Arc<LiveSnapshot>> + '_ {
+        self.rx.try_iter()
+    }
+}
+
 /// The subscribers and when they were last served.
+
 #[derive(Default)]
 pub(crate) struct Subscribers {
     senders: Vec<Sender<Arc<LiveSnapshot>>>,
@@ -101,10 +207,10 @@ pub(crate) struct Subscribers {
 }
 
 impl Subscribers {
-    pub(crate) fn subscribe(&mut self) -> Receiver<Arc<LiveSnapshot>> {
+    pub(crate) fn subscribe(&mut self) -> LiveReceiver {
         let (tx, rx) = bounded(SUBSCRIBER_BACKLOG);
         self.senders.push(tx);
-        rx
+        LiveReceiver { rx }
     }
 
     /// Whether a snapshot is due at `now` (nanoseconds) given the interval.

@@ -45,16 +45,18 @@ fn recording_allocates_nothing_after_warm_up() {
     let models = ["gpt-4o", "gpt-4o-mini", "claude", "haiku"];
     let handle = monitor.model("handle");
     let record = |i: u64| {
-        let sel = Selection::new(
-            models[(i % 4) as usize],
-            Duration::from_micros(50 + i * 37 % 900_000),
-        )
-        .cost_usd(0.002)
-        .cache_hit(i % 3 == 0)
-        .accuracy(1.0)
-        .tokens(100, 20);
+        let latency = Duration::from_micros(50 + i * 37 % 900_000);
+        fn fill(s: Selection<'_>, i: u64) -> Selection<'_> {
+            s.cost_usd(0.002)
+                .cache_hit(i % 3 == 0)
+                .accuracy(1.0)
+                .tokens(100, 20)
+        }
+        let sel = fill(Selection::new(models[(i % 4) as usize], latency), i);
         monitor.record_selection(&sel).unwrap();
-        handle.record_selection(&sel).unwrap();
+        handle
+            .record_selection(&fill(handle.selection(latency), i))
+            .unwrap();
     };
     // Warm-up: first events and the first minute rollover for every model.
     for i in 0..100 {

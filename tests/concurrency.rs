@@ -68,7 +68,11 @@ fn exact_totals_while_a_thread_ticks_and_time_moves() {
                             .cost_usd(0.001)
                             .error(i % 50 == 0);
                             if (i + t) % 10 == 0 {
-                                handle.record_selection(&sel).unwrap();
+                                let own = handle
+                                    .selection(sel.latency())
+                                    .cost_usd(0.001)
+                                    .error(i % 50 == 0);
+                                handle.record_selection(&own).unwrap();
                             } else {
                                 monitor.record_selection(&sel).unwrap();
                             }

@@ -197,15 +197,30 @@ fn model_cap_overflows_into_other() {
 fn model_handle_records_without_lookup() {
     let (_clock, monitor) = common::manual();
     let h = monitor.model("gpt-4o");
-    h.record_selection(&Selection::new("ignored", ms(5)).cost_usd(0.5))
+    h.record_selection(&h.selection(ms(5)).cost_usd(0.5))
+        .unwrap();
+    h.record_selection(&Selection::new("gpt-4o", ms(7)))
         .unwrap();
     assert!(
-        h.record_selection(&Selection::new("ignored", ms(5)).cost_usd(-1.0))
+        h.record_selection(&h.selection(ms(5)).cost_usd(-1.0))
             .is_err()
     );
+    // A selection for another model is refused, not silently re-labelled.
+    let wrong = h.record_selection(&Selection::new("claude", ms(5)));
+    assert_eq!(
+        wrong,
+        Err(modelmeter::RecordError::ModelMismatch {
+            handle: "gpt-4o".into(),
+            selection: "claude".into()
+        })
+    );
     let s = monitor.summary(Duration::from_secs(60));
-    assert_eq!(s.models["gpt-4o"].count, 1);
-    assert!(!s.models.contains_key("ignored"));
+    assert_eq!(s.models["gpt-4o"].count, 2);
+    assert!(!s.models.contains_key("claude"));
+    assert_eq!(
+        monitor.health().rejected[&modelmeter::RejectReason::ModelMismatch],
+        1
+    );
 }
 
 #[test]

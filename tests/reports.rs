@@ -46,7 +46,11 @@ fn busy() -> (ManualClock, Monitor) {
 #[test]
 fn reports_round_trip_through_json() {
     let (_, m) = busy();
-    let (perf, cost) = m.reports(DAY);
+    let modelmeter::Reports {
+        performance: perf,
+        cost,
+        ..
+    } = m.reports(DAY);
     assert!(!perf.recommendations.is_empty());
     assert_eq!(perf.overview.count, 7200);
     let back: PerformanceReport = serde_json::from_str(&perf.to_json().unwrap()).unwrap();
@@ -68,7 +72,11 @@ fn table<'a>(tables: &'a [modelmeter::CsvTable], name: &str) -> &'a str {
 #[test]
 fn csv_tables_read_back_to_the_json_numbers() {
     let (_, m) = busy();
-    let (perf, cost) = m.reports(DAY);
+    let modelmeter::Reports {
+        performance: perf,
+        cost,
+        ..
+    } = m.reports(DAY);
     let json: serde_json::Value = serde_json::from_str(&perf.to_json().unwrap()).unwrap();
     let tables = perf.to_csv().unwrap();
     let names: Vec<_> = tables.iter().map(|t| t.name.as_str()).collect();
@@ -179,7 +187,11 @@ fn cost_report_numbers_add_up() {
 #[test]
 fn text_rendering_names_everything() {
     let (_, m) = busy();
-    let (perf, cost) = m.reports(DAY);
+    let modelmeter::Reports {
+        performance: perf,
+        cost,
+        ..
+    } = m.reports(DAY);
     let p = perf.to_string();
     for needle in [
         "performance report: 2026-11-22",

@@ -10,7 +10,7 @@ use crate::heuristics::Recommendation;
 use crate::optimizer::{Analysis, AppliedAction, run};
 use crate::reports::{
     Baseline, CostReport, HealthScore, ModelComparison, PerformanceReport, ReportInputs,
-    ReportSchedule, ScheduledReport,
+    ReportSchedule, Reports, ScheduledReport,
 };
 use crate::seal::NANOS_PER_MINUTE;
 use crate::summary::Summary;
@@ -233,7 +233,7 @@ impl Inner {
         (from, to): (u64, u64),
         now: u64,
         recommendations: &[Recommendation],
-    ) -> (PerformanceReport, CostReport) {
+    ) -> Reports {
         let summary = self.range_summary(from, to, now);
         // On-demand reports reach one minute further than their window (the open
         // minute), hence the `+ 1`s.
@@ -277,10 +277,10 @@ impl Inner {
             budgets: self.budget_statuses(now),
             projected_30d_usd: self.projected_30d(now),
         };
-        (
-            PerformanceReport::build(&inputs),
-            CostReport::build(&inputs),
-        )
+        Reports {
+            performance: PerformanceReport::build(&inputs),
+            cost: CostReport::build(&inputs),
+        }
     }
 
     /// The scheduled reports whose boundary was crossed between `prev` and `now`.
@@ -306,7 +306,8 @@ impl Inner {
             }
             let to = boundary(n) * len + offset;
             let recs = recs.get_or_insert_with(|| self.optimizer.lock().latest.clone());
-            let (performance, cost) = self.reports((to.saturating_sub(len), to), now, recs);
+            let Reports { performance, cost } =
+                self.reports((to.saturating_sub(len), to), now, recs);
             out.push(ScheduledReport {
                 schedule,
                 performance,
@@ -345,17 +346,17 @@ impl Monitor {
     /// The performance report of the `window` ending now, with the current
     /// recommendations.
     pub fn performance_report(&self, window: Duration) -> PerformanceReport {
-        self.reports(window).0
+        self.reports(window).performance
     }
 
     /// The cost report of the `window` ending now, with the current recommendations
     /// that save money and the configured budgets.
     pub fn cost_report(&self, window: Duration) -> CostReport {
-        self.reports(window).1
+        self.reports(window).cost
     }
 
     /// Both reports of the `window` ending now, sharing one analysis.
-    pub fn reports(&self, window: Duration) -> (PerformanceReport, CostReport) {
+    pub fn reports(&self, window: Duration) -> Reports {
         let now = self.inner.clock.unix_nanos();
         let recs = self.inner.recommendations_at(now);
         self.inner

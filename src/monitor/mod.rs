@@ -25,7 +25,7 @@ use crate::export::{
 use crate::hdr::BucketLayout;
 use crate::health::Health;
 use crate::heuristics::Heuristic;
-use crate::live::{LiveSnapshot, Subscribers};
+use crate::live::{LiveReceiver, LiveSnapshot, Subscribers};
 use crate::optimizer::{OptimizerState, Optimizers};
 use crate::registry::Registry;
 use crate::rules::{Rule, RuleView, Scope};
@@ -492,6 +492,7 @@ impl Monitor {
     pub fn model(&self, model: &str) -> ModelHandle {
         ModelHandle {
             slot: self.inner.registry.resolve(model),
+            requested: Arc::from(model),
             monitor: self.clone(),
         }
     }
@@ -514,7 +515,7 @@ impl Monitor {
     /// interval, at the tick. A subscriber that falls 4 snapshots behind misses new ones
     /// (counted in [`Health::live_dropped`]) and is never waited on; dropping the
     /// receiver unsubscribes.
-    pub fn subscribe(&self) -> crossbeam_channel::Receiver<Arc<LiveSnapshot>> {
+    pub fn subscribe(&self) -> LiveReceiver {
         self.inner.subscribers.lock().subscribe()
     }
 
@@ -734,13 +735,31 @@ impl WeakMonitor {
 
 /// Records for one model with no per-call id lookup; from [`Monitor::model`].
 ///
-/// The model id of the selections passed in is not consulted; everything else is
-/// validated as in [`Monitor::record_selection`].
+/// Build selections with [`selection`](Self::selection) (they carry the handle's own
+/// id, so the check that they belong here is a pointer comparison), or pass any
+/// selection for the same model id. A selection for another model is refused with
+/// [`RecordError::ModelMismatch`]; everything else is validated as in
+/// [`Monitor::record_selection`].
+///
+/// ```
+/// use modelmeter::{Monitor, RecordError, Selection};
+/// use std::time::Duration;
+///
+/// let monitor = Monitor::builder().background(false).build()?;
+/// let gpt = monitor.model("gpt-4o");
+/// gpt.record_selection(&gpt.selection(Duration::from_millis(840)).cost_usd(0.004))?;
+/// gpt.record_selection(&Selection::new("gpt-4o", Duration::from_millis(420)))?;
+/// let wrong = gpt.record_selection(&Selection::new("claude", Duration::from_millis(90)));
+/// assert!(matches!(wrong, Err(RecordError::ModelMismatch { .. })));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone)]
 #[must_use = "a ModelHandle records nothing until record_selection is called on it"]
 pub struct ModelHandle {
     monitor: Monitor,
     slot: Arc<ModelSlot>,
+    /// The id asked for: the slot's own, or any id folded into `__other__`.
+    requested: Arc<str>,
 }
 
 impl std::fmt::Debug for ModelHandle {
@@ -757,13 +776,28 @@ impl ModelHandle {
         &self.slot.name
     }
 
+    /// A selection of this handle's model that took `latency`, to fill in and record.
+    pub fn selection(&self, latency: std::time::Duration) -> Selection<'_> {
+        Selection::new(&self.requested, latency)
+    }
+
     /// Records one selection for this handle's model.
     ///
     /// # Errors
     ///
-    /// As [`Monitor::record_selection`].
+    /// [`RecordError::ModelMismatch`] when the selection names another model (counted
+    /// like every refusal); otherwise as [`Monitor::record_selection`].
     #[inline]
     pub fn record_selection(&self, selection: &Selection<'_>) -> Result<(), RecordError> {
+        let own = &*self.requested;
+        if !std::ptr::eq(selection.model, own) && selection.model != own {
+            let e = RecordError::ModelMismatch {
+                handle: own.to_owned(),
+                selection: selection.model.to_owned(),
+            };
+            self.monitor.inner.reject(&e);
+            return Err(e);
+        }
         let s = Selection {
             model: &self.slot.name,
             ..*selection

@@ -216,6 +216,17 @@ pub struct ScheduledReport {
     pub cost: CostReport,
 }
 
+/// Both reports of one period, sharing one analysis, from
+/// [`Monitor::reports`](crate::Monitor::reports).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct Reports {
+    /// Performance over the period.
+    pub performance: PerformanceReport,
+    /// Cost over the period.
+    pub cost: CostReport,
+}
+
 /// Everything a pair of reports is built from.
 pub(crate) struct ReportInputs<'a> {
     pub config: &'a Config,

@@ -1,5 +1,5 @@
 //! Rendering reports: CSV tables (one per section) and plain text for terminals.
-//! JSON is serde's: `serde_json::to_string_pretty(&report)`.
+//! JSON is serde's (`to_json`, or any serde format on the report itself).
 
 use std::fmt;
 
@@ -8,6 +8,7 @@ use serde::Serialize;
 use super::{CostReport, PerformanceReport, TrendPoint};
 use crate::calendar::rfc3339;
 use crate::clock::to_unix_nanos;
+use crate::error::ReportError;
 use crate::heuristics::Recommendation;
 use crate::summary::Stats;
 
@@ -23,16 +24,25 @@ pub struct CsvTable {
 fn table<R: Serialize>(
     name: &str,
     rows: impl IntoIterator<Item = R>,
-) -> Result<CsvTable, csv::Error> {
+) -> Result<CsvTable, ReportError> {
+    let fail = |reason: String| ReportError::Csv {
+        table: name.to_owned(),
+        reason,
+    };
     let mut w = csv::Writer::from_writer(Vec::new());
     for r in rows {
-        w.serialize(r)?;
+        w.serialize(r).map_err(|e| fail(e.to_string()))?;
     }
-    let bytes = w.into_inner().map_err(|e| e.into_error())?;
+    let bytes = w.into_inner().map_err(|e| fail(e.error().to_string()))?;
+    let csv = String::from_utf8(bytes).map_err(|e| fail(e.to_string()))?;
     Ok(CsvTable {
         name: name.to_owned(),
-        csv: String::from_utf8(bytes).expect("csv writes UTF-8"),
+        csv,
     })
+}
+
+fn json<T: Serialize>(report: &T) -> Result<String, ReportError> {
+    serde_json::to_string_pretty(report).map_err(|e| ReportError::Json(e.to_string()))
 }
 
 /// A flat row of [`Stats`] for CSV.
@@ -108,7 +118,7 @@ struct EvidenceRow<'a> {
     unit: &'a str,
 }
 
-fn recommendation_tables(recs: &[Recommendation]) -> Result<[CsvTable; 2], csv::Error> {
+fn recommendation_tables(recs: &[Recommendation]) -> Result<[CsvTable; 2], ReportError> {
     Ok([
         table(
             "recommendations",
@@ -153,9 +163,10 @@ impl PerformanceReport {
     ///
     /// # Errors
     ///
-    /// Only if serialization fails, which the report's types do not cause.
-    pub fn to_json(&self) -> serde_json::Result<String> {
-        serde_json::to_string_pretty(self)
+    /// [`ReportError::Json`] only if serialization fails, which the report's types
+    /// do not cause.
+    pub fn to_json(&self) -> Result<String, ReportError> {
+        json(self)
     }
 
     /// One CSV table per section: `period`, `overview`, `models`, `health`, `trends`,
@@ -163,8 +174,8 @@ impl PerformanceReport {
     ///
     /// # Errors
     ///
-    /// A `csv::Error` if writing fails (it does not for in-memory tables).
-    pub fn to_csv(&self) -> Result<Vec<CsvTable>, csv::Error> {
+    /// [`ReportError::Csv`] if writing fails (it does not for in-memory tables).
+    pub fn to_csv(&self) -> Result<Vec<CsvTable>, ReportError> {
         let [recs, evidence] = recommendation_tables(&self.recommendations)?;
         #[derive(Serialize)]
         struct AlertRow<'a> {
@@ -224,9 +235,10 @@ impl CostReport {
     ///
     /// # Errors
     ///
-    /// Only if serialization fails, which the report's types do not cause.
-    pub fn to_json(&self) -> serde_json::Result<String> {
-        serde_json::to_string_pretty(self)
+    /// [`ReportError::Json`] only if serialization fails, which the report's types
+    /// do not cause.
+    pub fn to_json(&self) -> Result<String, ReportError> {
+        json(self)
     }
 
     /// One CSV table per section: `summary`, `trend`, `models`, `savings`, `budgets`,
@@ -234,8 +246,8 @@ impl CostReport {
     ///
     /// # Errors
     ///
-    /// A `csv::Error` if writing fails (it does not for in-memory tables).
-    pub fn to_csv(&self) -> Result<Vec<CsvTable>, csv::Error> {
+    /// [`ReportError::Csv`] if writing fails (it does not for in-memory tables).
+    pub fn to_csv(&self) -> Result<Vec<CsvTable>, ReportError> {
         #[derive(Serialize)]
         struct SummaryRow {
             start_ms: u64,
