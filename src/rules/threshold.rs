@@ -439,7 +439,7 @@ impl ThresholdRule {
         let message = format!(
             "{scope}: {} is past the {} line {}: {evidence}{target}",
             m.label(),
-            severity.to_string(),
+            severity,
             m.format(line),
         );
         Finding::breach(scope, severity, value, line, message)
