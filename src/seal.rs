@@ -58,6 +58,7 @@ impl Sealer {
                 let mut totals = Totals::default();
                 let mut bands = Bands::default();
                 let mut tokens = TokenUsage::default();
+                let first = i;
                 while i < self.cells.len() && self.cells[i].1.minute == minute {
                     let cell = &self.cells[i].1;
                     totals.merge(&cell.totals);
@@ -67,11 +68,20 @@ impl Sealer {
                     if let Some(t) = cell.token_counts() {
                         tokens.add_cell(t);
                     }
-                    self.scratch.add_buckets(cell.buckets());
                     i += 1;
                 }
-                let latency = CompactCounts::from_sorted(self.scratch.buckets());
-                self.scratch.clear();
+                // Most minutes were recorded by one writer shard: encode its cell
+                // directly; several are summed in the dense scratch first.
+                let latency = if i - first == 1 {
+                    CompactCounts::from_sorted(self.cells[first].1.buckets())
+                } else {
+                    for (_, cell) in &self.cells[first..i] {
+                        self.scratch.add_buckets(cell.buckets());
+                    }
+                    let latency = CompactCounts::from_sorted(self.scratch.buckets());
+                    self.scratch.clear();
+                    latency
+                };
                 let agg = Aggregate { totals, latency };
                 out.push(MinuteBucket::new(
                     &slot.name,

@@ -1,3 +1,9 @@
+use std::cell::RefCell;
+
+thread_local! {
+    static SCRATCH: RefCell<Vec<u8>> = RefCell::new(Vec::with_capacity(4096));
+}
+
 /// The non-empty buckets of one latency distribution, varint-encoded.
 ///
 /// Each entry is `(index delta, count)` as two LEB128 varints, in increasing index order.
@@ -11,20 +17,25 @@ impl CompactCounts {
     /// Encodes `(index, count)` pairs given in strictly increasing index order; zero
     /// counts are skipped.
     pub(crate) fn from_sorted(pairs: impl IntoIterator<Item = (usize, u64)>) -> Self {
-        let mut bytes = Vec::new();
-        let mut prev = 0usize;
-        for (index, count) in pairs {
-            if count == 0 {
-                continue;
+        // Encoded into a reused per-thread buffer, then copied once at its exact size:
+        // the tick encodes hundreds of these a minute, and growing a fresh `Vec` and
+        // shrinking it into a box cost three allocator calls each.
+        SCRATCH.with_borrow_mut(|bytes| {
+            bytes.clear();
+            let mut prev = 0usize;
+            for (index, count) in pairs {
+                if count == 0 {
+                    continue;
+                }
+                debug_assert!(bytes.is_empty() || index > prev, "indices must increase");
+                put_varint(bytes, (index - prev) as u64);
+                put_varint(bytes, count);
+                prev = index;
             }
-            debug_assert!(bytes.is_empty() || index > prev, "indices must increase");
-            put_varint(&mut bytes, (index - prev) as u64);
-            put_varint(&mut bytes, count);
-            prev = index;
-        }
-        Self {
-            bytes: bytes.into_boxed_slice(),
-        }
+            Self {
+                bytes: Box::from(&bytes[..]),
+            }
+        })
     }
 
     /// The `(index, count)` pairs, in increasing index order.
