@@ -68,19 +68,39 @@ pub struct HistogramBucket {
     pub count: u64,
 }
 
+/// A histogram's bounds and precision, as `hdrhistogram::Histogram::new_with_bounds`
+/// takes them: histograms with equal settings have the same buckets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct HistogramSettings {
+    /// The lowest discernible latency, µs.
+    pub lowest_us: u64,
+    /// The highest trackable latency, µs; slower ones count in the last bucket.
+    pub highest_us: u64,
+    /// Significant decimal digits (2: every value within 1%).
+    pub significant_digits: u8,
+}
+
+impl std::fmt::Display for HistogramSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} µs to {} µs, {} significant digits",
+            self.lowest_us, self.highest_us, self.significant_digits
+        )
+    }
+}
+
 /// Why two histograms or snapshots cannot merge.
 #[derive(Debug, Error, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum MergeError {
     /// The histogram settings differ: their buckets do not line up.
-    #[error(
-        "histograms use different bounds: {ours:?} vs {theirs:?} (lowest µs, highest µs, significant digits)"
-    )]
+    #[error("histograms use different bounds: {ours} vs {theirs}")]
     LayoutMismatch {
         /// This side's settings.
-        ours: (u64, u64, u8),
+        ours: HistogramSettings,
         /// The other side's.
-        theirs: (u64, u64, u8),
+        theirs: HistogramSettings,
     },
 }
 
@@ -111,10 +131,14 @@ impl LatencyHistogram {
         self.total == 0
     }
 
-    /// The bounds and precision: (lowest discernible µs, highest trackable µs,
-    /// significant digits). Histograms merge only with equal settings.
-    pub fn settings(&self) -> (u64, u64, u8) {
-        self.layout.settings()
+    /// The bounds and precision. Histograms merge only with equal settings.
+    pub fn settings(&self) -> HistogramSettings {
+        let (lowest_us, highest_us, significant_digits) = self.layout.settings();
+        HistogramSettings {
+            lowest_us,
+            highest_us,
+            significant_digits,
+        }
     }
 
     /// Selections in the bucket holding `value` and every bucket above it: those at or
@@ -242,19 +266,15 @@ impl<'a> IntoIterator for &'a LatencyHistogram {
 
 #[derive(Serialize, Deserialize)]
 struct Wire {
-    lowest_us: u64,
-    highest_us: u64,
-    significant_digits: u8,
+    #[serde(flatten)]
+    settings: HistogramSettings,
     buckets: Vec<(u64, u64)>,
 }
 
 impl Serialize for LatencyHistogram {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let (lowest_us, highest_us, significant_digits) = self.settings();
         Wire {
-            lowest_us,
-            highest_us,
-            significant_digits,
+            settings: self.settings(),
             buckets: self
                 .counts
                 .iter()
@@ -268,7 +288,8 @@ impl Serialize for LatencyHistogram {
 impl<'de> Deserialize<'de> for LatencyHistogram {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let w = Wire::deserialize(d)?;
-        let layout = BucketLayout::new(w.lowest_us, w.highest_us, w.significant_digits)
+        let s = w.settings;
+        let layout = BucketLayout::new(s.lowest_us, s.highest_us, s.significant_digits)
             .map_err(D::Error::custom)?;
         let mut pairs: Vec<(usize, u64)> = w
             .buckets
@@ -326,13 +347,14 @@ mod tests {
         let mut a = hist(&[100]);
         let layout = BucketLayout::new(1, 60_000_000, 3).unwrap();
         let b = LatencyHistogram::new(&layout, CompactCounts::default());
-        assert!(matches!(
-            a.merge(&b),
-            Err(MergeError::LayoutMismatch {
-                theirs: (1, 60_000_000, 3),
-                ..
-            })
-        ));
+        let err = a.merge(&b).unwrap_err();
+        let MergeError::LayoutMismatch { theirs, .. } = &err;
+        assert_eq!(theirs.significant_digits, 3);
+        assert_eq!(
+            err.to_string(),
+            "histograms use different bounds: 1 µs to 3600000000 µs, 2 significant digits \
+             vs 1 µs to 60000000 µs, 3 significant digits"
+        );
         assert_eq!(a.count(), 1);
     }
 

@@ -125,7 +125,7 @@ pub use heuristics::{
     HighCostPerSelection, Level, LowCacheHitRate, Priority, Recommendation, RecommendationKind,
     Regression, SlowResponses, default_heuristics,
 };
-pub use histogram::{LatencyHistogram, MergeError};
+pub use histogram::{HistogramSettings, LatencyHistogram, MergeError};
 pub use live::{LiveModel, LiveReceiver, LiveSnapshot, LiveStats};
 pub use monitor::{ModelHandle, Monitor};
 pub use optimizer::{ActionOutcome, Actuator, AppliedAction};

@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use crate::aggregate::{SumCount, Totals};
 use crate::clock::from_unix_nanos;
 use crate::hdr::{BucketLayout, CompactCounts};
-use crate::histogram::{LatencyHistogram, MergeError};
+use crate::histogram::{HistogramSettings, LatencyHistogram, MergeError};
 use crate::summary::{Stats, Summary, WindowAcc};
 
 /// One model's exact data over a snapshot's window.
@@ -117,12 +117,12 @@ impl Snapshot {
             .insert(name.to_owned(), SnapshotModel::new(&acc.totals, latency));
     }
 
-    fn layout_settings(&self) -> (u64, u64, u8) {
-        (
-            self.latency_low_micros,
-            self.latency_high_micros,
-            self.latency_significant_digits,
-        )
+    fn layout_settings(&self) -> HistogramSettings {
+        HistogramSettings {
+            lowest_us: self.latency_low_micros,
+            highest_us: self.latency_high_micros,
+            significant_digits: self.latency_significant_digits,
+        }
     }
 
     /// Adds `other` into `self`: counts and sums add, histograms merge, the span widens.
@@ -161,7 +161,11 @@ impl Snapshot {
     /// The merged data as a [`Summary`], with the same statistics a single monitor
     /// gives (throughput over the merged span).
     pub fn summary(&self) -> Summary {
-        let (low, high, digits) = self.layout_settings();
+        let (low, high, digits) = (
+            self.latency_low_micros,
+            self.latency_high_micros,
+            self.latency_significant_digits,
+        );
         // Public fields can hold anything: bounds no layout accepts fall back to the
         // defaults, and every histogram is placed by value below.
         let layout = BucketLayout::new(low, high, digits)
