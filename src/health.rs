@@ -49,4 +49,33 @@ pub struct Health {
     pub live_dropped: u64,
     /// Heuristic runs that panicked and were skipped.
     pub heuristic_panics: u64,
+    /// Per rule id, for rules that panicked: how often, the last message, and whether
+    /// the rule was disabled (`monitoring.alerting.rulePanicLimit` panics in a row).
+    pub rule_panics: BTreeMap<String, RulePanics>,
+    /// Clock reads that panicked (answered with the last tick's time).
+    pub clock_panics: u64,
+    /// Ticks that panicked outside any rule, heuristic or exporter; the worker
+    /// survives them and ticks again.
+    pub tick_panics: u64,
+    /// Whether the background worker is running: `None` without one
+    /// (`background(false)`).
+    pub worker_alive: Option<bool>,
+    /// When the last tick completed, by the monitor's clock; `None` before the first.
+    #[serde(
+        serialize_with = "crate::alerts::ser_opt_time",
+        deserialize_with = "crate::alerts::de_opt_time"
+    )]
+    pub last_tick: Option<std::time::SystemTime>,
+}
+
+/// One rule's panics, in [`Health::rule_panics`].
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct RulePanics {
+    /// Panics caught (in `windows`, `policy` or `evaluate`).
+    pub panics: u64,
+    /// Whether the rule was disabled for panicking too often in a row.
+    pub disabled: bool,
+    /// The last panic's message.
+    pub last_message: String,
 }

@@ -64,6 +64,7 @@ pub mod histogram;
 #[cfg(feature = "http")]
 #[cfg_attr(docsrs, doc(cfg(feature = "http")))]
 pub mod http;
+mod isolate;
 pub mod live;
 mod monitor;
 mod names;
@@ -119,7 +120,7 @@ pub use export::{
 #[cfg_attr(docsrs, doc(cfg(feature = "otlp")))]
 pub use export::{OtlpExporter, Temporality};
 pub use global::{global, record_selection, set_global};
-pub use health::Health;
+pub use health::{Health, RulePanics};
 pub use heuristics::{
     Action, AnalysisView, CheaperEquivalent, Correlation, ErrorHotspot, Evidence, Heuristic,
     HighCostPerSelection, Level, LowCacheHitRate, Priority, Recommendation, RecommendationKind,

@@ -228,7 +228,9 @@ impl Incidents {
                 AlertEventKind::Resolved | AlertEventKind::Accepted => {
                     self.alert_ended(e.alert_id, e.at)
                 }
-                AlertEventKind::Renotified | AlertEventKind::NoData => {}
+                AlertEventKind::Renotified
+                | AlertEventKind::NoData
+                | AlertEventKind::RuleDisabled => {}
             }
         }
         let mut i = 0;

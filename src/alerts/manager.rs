@@ -232,6 +232,30 @@ impl AlertManager {
         });
     }
 
+    /// The event announcing that rule `rule_id` was disabled for panicking `panics`
+    /// times in a row; it opens no alert.
+    pub(crate) fn rule_disabled(
+        &mut self,
+        rule_id: &str,
+        panics: u32,
+        message: &str,
+        at: SystemTime,
+    ) -> AlertEvent {
+        self.next_id += 1;
+        AlertEvent {
+            alert_id: AlertId(self.next_id),
+            kind: AlertEventKind::RuleDisabled,
+            rule_id: rule_id.to_owned(),
+            scope: Scope::Overall,
+            severity: Severity::Critical,
+            observed: f64::from(panics),
+            threshold: f64::from(panics),
+            message: format!("rule {rule_id} disabled after {panics} panics in a row: {message}"),
+            at,
+            started_at: at,
+        }
+    }
+
     pub(crate) fn acknowledge(&mut self, id: AlertId) -> bool {
         self.open
             .values_mut()

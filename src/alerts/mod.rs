@@ -126,9 +126,12 @@ pub enum AlertEventKind {
     /// Ended because its rule accepted the change as the new normal (an
     /// [`AnomalyRule`](crate::AnomalyRule) whose shift lasted `accept_after`).
     Accepted,
+    /// Not an alert: the rule itself panicked `monitoring.alerting.rulePanicLimit`
+    /// times in a row and was disabled (see [`Health::rule_panics`](crate::Health)).
+    RuleDisabled,
 }
 
-crate::names::serde_names!(AlertEventKind { Firing => "firing", Escalated => "escalated", Deescalated => "deescalated", Renotified => "renotified", NoData => "no_data", Resolved => "resolved", Accepted => "accepted" });
+crate::names::serde_names!(AlertEventKind { Firing => "firing", Escalated => "escalated", Deescalated => "deescalated", Renotified => "renotified", NoData => "no_data", Resolved => "resolved", Accepted => "accepted", RuleDisabled => "rule_disabled" });
 
 /// One alert announcement.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -103,6 +103,9 @@ pub struct Alerting {
     pub wilson_z: f64,
     /// Settings of the learned-baseline rules.
     pub anomaly: AnomalySettings,
+    /// Panics in a row after which a rule is disabled (each one skips the rule for
+    /// its tick and is counted in `Health::rule_panics`). Default 3.
+    pub rule_panic_limit: u32,
 }
 
 impl Default for Alerting {
@@ -120,6 +123,7 @@ impl Default for Alerting {
             response_time_metric: Metric::LatencyP95,
             wilson_z: super::DEFAULT_Z,
             anomaly: AnomalySettings::default(),
+            rule_panic_limit: 3,
         }
     }
 }
@@ -132,6 +136,13 @@ impl Alerting {
                 &field("evaluationWindow"),
                 ms::show(self.evaluation_window),
                 "must be at least one minute (60000 ms)",
+            ));
+        }
+        if self.rule_panic_limit == 0 {
+            return Err(ConfigError::invalid(
+                &field("rulePanicLimit"),
+                0,
+                "must be at least 1",
             ));
         }
         if self.min_samples == 0 {

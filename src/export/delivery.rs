@@ -253,11 +253,7 @@ fn deliver(
         let took = started.elapsed();
         match outcome {
             Err(panic) => {
-                let what = panic
-                    .downcast_ref::<&str>()
-                    .map(|s| (*s).to_owned())
-                    .or_else(|| panic.downcast_ref::<String>().cloned())
-                    .unwrap_or_else(|| "non-string payload".to_owned());
+                let what = crate::isolate::message(&*panic);
                 return c.fail(&c.panicked, name, format!("panicked: {what}"));
             }
             _ if took > timeout => {

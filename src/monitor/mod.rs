@@ -3,7 +3,7 @@
 mod insights;
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime};
 
 use crossbeam_utils::CachePadded;
@@ -25,6 +25,7 @@ use crate::export::{
 use crate::hdr::BucketLayout;
 use crate::health::Health;
 use crate::heuristics::Heuristic;
+use crate::isolate::{GuardedClock, GuardedRule, PanicLog};
 use crate::live::{LiveReceiver, LiveSnapshot, Subscribers};
 use crate::optimizer::{OptimizerState, Optimizers};
 use crate::registry::Registry;
@@ -43,7 +44,7 @@ type RejectCounters = [AtomicU64; RejectReason::ALL.len()];
 /// What the tick owns: rules, exporters and reusable buffers.
 pub(crate) struct TickState {
     pub sealer: Sealer,
-    pub rules: Vec<Box<dyn Rule>>,
+    pub rules: Vec<GuardedRule>,
     pub deliveries: Vec<Delivery>,
     /// When the previous tick ran, for report schedules.
     pub last_tick: u64,
@@ -52,7 +53,13 @@ pub(crate) struct TickState {
 /// Shared state behind every handle.
 pub(crate) struct Inner {
     pub config: Config,
-    pub clock: Arc<dyn Clock>,
+    pub clock: GuardedClock,
+    /// Panics of rules and of whole ticks, for `health()`.
+    pub panics: PanicLog,
+    /// 0: no worker; 1: running; 2: stopped.
+    pub worker: AtomicU8,
+    /// When the last tick completed (nanoseconds since the epoch; 0 before the first).
+    last_tick: AtomicU64,
     pub layout: BucketLayout,
     pub registry: Registry,
     pub store: RwLock<Store>,
@@ -117,7 +124,7 @@ impl Inner {
             registry: Registry::new(r.max_models, shards, layout.len()),
             tick_state: Mutex::new(TickState {
                 sealer: Sealer::new(layout.len()),
-                rules,
+                rules: rules.into_iter().map(GuardedRule::new).collect(),
                 deliveries,
                 last_tick: now,
             }),
@@ -138,7 +145,10 @@ impl Inner {
             minute_retention: store.tiers[0].retention,
             store: RwLock::new(store),
             layout,
-            clock,
+            clock: GuardedClock::new(clock),
+            panics: PanicLog::default(),
+            worker: AtomicU8::new(0),
+            last_tick: AtomicU64::new(0),
             config,
         }
     }
@@ -201,16 +211,25 @@ impl Inner {
     }
 
     /// Seals what is due (everything when `all`), prunes, evicts idle models, exports.
+    ///
+    /// Never panics: user code inside is isolated where it runs, and a panic that
+    /// escapes anyway is counted (`Health::tick_panics`) and the next tick runs afresh.
     pub(crate) fn tick(&self, all: bool) {
         let mut state = self.tick_state.lock();
         let started = Instant::now();
-        self.tick_locked(&mut state, all);
+        match crate::isolate::catch(|| self.tick_locked(&mut state, all)) {
+            Ok(now) => self.last_tick.store(now.max(1), Ordering::Relaxed),
+            Err(_) => {
+                self.panics.ticks.fetch_add(1, Ordering::Relaxed);
+            }
+        }
         let took = u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX);
         self.tick_nanos.fetch_add(took, Ordering::Relaxed);
     }
 
-    fn tick_locked(&self, state: &mut TickState, all: bool) {
-        let now = self.clock.unix_nanos();
+    /// One tick; returns its time.
+    fn tick_locked(&self, state: &mut TickState, all: bool) -> u64 {
+        let now = self.clock.tick_time();
         let before = if all {
             u64::MAX
         } else {
@@ -248,7 +267,7 @@ impl Inner {
         self.prometheus.lock().observe_alerts(&batch.alerts);
         self.publish_live(now, true);
         if batch.is_empty() {
-            return;
+            return now;
         }
         for d in &mut state.deliveries {
             d.send(batch.clone());
@@ -256,6 +275,7 @@ impl Inner {
         if self.synchronous_export {
             state.deliveries.iter().for_each(Delivery::wait);
         }
+        now
     }
 
     /// Seals everything, then drains every exporter's queue and calls its `flush`,
@@ -315,7 +335,7 @@ impl Inner {
     /// their findings; returns the alert and incident events of this tick.
     fn evaluate(
         &self,
-        rules: &mut [Box<dyn Rule>],
+        rules: &mut [GuardedRule],
         now: u64,
         sealed: &[crate::bucket::MinuteBucket],
     ) -> (Vec<AlertEvent>, Vec<IncidentEvent>) {
@@ -323,10 +343,20 @@ impl Inner {
         if rules.is_empty() {
             return (events, Vec::new());
         }
+        let at = crate::clock::from_unix_nanos(now);
+        let mut disabled = Vec::new();
+        // (rule index, windows, policy) of every enabled rule that answered.
+        let mut asked = Vec::with_capacity(rules.len());
+        for (i, rule) in rules.iter_mut().enumerate().filter(|(_, r)| !r.disabled) {
+            match crate::isolate::catch(|| (rule.rule.windows(), rule.rule.policy())) {
+                Ok((ws, policy)) => asked.push((i, ws, policy)),
+                Err(message) => self.rule_panicked(rule, message, &mut disabled),
+            }
+        }
         let mut windows = std::collections::BTreeMap::new();
         let mut latency = std::collections::BTreeMap::new();
-        for rule in rules.iter() {
-            for w in rule.windows() {
+        for (_, ws, _) in &asked {
+            for &w in ws {
                 if windows.contains_key(&w) {
                     continue;
                 }
@@ -340,7 +370,6 @@ impl Inner {
                 latency.insert(w, tails);
             }
         }
-        let at = crate::clock::from_unix_nanos(now);
         let view = RuleView {
             now: at,
             windows: &windows,
@@ -350,13 +379,40 @@ impl Inner {
             reference: self.config.cost.reference_model.as_deref(),
         };
         let mut alerts = self.alerts.lock();
-        for rule in rules.iter_mut() {
-            let findings = rule.evaluate(&view);
-            alerts.process(rule.id(), &rule.policy(), findings, at, &mut events);
+        for (i, _, policy) in asked {
+            let rule = &mut rules[i];
+            match crate::isolate::catch(|| rule.rule.evaluate(&view)) {
+                Ok(findings) => {
+                    rule.consecutive_panics = 0;
+                    alerts.process(&rule.id, &policy, findings, at, &mut events);
+                }
+                Err(message) => self.rule_panicked(rule, message, &mut disabled),
+            }
+        }
+        for (id, panics, message) in disabled {
+            events.push(alerts.rule_disabled(&id, panics, &message, at));
         }
         let group_wait = self.config.monitoring.alerting.group_wait;
         let incidents = alerts.group(&events, group_wait, at);
         (events, incidents)
+    }
+
+    /// Counts a rule's panic; past the limit in a row, disables it and queues the
+    /// event that says so.
+    #[cold]
+    fn rule_panicked(
+        &self,
+        rule: &mut GuardedRule,
+        message: String,
+        disabled: &mut Vec<(String, u32, String)>,
+    ) {
+        rule.consecutive_panics += 1;
+        let limit = self.config.monitoring.alerting.rule_panic_limit;
+        rule.disabled = rule.consecutive_panics >= limit;
+        self.panics.rule(&rule.id, message.clone(), rule.disabled);
+        if rule.disabled {
+            disabled.push((rule.id.clone(), rule.consecutive_panics, message));
+        }
     }
 
     /// The exposition: sealed series plus every open cell, read under the store's read
@@ -424,6 +480,17 @@ impl Inner {
             exporters,
             live_dropped: self.subscribers.lock().dropped,
             heuristic_panics: self.heuristic_panics.load(Ordering::Relaxed),
+            rule_panics: self.panics.rules(),
+            clock_panics: self.clock.panics(),
+            tick_panics: self.panics.ticks.load(Ordering::Relaxed),
+            worker_alive: match self.worker.load(Ordering::Relaxed) {
+                0 => None,
+                state => Some(state == 1),
+            },
+            last_tick: match self.last_tick.load(Ordering::Relaxed) {
+                0 => None,
+                nanos => Some(crate::clock::from_unix_nanos(nanos)),
+            },
         }
     }
 }

@@ -134,6 +134,10 @@ impl ExpositionFormat {
 /// | `modelmeter_exporter_queued` | gauge | batches waiting, by `exporter` |
 /// | `modelmeter_live_dropped_total` | counter | live snapshots a slow subscriber missed |
 /// | `modelmeter_heuristic_panics_total` | counter | heuristic runs that panicked |
+/// | `modelmeter_rule_panics_total` | counter | rule calls that panicked, by `rule_id` |
+/// | `modelmeter_rules_disabled` | gauge | rules disabled for panicking too often in a row |
+/// | `modelmeter_clock_panics_total` | counter | clock reads that panicked |
+/// | `modelmeter_worker_up` | gauge | 1 while the background worker runs (absent without one) |
 ///
 /// ## What is current, and what aggregates
 ///

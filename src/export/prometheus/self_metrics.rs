@@ -125,4 +125,37 @@ pub(crate) fn write(e: &mut Encoder<'_>, h: &Health) {
         "Heuristic runs that panicked.",
     );
     e.bare("modelmeter_heuristic_panics_total", h.heuristic_panics);
+    e.family(
+        "modelmeter_rule_panics_total",
+        Kind::Counter,
+        "Rule calls that panicked and were skipped, by rule.",
+    );
+    for (rule, p) in &h.rule_panics {
+        e.sample(
+            "modelmeter_rule_panics_total",
+            &[("rule_id", &escape(rule))],
+            p.panics,
+        );
+    }
+    e.family(
+        "modelmeter_rules_disabled",
+        Kind::Gauge,
+        "Rules disabled for panicking too often in a row.",
+    );
+    let disabled = h.rule_panics.values().filter(|p| p.disabled).count();
+    e.bare("modelmeter_rules_disabled", disabled as u64);
+    e.family(
+        "modelmeter_clock_panics_total",
+        Kind::Counter,
+        "Clock reads that panicked.",
+    );
+    e.bare("modelmeter_clock_panics_total", h.clock_panics);
+    e.family(
+        "modelmeter_worker_up",
+        Kind::Gauge,
+        "1 while the background worker runs, 0 once it stopped; absent without one.",
+    );
+    if let Some(alive) = h.worker_alive {
+        e.bare("modelmeter_worker_up", u64::from(alive));
+    }
 }
