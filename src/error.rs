@@ -67,6 +67,19 @@ pub enum RecordError {
         /// The limit in bytes.
         max: usize,
     },
+    /// The model id was `__other__`, the id of the slot that collects ids past the
+    /// cardinality cap: the host's own traffic must not merge with it.
+    #[error("model id \"__other__\" is reserved for ids past the maxModels cap")]
+    ReservedModelId,
+    /// The model id holds a control character (a newline, NUL, ...), which would
+    /// forge lines in the log and CSV outputs.
+    #[error("model id {id:?} has a control character at byte {at}")]
+    ControlCharInModelId {
+        /// The id, as given.
+        id: String,
+        /// The byte offset of the first control character.
+        at: usize,
+    },
     /// A selection for one model was passed to another model's
     /// [`ModelHandle`](crate::ModelHandle).
     #[error("a ModelHandle for {handle:?} was given a selection for {selection:?}")]
@@ -113,6 +126,8 @@ impl RecordError {
             Self::EmptyModelId => RejectReason::EmptyModelId,
             Self::ModelIdTooLong { .. } => RejectReason::ModelIdTooLong,
             Self::ModelMismatch { .. } => RejectReason::ModelMismatch,
+            Self::ReservedModelId => RejectReason::ReservedModelId,
+            Self::ControlCharInModelId { .. } => RejectReason::ControlCharInModelId,
             Self::TooOld { .. } => RejectReason::TooOld,
             Self::InFuture { .. } => RejectReason::InFuture,
         }
@@ -142,11 +157,15 @@ pub enum RejectReason {
     InFuture,
     /// See [`RecordError::ModelMismatch`].
     ModelMismatch,
+    /// See [`RecordError::ReservedModelId`].
+    ReservedModelId,
+    /// See [`RecordError::ControlCharInModelId`].
+    ControlCharInModelId,
 }
 
 impl RejectReason {
     /// Every reason, in counter order.
-    pub const ALL: [RejectReason; 9] = [
+    pub const ALL: [RejectReason; 11] = [
         Self::InvalidCost,
         Self::InvalidComplexity,
         Self::InvalidAccuracy,
@@ -156,6 +175,8 @@ impl RejectReason {
         Self::TooOld,
         Self::InFuture,
         Self::ModelMismatch,
+        Self::ReservedModelId,
+        Self::ControlCharInModelId,
     ];
 
     pub(crate) fn slot(self) -> usize {
@@ -175,6 +196,8 @@ impl fmt::Display for RejectReason {
             Self::TooOld => "too_old",
             Self::InFuture => "in_future",
             Self::ModelMismatch => "model_mismatch",
+            Self::ReservedModelId => "reserved_model_id",
+            Self::ControlCharInModelId => "control_char_in_model_id",
         };
         f.write_str(s)
     }

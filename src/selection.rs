@@ -1,4 +1,14 @@
 //! One routed request, as the host reports it.
+//!
+//! ## Model ids
+//!
+//! A model id is 1 to [`MAX_MODEL_ID_LEN`] bytes of UTF-8 without control characters
+//! (no newline, tab, NUL, DEL or C1 character), and not `__other__`
+//! ([`OTHER_MODEL`](crate::OTHER_MODEL)), the slot that collects ids past the
+//! `recording.maxModels` cap. Anything else is refused with a
+//! [`RecordError`](crate::RecordError) naming it and counted in
+//! [`Health::rejected`](crate::Health::rejected). Ids are checked when first seen; an
+//! id already tracked costs no check.
 
 use std::time::{Duration, SystemTime};
 
@@ -143,6 +153,24 @@ impl<'a> Selection<'a> {
             }
         })
     }
+}
+
+/// The rules a model id must follow beyond its length, checked once per new id (an id
+/// already tracked passed them): not the overflow slot's own id
+/// [`OTHER_MODEL`](crate::OTHER_MODEL), and no control characters (a newline or NUL
+/// would forge a line in the log and CSV outputs).
+#[cold]
+pub(crate) fn check_new_model_id(id: &str) -> Result<(), RecordError> {
+    if id == crate::registry::OTHER_MODEL {
+        return Err(RecordError::ReservedModelId);
+    }
+    if let Some((at, _)) = id.char_indices().find(|(_, c)| c.is_control()) {
+        return Err(RecordError::ControlCharInModelId {
+            id: id.to_owned(),
+            at,
+        });
+    }
+    Ok(())
 }
 
 #[cfg(test)]

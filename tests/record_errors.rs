@@ -141,3 +141,53 @@ fn edges_of_the_accepted_range_are_accepted() {
     }
     assert_eq!(monitor.health().recorded, 2);
 }
+
+#[test]
+fn the_overflow_slots_id_is_reserved() {
+    let err = refused(
+        Selection::new(modelmeter::OTHER_MODEL, ms(5)),
+        RejectReason::ReservedModelId,
+    );
+    assert!(err.to_string().contains("__other__"), "{err}");
+}
+
+#[test]
+fn control_characters_in_model_ids_are_refused_and_named() {
+    for (id, at) in [
+        ("gpt-4o\nforged line", 6),
+        ("nul\0", 3),
+        ("tab\tbed", 3),
+        ("c1\u{85}", 2),
+    ] {
+        let err = refused(
+            Selection::new(id, ms(5)),
+            RejectReason::ControlCharInModelId,
+        );
+        assert_eq!(
+            err,
+            RecordError::ControlCharInModelId {
+                id: id.to_owned(),
+                at
+            }
+        );
+        // The message escapes the id, so it cannot forge a line itself.
+        assert!(!err.to_string().contains('\n') && !err.to_string().contains('\0'));
+    }
+}
+
+#[test]
+fn a_handle_for_a_bad_id_refuses_every_selection() {
+    let (_clock, monitor) = common::manual();
+    for (id, reason) in [
+        ("", RejectReason::EmptyModelId),
+        (modelmeter::OTHER_MODEL, RejectReason::ReservedModelId),
+        ("a\nb", RejectReason::ControlCharInModelId),
+    ] {
+        let h = monitor.model(id);
+        let err = h.record_selection(&h.selection(ms(5))).unwrap_err();
+        assert_eq!(err.reason(), reason);
+    }
+    let health = monitor.health();
+    assert_eq!((health.rejected_total, health.recorded), (3, 0));
+    assert!(monitor.summary(Duration::from_secs(60)).models.is_empty());
+}

@@ -206,8 +206,10 @@ impl Inner {
         }
         let name = slot.map_or(s.model, |slot| &*slot.name);
         self.registry
-            .with_slot(name, |slot, overflow| slot.record(minute, &event, overflow));
-        Ok(())
+            .with_slot(name, slot.is_some(), |slot, overflow| {
+                slot.record(minute, &event, overflow)
+            })
+            .inspect_err(|e| self.reject(e))
     }
 
     /// Seals what is due (everything when `all`), prunes, evicts idle models, exports.
@@ -556,10 +558,27 @@ impl Monitor {
     /// A handle that records for one model without looking its id up on each call.
     ///
     /// Past the `maxModels` cap, the handle records into `__other__`.
+    ///
+    /// An id that breaks the id rules (empty, too long, `__other__`, control
+    /// characters) gives a handle whose every selection is refused with that error.
     pub fn model(&self, model: &str) -> ModelHandle {
+        let registry = &self.inner.registry;
+        let refused = Selection::new(model, Duration::ZERO)
+            .check_model()
+            .and_then(|()| match registry.get(model) {
+                Some(_) => Ok(()),
+                None => crate::selection::check_new_model_id(model),
+            })
+            .err()
+            .map(Box::new);
         ModelHandle {
-            slot: self.inner.registry.resolve(model),
+            slot: match refused {
+                None => registry.resolve(model),
+                // Never recorded into: every selection is refused first.
+                Some(_) => registry.resolve(crate::registry::OTHER_MODEL),
+            },
             requested: Arc::from(model),
+            refused,
             monitor: self.clone(),
         }
     }
@@ -827,6 +846,8 @@ pub struct ModelHandle {
     slot: Arc<ModelSlot>,
     /// The id asked for: the slot's own, or any id folded into `__other__`.
     requested: Arc<str>,
+    /// Why every selection is refused, when the id itself breaks the rules.
+    refused: Option<Box<RecordError>>,
 }
 
 impl std::fmt::Debug for ModelHandle {
@@ -857,6 +878,10 @@ impl ModelHandle {
     #[inline]
     pub fn record_selection(&self, selection: &Selection<'_>) -> Result<(), RecordError> {
         let own = &*self.requested;
+        if let Some(e) = &self.refused {
+            self.monitor.inner.reject(e);
+            return Err((**e).clone());
+        }
         if !std::ptr::eq(selection.model, own) && selection.model != own {
             let e = RecordError::ModelMismatch {
                 handle: own.to_owned(),

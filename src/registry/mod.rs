@@ -20,6 +20,8 @@ use arc_swap::ArcSwap;
 use parking_lot::Mutex;
 
 use crate::accumulate::{ModelSlot, Retired};
+use crate::error::RecordError;
+use crate::selection::check_new_model_id;
 
 mod distinct;
 mod local;
@@ -66,17 +68,21 @@ impl Registry {
 
     /// Runs `f` on the slot for `name` (creating it if needed), retrying if the slot was
     /// retired under our feet. `f` also learns whether the id overflowed the cap.
+    ///
+    /// An id not tracked yet must pass the id rules (`check_new_model_id`) unless it
+    /// is `trusted` (a slot's own name, when a handle's slot was retired).
     #[inline]
     pub(crate) fn with_slot<R>(
         &self,
         name: &str,
+        trusted: bool,
         mut f: impl FnMut(&ModelSlot, bool) -> Result<R, Retired>,
-    ) -> R {
+    ) -> Result<R, RecordError> {
         let epoch = self.epoch.load(Ordering::Acquire);
         if let Some(r) = local::with_cached(self.id, epoch, name, |slot| f(slot, false).ok()) {
-            return r;
+            return Ok(r);
         }
-        self.with_slot_slow(name, epoch, f)
+        self.with_slot_slow(name, trusted, epoch, f)
     }
 
     #[cold]
@@ -84,14 +90,20 @@ impl Registry {
     fn with_slot_slow<R>(
         &self,
         name: &str,
+        trusted: bool,
         epoch: u64,
         mut f: impl FnMut(&ModelSlot, bool) -> Result<R, Retired>,
-    ) -> R {
+    ) -> Result<R, RecordError> {
         loop {
             let found = self.map.load().get(name).cloned();
             let (slot, overflow) = match found {
                 Some(slot) => (slot, false),
-                None => self.resolve_slow(name),
+                None => {
+                    if !trusted {
+                        check_new_model_id(name)?;
+                    }
+                    self.resolve_slow(name)
+                }
             };
             // Overflowing ids are not cached: there may be unboundedly many of them.
             if overflow {
@@ -100,7 +112,7 @@ impl Registry {
                 local::insert(self.id, epoch, name, &slot);
             }
             if let Ok(r) = f(&slot, overflow) {
-                return r;
+                return Ok(r);
             }
             // Retired: the evictor removes it from the map right after; look again.
             std::thread::yield_now();
@@ -195,8 +207,18 @@ mod tests {
         assert_eq!(&*r.resolve("c").name, OTHER_MODEL);
         assert_eq!(&*r.resolve("a").name, "a");
         assert_eq!(r.len(), 2);
-        assert!(r.with_slot("d", |_, overflow| Ok::<_, Retired>(overflow)));
-        assert!(!r.with_slot("a", |_, overflow| Ok::<_, Retired>(overflow)));
+        assert!(
+            r.with_slot("d", false, |_, overflow| Ok::<_, Retired>(overflow))
+                .unwrap()
+        );
+        assert!(
+            !r.with_slot("a", false, |_, overflow| Ok::<_, Retired>(overflow))
+                .unwrap()
+        );
+        assert_eq!(
+            r.with_slot(OTHER_MODEL, false, |_, _| Ok::<_, Retired>(())),
+            Err(RecordError::ReservedModelId)
+        );
         r.remove("b");
         assert_eq!(&*r.resolve("c").name, "c");
     }
