@@ -142,7 +142,9 @@ pub use rules::{
 };
 pub use scoreboard::{ModelScore, Score, Scoreboard};
 pub use selection::{MAX_COST_USD, MAX_MODEL_ID_LEN, Selection};
-pub use snapshot::{Snapshot, SnapshotModel};
+pub use snapshot::{
+    MAX_SNAPSHOT_MODELS, MAX_SNAPSHOT_SPAN, Snapshot, SnapshotError, SnapshotModel,
+};
 pub use summary::{LatencyStats, Stats, Summary};
 pub use tokens::{TOKEN_BOUNDS, TokenUsage};
 #[cfg(feature = "tracing")]

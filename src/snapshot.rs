@@ -5,11 +5,30 @@
 //! collector merges them with [`Snapshot::merge`] into one exact fleet view: counts
 //! and sums add (fixed-point integers, so merging is exact and associative), latency
 //! histograms merge bucket by bucket.
+//!
+//! ## Snapshots from outside
+//!
+//! A snapshot read from another process is untrusted input. Decoding one checks each
+//! histogram's bounds before holding any memory for them (a layout has at most 2¹⁹
+//! buckets, so [`Snapshot::summary`] sums into at most 4 MiB), and
+//! [`Snapshot::validate`] (which [`Snapshot::merge`] runs on what it is given) refuses
+//! with a [`SnapshotError`] naming the problem: more than [`MAX_SNAPSHOT_MODELS`]
+//! models, a model id that breaks the id rules (control characters, empty, too long),
+//! a histogram whose bounds differ from the snapshot's or whose count differs from the
+//! model's, counters that exceed the selections they count, ratio sums past 1 per
+//! selection, or a span that is reversed or longer than [`MAX_SNAPSHOT_SPAN`].
+//!
+//! Decoding `N` bytes of JSON holds about `6 × N` bytes at most at its peak (the
+//! worst shape is one histogram of many one-digit buckets: each 6-byte `[1,1],`
+//! becomes a 16-byte pair in a vector that may double: 5.2× measured); many small
+//! models cost about 1.1×. `tests/snapshot_limits.rs` measures both with a counting
+//! allocator and holds them under 6.5×.
 
 use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime};
 
 use serde::{Deserialize, Serialize};
+use thiserror::Error;
 
 use crate::aggregate::{SumCount, Totals};
 use crate::clock::from_unix_nanos;
@@ -63,6 +82,60 @@ pub struct SnapshotModel {
     pub hit_latency_sum_us: u64,
     /// The latency distribution.
     pub latency: LatencyHistogram,
+}
+
+/// Most models a snapshot may hold: the largest `recording.maxModels` (1,000,000) and
+/// the overflow slot.
+pub const MAX_SNAPSHOT_MODELS: usize = 1_000_001;
+
+/// Longest span a snapshot may cover.
+pub const MAX_SNAPSHOT_SPAN: Duration = Duration::from_secs(400 * 86_400);
+
+/// Why a snapshot was refused: by [`Snapshot::validate`] or [`Snapshot::merge`].
+#[derive(Debug, Error, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SnapshotError {
+    /// More models than [`MAX_SNAPSHOT_MODELS`].
+    #[error("the snapshot holds {count} models, at most {max} are accepted")]
+    TooManyModels {
+        /// Models in the snapshot.
+        count: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// The histogram settings are not ones a monitor accepts.
+    #[error("the snapshot's histogram settings are refused: {reason}")]
+    Settings {
+        /// Why.
+        reason: String,
+    },
+    /// The span is reversed or longer than [`MAX_SNAPSHOT_SPAN`].
+    #[error("the snapshot's span {start_ms}..{end_ms} ms is reversed or longer than 400 days")]
+    Span {
+        /// Its start, ms since the epoch.
+        start_ms: u64,
+        /// Its end.
+        end_ms: u64,
+    },
+    /// A model id breaks the id rules.
+    #[error("model id {id:?} in the snapshot is refused: {reason}")]
+    ModelId {
+        /// The id (escaped in the message).
+        id: String,
+        /// The rule it breaks.
+        reason: String,
+    },
+    /// A model's numbers contradict each other.
+    #[error("model {model:?} in the snapshot is inconsistent: {what}")]
+    Inconsistent {
+        /// The model id.
+        model: String,
+        /// What does not add up.
+        what: String,
+    },
+    /// The two snapshots' histograms cannot merge.
+    #[error(transparent)]
+    Merge(#[from] MergeError),
 }
 
 /// A window's data from one or more processes; from
@@ -125,27 +198,67 @@ impl Snapshot {
         }
     }
 
+    /// Checks a snapshot from outside; see the [module docs](self) for the rules.
+    ///
+    /// # Errors
+    ///
+    /// The first problem found, as a [`SnapshotError`].
+    pub fn validate(&self) -> Result<(), SnapshotError> {
+        let span = Duration::from_millis(self.end_ms.saturating_sub(self.start_ms));
+        if self.start_ms > self.end_ms || span > MAX_SNAPSHOT_SPAN {
+            return Err(SnapshotError::Span {
+                start_ms: self.start_ms,
+                end_ms: self.end_ms,
+            });
+        }
+        let s = self.layout_settings();
+        BucketLayout::new(s.lowest_us, s.highest_us, s.significant_digits).map_err(|e| {
+            SnapshotError::Settings {
+                reason: e.to_string(),
+            }
+        })?;
+        if self.models.len() > MAX_SNAPSHOT_MODELS {
+            return Err(SnapshotError::TooManyModels {
+                count: self.models.len(),
+                max: MAX_SNAPSHOT_MODELS,
+            });
+        }
+        for (id, m) in &self.models {
+            check_id(id)?;
+            m.check(s).map_err(|what| SnapshotError::Inconsistent {
+                model: id.clone(),
+                what,
+            })?;
+        }
+        Ok(())
+    }
+
     /// Adds `other` into `self`: counts and sums add, histograms merge, the span widens.
     ///
     /// # Errors
     ///
-    /// [`MergeError::LayoutMismatch`] when the histogram settings differ; `self` is
-    /// then unchanged.
-    pub fn merge(&mut self, other: &Snapshot) -> Result<(), MergeError> {
+    /// [`MergeError::LayoutMismatch`] (as [`SnapshotError::Merge`]) when the histogram
+    /// settings differ, or whatever [`validate`](Self::validate) finds wrong with
+    /// `other`; `self` is then unchanged.
+    pub fn merge(&mut self, other: &Snapshot) -> Result<(), SnapshotError> {
         if self.layout_settings() != other.layout_settings() {
             return Err(MergeError::LayoutMismatch {
                 ours: self.layout_settings(),
                 theirs: other.layout_settings(),
-            });
+            }
+            .into());
         }
+        other.validate()?;
         for (name, o) in &other.models {
             let Some(mut m) = self.models.remove(name) else {
                 self.models.insert(name.clone(), o.clone());
                 continue;
             };
             if let Err(e) = m.latency.merge(&o.latency) {
+                // Only `self`'s own histograms can differ from its settings now (its
+                // fields are public); what merged before stays merged.
                 self.models.insert(name.clone(), m);
-                return Err(e);
+                return Err(e.into());
             }
             // Through `Totals`, so every counter merges the way the monitor merges it.
             let mut t = m.totals();
@@ -237,6 +350,65 @@ impl SnapshotModel {
         }
     }
 
+    /// What contradicts itself in this model's numbers, if anything.
+    fn check(&self, settings: HistogramSettings) -> Result<(), String> {
+        if self.latency.settings() != settings {
+            return Err(format!(
+                "its histogram has bounds {}, the snapshot {settings}",
+                self.latency.settings()
+            ));
+        }
+        if self.latency.count() != self.count {
+            return Err(format!(
+                "its histogram counts {} selections, the model {}",
+                self.latency.count(),
+                self.count
+            ));
+        }
+        for (name, n) in [
+            ("errors", self.errors),
+            ("cache_hits", self.cache_hits),
+            ("cost_count", self.cost_count),
+            ("accuracy_count", self.accuracy_count),
+            ("satisfaction_count", self.satisfaction_count),
+            ("complexity_count", self.complexity_count),
+        ] {
+            if n > self.count {
+                return Err(format!("{name} {n} exceeds count {}", self.count));
+            }
+        }
+        if self.hit_cost_count > self.cache_hits.min(self.cost_count) {
+            return Err(format!(
+                "hit_cost_count {} exceeds cache_hits or cost_count",
+                self.hit_cost_count
+            ));
+        }
+        for (name, sum, n) in [
+            ("accuracy_micros", self.accuracy_micros, self.accuracy_count),
+            (
+                "satisfaction_micros",
+                self.satisfaction_micros,
+                self.satisfaction_count,
+            ),
+            (
+                "complexity_micros",
+                self.complexity_micros,
+                self.complexity_count,
+            ),
+        ] {
+            if u128::from(sum) > u128::from(n) * 1_000_000 {
+                return Err(format!("{name} {sum} is more than 1 per selection ({n})"));
+            }
+        }
+        if self.count > 0 && self.latency_min_us > self.latency_max_us {
+            return Err(format!(
+                "latency_min_us {} exceeds latency_max_us {}",
+                self.latency_min_us, self.latency_max_us
+            ));
+        }
+        Ok(())
+    }
+
     fn totals(&self) -> Totals {
         let sc = |sum, count| SumCount { sum, count };
         Totals {
@@ -256,4 +428,19 @@ impl SnapshotModel {
             hit_latency_sum_us: self.hit_latency_sum_us,
         }
     }
+}
+
+/// The id rules of `Selection`, except that the overflow slot's own id is expected.
+fn check_id(id: &str) -> Result<(), SnapshotError> {
+    let refuse = |e: crate::RecordError| SnapshotError::ModelId {
+        id: id.to_owned(),
+        reason: e.to_string(),
+    };
+    crate::Selection::new(id, Duration::ZERO)
+        .check_model()
+        .map_err(refuse)?;
+    if id != crate::OTHER_MODEL {
+        crate::selection::check_new_model_id(id).map_err(refuse)?;
+    }
+    Ok(())
 }
