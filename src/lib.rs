@@ -79,6 +79,7 @@ pub mod selection;
 pub mod snapshot;
 mod store;
 pub mod summary;
+mod sync;
 mod tokens;
 #[cfg(feature = "tracing")]
 #[cfg_attr(docsrs, doc(cfg(feature = "tracing")))]
