@@ -24,7 +24,7 @@ use crate::error::ExportError;
 ///   firing, 0 once resolved.
 ///
 /// Requires the `metrics` feature.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct MetricsExporter {
     recent: PrometheusText,
     /// The severity each open alert's gauge was last set at, so an escalation or a
@@ -35,7 +35,17 @@ pub struct MetricsExporter {
 impl MetricsExporter {
     /// An exporter to the globally installed `metrics` recorder.
     pub fn new() -> Self {
-        Self::default()
+        Self {
+            // It emits the recent-quantile gauges, so it keeps recent minutes.
+            recent: PrometheusText::new().latency_summary(true),
+            alert_severity: std::collections::BTreeMap::new(),
+        }
+    }
+}
+
+impl Default for MetricsExporter {
+    fn default() -> Self {
+        Self::new()
     }
 }
 

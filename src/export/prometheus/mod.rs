@@ -198,7 +198,11 @@ impl PrometheusText {
             .map(|v| (v.high.as_micros() as u64, v.count))
             .collect();
         m.counts.add_bucket(b, &recent);
-        m.recent.push_back((b.start, recent));
+        // Only the opt-in quantile summary reads recent minutes: without it they would
+        // hold every model's last 6 minutes of buckets for nothing.
+        if self.latency_summary {
+            m.recent.push_back((b.start, recent));
+        }
         let cutoff = now.checked_sub(RECENT + Duration::from_secs(60));
         while m
             .recent
@@ -516,6 +520,23 @@ mod tests {
         );
         let text = PrometheusText::new().latency_summary(true).render();
         assert!(text.contains("# TYPE modelmeter_latency_seconds summary"));
+    }
+
+    #[test]
+    fn recent_minutes_are_kept_only_for_the_quantile_summary() {
+        use crate::aggregate::Aggregate;
+        use crate::hdr::{BucketLayout, CompactCounts};
+        let layout = BucketLayout::new(1, 3_600_000_000, 2).unwrap();
+        let mut agg = Aggregate::default();
+        agg.totals.count = 3;
+        agg.latency = CompactCounts::from_sorted([(10, 1), (500, 2)]);
+        let at = SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000);
+        let bucket = MinuteBucket::new("m", at, &agg, Default::default(), &layout);
+        for summary in [false, true] {
+            let mut text = PrometheusText::new().latency_summary(summary);
+            text.observe_sealed(std::slice::from_ref(&bucket), at);
+            assert_eq!(text.models["m"].recent.len(), usize::from(summary));
+        }
     }
 
     #[test]
