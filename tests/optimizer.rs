@@ -489,6 +489,40 @@ fn an_actuator_may_query_the_monitor_it_serves() {
     slot.lock().take();
 }
 
+struct PanickingActuator;
+
+impl Actuator for PanickingActuator {
+    fn apply(&mut self, _: &Recommendation) -> Result<(), ActuatorError> {
+        panic!("actuator bug")
+    }
+}
+
+#[test]
+fn a_panicking_actuator_is_recorded_as_failed_and_the_monitor_goes_on() {
+    let clock = ManualClock::new(common::start());
+    let m = Monitor::builder()
+        .clock(clock.clone())
+        .config(tolerant())
+        .actuator(PanickingActuator)
+        .background(false)
+        .build()
+        .unwrap();
+    drive(&clock, &m, 60, 60, |_, i| {
+        let big = i % 2 == 0;
+        Selection::new(if big { "big" } else { "small" }, ms(500))
+            .cost_usd(if big { 0.01 } else { 0.001 })
+            .complexity(0.1)
+            .accuracy(1.0)
+    });
+    let log = m.applied_actions();
+    assert_eq!(log.len(), 1);
+    assert!(
+        matches!(&log[0].outcome, ActionOutcome::Failed { error } if error == "actuator panicked")
+    );
+    assert_eq!(m.health().ticks, 60);
+    assert_eq!(m.summary(Duration::from_secs(7200)).overview.count, 3600);
+}
+
 #[test]
 fn non_finite_evidence_is_left_out_so_reports_read_back() {
     let r = Recommendation::new("h", RecommendationKind::Custom("x".into()), "s")
