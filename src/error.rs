@@ -333,18 +333,6 @@ impl From<std::io::Error> for ExportError {
     }
 }
 
-impl From<serde_json::Error> for ExportError {
-    fn from(e: serde_json::Error) -> Self {
-        Self::new(e)
-    }
-}
-
-impl From<csv::Error> for ExportError {
-    fn from(e: csv::Error) -> Self {
-        Self::new(e)
-    }
-}
-
 /// [`set_global`](crate::set_global) was called when a global monitor was already set.
 /// It hands the monitor back, so the caller decides whether to keep or drop it (dropping
 /// flushes it).

@@ -93,7 +93,7 @@ impl<W: Write + Send + 'static> CsvExporter<W> {
 impl<W: Write + Send + 'static> Exporter for CsvExporter<W> {
     fn export(&mut self, batch: &ExportBatch) -> Result<(), ExportError> {
         for b in &batch.buckets {
-            self.out.serialize(Row::new(b))?;
+            self.out.serialize(Row::new(b)).map_err(ExportError::new)?;
         }
         Ok(())
     }

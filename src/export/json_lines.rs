@@ -151,7 +151,7 @@ impl<W: Write + Send + 'static> Exporter for JsonLinesExporter<W> {
                 report: Cow::Borrowed(x),
             }));
         for line in lines {
-            serde_json::to_writer(&mut self.out, &line)?;
+            serde_json::to_writer(&mut self.out, &line).map_err(ExportError::new)?;
             self.out.write_all(b"\n")?;
         }
         Ok(())
