@@ -6,7 +6,7 @@
 //! (no newline, tab, NUL, DEL or C1 character), and not `__other__`
 //! ([`OTHER_MODEL`](crate::OTHER_MODEL)), the slot that collects ids past the
 //! `recording.maxModels` cap. Anything else is refused with a
-//! [`RecordError`](crate::RecordError) naming it and counted in
+//! [`RecordError`] naming it and counted in
 //! [`Health::rejected`](crate::Health::rejected). Ids are checked when first seen; an
 //! id already tracked costs no check.
 
