@@ -465,6 +465,18 @@ impl Actuator for Curious {
     }
 }
 
+/// An hour of a big and a small model equally good on easy tasks: the optimizer's
+/// first run (at 01:00) recommends moving traffic to the small one, a safe action.
+fn big_and_small_for_an_hour(clock: &ManualClock, m: &Monitor) {
+    drive(clock, m, 60, 60, |_, i| {
+        let big = i % 2 == 0;
+        Selection::new(if big { "big" } else { "small" }, ms(500))
+            .cost_usd(if big { 0.01 } else { 0.001 })
+            .complexity(0.1)
+            .accuracy(1.0)
+    });
+}
+
 #[test]
 fn an_actuator_may_query_the_monitor_it_serves() {
     let slot = Arc::new(Mutex::new(None));
@@ -477,13 +489,7 @@ fn an_actuator_may_query_the_monitor_it_serves() {
         .build()
         .unwrap();
     *slot.lock() = Some(m.clone());
-    drive(&clock, &m, 60, 60, |_, i| {
-        let big = i % 2 == 0;
-        Selection::new(if big { "big" } else { "small" }, ms(500))
-            .cost_usd(if big { 0.01 } else { 0.001 })
-            .complexity(0.1)
-            .accuracy(1.0)
-    });
+    big_and_small_for_an_hour(&clock, &m);
     assert_eq!(m.applied_actions().len(), 1);
     assert_eq!(m.applied_actions()[0].outcome, ActionOutcome::Applied);
     slot.lock().take();
@@ -507,13 +513,7 @@ fn a_panicking_actuator_is_recorded_as_failed_and_the_monitor_goes_on() {
         .background(false)
         .build()
         .unwrap();
-    drive(&clock, &m, 60, 60, |_, i| {
-        let big = i % 2 == 0;
-        Selection::new(if big { "big" } else { "small" }, ms(500))
-            .cost_usd(if big { 0.01 } else { 0.001 })
-            .complexity(0.1)
-            .accuracy(1.0)
-    });
+    big_and_small_for_an_hour(&clock, &m);
     let log = m.applied_actions();
     assert_eq!(log.len(), 1);
     assert!(
