@@ -164,9 +164,60 @@ fn summary(c: &mut Criterion) {
     );
 }
 
+/// Sealing a minute of 100 models with and without a persistent store, in one run,
+/// with and without the default rules (whose state is saved at every commit). The
+/// store commits with redb's immediate durability (fsync), as a monitor does.
+#[cfg(feature = "persist")]
+fn persist(c: &mut Criterion) {
+    let names = names();
+    let evs = events(MODELS * PER_MINUTE);
+    let dir = std::env::temp_dir().join(format!("modelmeter-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut g = c.benchmark_group("persist");
+    for rules in [false, true] {
+        let label = if rules { "rules_" } else { "" };
+        for store in [false, true] {
+            let mut config = Config::default();
+            config.monitoring.alerting.enabled = rules;
+            config.optimizer.enabled = false;
+            let clock = ManualClock::new(common::start());
+            let mut builder = Monitor::builder()
+                .config(config)
+                .clock(clock.clone())
+                .background(false);
+            let name = if store {
+                let path = dir.join(format!("{label}store.redb"));
+                let _ = std::fs::remove_file(&path);
+                builder = builder.persist(path);
+                format!("seal_{label}100_models_store")
+            } else {
+                format!("seal_{label}100_models")
+            };
+            let monitor = builder.build().unwrap();
+            g.bench_function(name, |b| {
+                b.iter_custom(|iters| seal_minutes(iters, &clock, &monitor, &names, &evs))
+            });
+            if store {
+                let h = monitor.health().persistence.unwrap();
+                eprintln!(
+                    "{label}store: {} commits, {:?} per commit, {} KiB on disk",
+                    h.commits,
+                    h.commit_time / h.commits.max(1) as u32,
+                    std::fs::metadata(&h.path).map_or(0, |m| m.len() / 1024)
+                );
+            }
+        }
+    }
+    g.finish();
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[cfg(not(feature = "persist"))]
+fn persist(_: &mut Criterion) {}
+
 criterion_group! {
     name = benches;
     config = Criterion::default().measurement_time(Duration::from_secs(4)).sample_size(30);
-    targets = tick, rules, export, summary
+    targets = tick, rules, export, summary, persist
 }
 criterion_main!(benches);

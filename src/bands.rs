@@ -181,21 +181,41 @@ impl BandStore {
             .merge(bands);
     }
 
-    pub(crate) fn prune(&mut self, newest_minute: u64) {
+    /// Drops hours past retention, telling `gone` each (model, hour) dropped.
+    pub(crate) fn prune(&mut self, newest_minute: u64, mut gone: impl FnMut(&Arc<str>, u64)) {
         let horizon = newest_minute.saturating_sub(self.retention);
-        self.models.retain(|_, hours| {
+        self.models.retain(|model, hours| {
             while let Some(e) = hours.first_entry() {
                 if *e.key() + 60 > horizon {
                     break;
                 }
+                gone(model, *e.key());
                 e.remove();
             }
             !hours.is_empty()
         });
     }
 
-    pub(crate) fn forget(&mut self, model: &str) {
-        self.models.remove(model);
+    /// Drops every hour of `model`, telling `gone` each.
+    pub(crate) fn forget(&mut self, model: &str, mut gone: impl FnMut(&Arc<str>, u64)) {
+        if let Some((name, hours)) = self.models.remove_entry(model) {
+            hours.keys().for_each(|hour| gone(&name, *hour));
+        }
+    }
+
+    #[cfg(feature = "persist")]
+    /// The counters of `model` for the hour starting at minute `hour`.
+    pub(crate) fn get(&self, model: &str, hour: u64) -> Option<&Bands> {
+        self.models.get(model)?.get(&hour)
+    }
+
+    #[cfg(feature = "persist")]
+    /// Puts back what a store held for `model` and the hour starting at `hour`.
+    pub(crate) fn restore(&mut self, model: &Arc<str>, hour: u64, bands: Bands) {
+        self.models
+            .entry(model.clone())
+            .or_default()
+            .insert(hour, bands);
     }
 
     /// Adds into `acc` the bands of `model` for every hour that overlaps minutes
@@ -265,9 +285,9 @@ mod tests {
         };
         assert_eq!(count(&st, 600, 720), 3);
         assert_eq!(count(&st, 660, 720), 1);
-        st.prune(800);
+        st.prune(800, |_, _| {});
         assert_eq!(count(&st, 0, 1000), 1);
-        st.prune(10_000);
+        st.prune(10_000, |_, _| {});
         assert_eq!(count(&st, 0, 100_000), 0);
     }
 }

@@ -35,6 +35,8 @@ pub struct MonitorBuilder {
     actuator: Option<Box<dyn Actuator>>,
     background: bool,
     synchronous_export: Option<bool>,
+    #[cfg(feature = "persist")]
+    persist: Option<std::path::PathBuf>,
 }
 
 impl Default for MonitorBuilder {
@@ -48,6 +50,8 @@ impl Default for MonitorBuilder {
             actuator: None,
             background: true,
             synchronous_export: None,
+            #[cfg(feature = "persist")]
+            persist: None,
         }
     }
 }
@@ -114,6 +118,25 @@ impl MonitorBuilder {
         self
     }
 
+    /// Keeps sealed history, budgets, alert state and what rules learned in a store
+    /// at `path` (created if missing), and loads it when the monitor is built, so a
+    /// restart loses nothing a completed tick sealed. How it is written and what
+    /// happens to a damaged store: [`persist`](crate::persist).
+    ///
+    /// ```no_run
+    /// # fn main() -> Result<(), modelmeter::ConfigError> {
+    /// let monitor = modelmeter::Monitor::builder()
+    ///     .persist("/var/lib/router/modelmeter.redb")
+    ///     .build()?;
+    /// # Ok(()) }
+    /// ```
+    #[cfg(feature = "persist")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "persist")))]
+    pub fn persist(mut self, path: impl Into<std::path::PathBuf>) -> Self {
+        self.persist = Some(path.into());
+        self
+    }
+
     /// Validates the configuration and builds the monitor.
     ///
     /// # Errors
@@ -135,6 +158,29 @@ impl MonitorBuilder {
                 ));
             }
         }
+        // Opened before any thread starts, so a store that cannot be opened leaves none.
+        #[cfg(feature = "persist")]
+        let opened = match &self.persist {
+            Some(path) => {
+                let r = &self.config.recording;
+                let layout = crate::hdr::BucketLayout::new(
+                    r.latency_low_micros,
+                    r.latency_high_micros,
+                    r.latency_significant_digits,
+                )
+                .expect("config was validated");
+                let settings = crate::histogram::HistogramSettings {
+                    lowest_us: r.latency_low_micros,
+                    highest_us: r.latency_high_micros,
+                    significant_digits: r.latency_significant_digits,
+                };
+                let now = std::time::SystemTime::now();
+                Some(crate::persist::Persistence::open(
+                    path, &layout, settings, now,
+                )?)
+            }
+            None => None,
+        };
         let spawn = |thread: &str, e: std::io::Error| ConfigError::Spawn {
             thread: thread.to_owned(),
             message: e.to_string(),
@@ -153,14 +199,20 @@ impl MonitorBuilder {
             Vec::new()
         };
         heuristics.extend(self.heuristics);
-        let inner = Arc::new(Inner::new(
+        #[cfg_attr(not(feature = "persist"), allow(unused_mut))]
+        let mut inner = Inner::new(
             self.config,
             self.clock,
             rules,
             deliveries,
             synchronous,
             (heuristics, self.actuator),
-        ));
+        );
+        #[cfg(feature = "persist")]
+        if let Some((persistence, loaded)) = opened {
+            inner.attach(persistence, loaded);
+        }
+        let inner = Arc::new(inner);
         let lifecycle =
             Lifecycle::new(inner.clone(), self.background).map_err(|e| spawn("tick worker", e))?;
         Ok(Monitor {

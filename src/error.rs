@@ -254,6 +254,16 @@ pub enum ConfigError {
         /// The operating system's reason.
         message: String,
     },
+    /// The persistent store cannot be opened at all: its directory is missing or not
+    /// writable, or another monitor holds it. (A damaged store is no error: it is set
+    /// aside and the monitor starts fresh, see `Health::persistence`.)
+    #[error("cannot open the persistent store {path}: {message}")]
+    Persist {
+        /// The path given to `MonitorBuilder::persist`.
+        path: String,
+        /// Why.
+        message: String,
+    },
 }
 
 impl ConfigError {

@@ -1,6 +1,8 @@
 //! [`Health`]: how the monitor itself is doing.
 
 use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::{Duration, SystemTime};
 
 use serde::{Deserialize, Serialize};
 
@@ -66,6 +68,56 @@ pub struct Health {
         deserialize_with = "crate::alerts::de_opt_time"
     )]
     pub last_tick: Option<std::time::SystemTime>,
+    /// The persistent store (`MonitorBuilder::persist`, feature `persist`); `None`
+    /// without one.
+    pub persistence: Option<PersistenceHealth>,
+}
+
+/// How the persistent store is doing, in [`Health::persistence`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct PersistenceHealth {
+    /// The store's file.
+    pub path: PathBuf,
+    /// Buckets (of every tier) loaded when the monitor was built.
+    pub loaded_buckets: u64,
+    /// Start of the newest minute bucket loaded; `None` when none was.
+    #[serde(
+        serialize_with = "crate::alerts::ser_opt_time",
+        deserialize_with = "crate::alerts::de_opt_time"
+    )]
+    pub loaded_through: Option<SystemTime>,
+    /// Transactions committed since start.
+    pub commits: u64,
+    /// Commits that failed; what they held is written again at the next commit.
+    pub commit_failures: u64,
+    /// Time spent committing, all together (also counted in `Health::tick_time`).
+    #[serde(
+        serialize_with = "crate::summary::ser_ms",
+        deserialize_with = "crate::summary::de_ms"
+    )]
+    pub commit_time: Duration,
+    /// Where a damaged store found at start was moved before starting fresh.
+    pub set_aside: Option<PathBuf>,
+    /// The last problem: a damaged store, a failed commit, a rule that could not take
+    /// its saved state back.
+    pub last_error: Option<String>,
+}
+
+impl PersistenceHealth {
+    #[cfg(feature = "persist")]
+    pub(crate) fn new(path: PathBuf) -> Self {
+        Self {
+            path,
+            loaded_buckets: 0,
+            loaded_through: None,
+            commits: 0,
+            commit_failures: 0,
+            commit_time: Duration::ZERO,
+            set_aside: None,
+            last_error: None,
+        }
+    }
 }
 
 /// One rule's panics, in [`Health::rule_panics`].

@@ -69,6 +69,9 @@ pub mod live;
 mod monitor;
 mod names;
 pub mod optimizer;
+#[cfg(feature = "persist")]
+#[cfg_attr(docsrs, doc(cfg(feature = "persist")))]
+pub mod persist;
 mod query;
 mod registry;
 pub mod reports;
@@ -121,7 +124,7 @@ pub use export::{
 #[cfg_attr(docsrs, doc(cfg(feature = "otlp")))]
 pub use export::{OtlpExporter, Temporality};
 pub use global::{global, record_selection, set_global};
-pub use health::{Health, RulePanics};
+pub use health::{Health, PersistenceHealth, RulePanics};
 pub use heuristics::{
     Action, AnalysisView, CheaperEquivalent, Correlation, ErrorHotspot, Evidence, Heuristic,
     HighCostPerSelection, Level, LowCacheHitRate, Priority, Recommendation, RecommendationKind,

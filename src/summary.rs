@@ -301,7 +301,9 @@ impl WindowAcc {
         for (i, c) in buckets {
             seen += c;
             while k < N && seen >= rank(qs[k], n) {
-                out[k] = layout.highest_value(i).clamp(min, max);
+                // Not `clamp`: counters from outside (an unvalidated snapshot) may hold
+                // min > max, and a query must not panic on them.
+                out[k] = layout.highest_value(i).max(min).min(max);
                 k += 1;
             }
         }

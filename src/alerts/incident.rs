@@ -12,7 +12,7 @@
 //! An incident's kind is set by its second alert: same rule, it groups by rule from
 //! then on; same scope, by scope. Until then either may join.
 
-use std::collections::VecDeque;
+use super::log::Log;
 use std::time::{Duration, SystemTime};
 
 use serde::{Deserialize, Serialize};
@@ -177,7 +177,7 @@ impl Incident {
     }
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 struct Tracked {
     incident: Incident,
     announced: bool,
@@ -187,11 +187,29 @@ struct Tracked {
 }
 
 /// The grouping state: open incidents and the history.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct Incidents {
     next_id: u64,
     open: Vec<Tracked>,
-    history: VecDeque<Incident>,
+    history: Log<Incident>,
+}
+
+impl Default for Incidents {
+    fn default() -> Self {
+        Self {
+            next_id: 0,
+            open: Vec::new(),
+            history: Log::new(HISTORY_CAP),
+        }
+    }
+}
+
+#[cfg(feature = "persist")]
+/// Open incidents as a store keeps them (the history is a log of its own).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct SavedIncidents {
+    next_id: u64,
+    open: Vec<Tracked>,
 }
 
 impl Incidents {
@@ -247,10 +265,7 @@ impl Incidents {
                 if t.announced {
                     out.push(event(IncidentEventKind::Resolved, &t.incident, now));
                 }
-                if self.history.len() == HISTORY_CAP {
-                    self.history.pop_front();
-                }
-                self.history.push_back(t.incident);
+                self.history.push(t.incident);
                 continue;
             }
             if !t.announced && due {
@@ -315,6 +330,28 @@ impl Incidents {
         let mut v: Vec<_> = self.open.iter().map(|t| t.incident.clone()).collect();
         v.sort_by_key(|i| i.id);
         v
+    }
+
+    #[cfg(feature = "persist")]
+    pub(crate) fn saved(&self) -> SavedIncidents {
+        SavedIncidents {
+            next_id: self.next_id,
+            open: self.open.clone(),
+        }
+    }
+
+    #[cfg(feature = "persist")]
+    pub(crate) fn log(&self) -> &Log<Incident> {
+        &self.history
+    }
+
+    #[cfg(feature = "persist")]
+    pub(crate) fn restore(saved: SavedIncidents, history: Vec<(u64, Incident)>) -> Self {
+        Self {
+            next_id: saved.next_id,
+            open: saved.open,
+            history: Log::restore(HISTORY_CAP, history),
+        }
     }
 
     pub(crate) fn history(&self) -> Vec<Incident> {

@@ -1,9 +1,14 @@
 //! [`AlertManager`]: the state machine of the lifecycle described in the module above.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, SystemTime};
 
+use serde::{Deserialize, Serialize};
+
 use super::incident::Incidents;
+#[cfg(feature = "persist")]
+use super::incident::SavedIncidents;
+use super::log::Log;
 use super::{
     Alert, AlertEvent, AlertEventKind, AlertId, AlertState, Incident, IncidentEvent, ResolvedAlert,
 };
@@ -16,7 +21,7 @@ const RECENT_CAP: usize = 1_000;
 
 type Key = (String, Scope);
 
-#[derive(Debug)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 struct Tracked {
     alert: Alert,
     peak: Severity,
@@ -29,7 +34,7 @@ struct Tracked {
     lower_since: Option<SystemTime>,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 struct Silence {
     rule_id: String,
     scope: Scope,
@@ -37,14 +42,46 @@ struct Silence {
 }
 
 /// Open alerts, silences and history.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct AlertManager {
     next_id: u64,
     open: BTreeMap<Key, Tracked>,
     silences: Vec<Silence>,
-    history: VecDeque<ResolvedAlert>,
-    recent: VecDeque<AlertEvent>,
+    history: Log<ResolvedAlert>,
+    recent: Log<AlertEvent>,
     incidents: Incidents,
+}
+
+impl Default for AlertManager {
+    fn default() -> Self {
+        Self {
+            next_id: 0,
+            open: BTreeMap::new(),
+            silences: Vec::new(),
+            history: Log::new(HISTORY_CAP),
+            recent: Log::new(RECENT_CAP),
+            incidents: Incidents::default(),
+        }
+    }
+}
+
+#[cfg(feature = "persist")]
+/// The alert state that survives a restart besides the three logs (which a store
+/// writes entry by entry): open alerts, silences and open incidents.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct SavedAlerts {
+    next_id: u64,
+    open: Vec<Tracked>,
+    silences: Vec<Silence>,
+    incidents: SavedIncidents,
+}
+
+#[cfg(feature = "persist")]
+/// The three logs of the alert state, as a store reads and writes them.
+pub(crate) struct AlertLogs<'a> {
+    pub history: &'a Log<ResolvedAlert>,
+    pub recent: &'a Log<AlertEvent>,
+    pub incidents: &'a Log<Incident>,
 }
 
 fn elapsed(now: SystemTime, since: SystemTime) -> Duration {
@@ -100,10 +137,7 @@ impl AlertManager {
             self.apply(rule_id, policy, finding, now, out);
         }
         for e in &out[start..] {
-            if self.recent.len() == RECENT_CAP {
-                self.recent.pop_front();
-            }
-            self.recent.push_back(e.clone());
+            self.recent.push(e.clone());
         }
     }
 
@@ -210,10 +244,7 @@ impl AlertManager {
         if !silenced && t.notified.is_some() {
             out.push(t.event(kind, now));
         }
-        if self.history.len() == HISTORY_CAP {
-            self.history.pop_front();
-        }
-        self.history.push_back(ResolvedAlert {
+        self.history.push(ResolvedAlert {
             id: t.alert.id,
             rule_id: t.alert.rule_id,
             scope: t.alert.scope,
@@ -277,6 +308,49 @@ impl AlertManager {
         out
     }
 
+    #[cfg(feature = "persist")]
+    /// What a store keeps of this state besides the logs.
+    pub(crate) fn saved(&self) -> SavedAlerts {
+        SavedAlerts {
+            next_id: self.next_id,
+            open: self.open.values().cloned().collect(),
+            silences: self.silences.clone(),
+            incidents: self.incidents.saved(),
+        }
+    }
+
+    #[cfg(feature = "persist")]
+    /// The logs a store writes entry by entry.
+    pub(crate) fn logs(&self) -> AlertLogs<'_> {
+        AlertLogs {
+            history: &self.history,
+            recent: &self.recent,
+            incidents: self.incidents.log(),
+        }
+    }
+
+    #[cfg(feature = "persist")]
+    /// The state a store saved, with its logs' entries (sequence number, entry).
+    pub(crate) fn restore(
+        saved: SavedAlerts,
+        history: Vec<(u64, ResolvedAlert)>,
+        recent: Vec<(u64, AlertEvent)>,
+        incidents: Vec<(u64, Incident)>,
+    ) -> Self {
+        Self {
+            next_id: saved.next_id,
+            open: saved
+                .open
+                .into_iter()
+                .map(|t| ((t.alert.rule_id.clone(), t.alert.scope.clone()), t))
+                .collect(),
+            silences: saved.silences,
+            history: Log::restore(HISTORY_CAP, history),
+            recent: Log::restore(RECENT_CAP, recent),
+            incidents: Incidents::restore(saved.incidents, incidents),
+        }
+    }
+
     pub(crate) fn active(&self) -> Vec<Alert> {
         self.open.values().map(|t| t.alert.clone()).collect()
     }
@@ -313,7 +387,7 @@ impl AlertManager {
 
     pub(crate) fn mean_time_to_resolve(&self) -> BTreeMap<String, Duration> {
         let mut sums: BTreeMap<String, (Duration, u32)> = BTreeMap::new();
-        for r in &self.history {
+        for r in self.history.iter() {
             let e = sums.entry(r.rule_id.clone()).or_default();
             e.0 += r.time_to_resolve;
             e.1 += 1;

@@ -26,10 +26,15 @@ use crate::rules::{Scope, Severity};
 use crate::summary::{de_time, ser_time};
 
 mod incident;
+mod log;
 mod manager;
 
 pub use incident::{Incident, IncidentAlert, IncidentEvent, IncidentEventKind, IncidentGroup};
+#[cfg(feature = "persist")]
+pub(crate) use log::Log;
 pub(crate) use manager::AlertManager;
+#[cfg(feature = "persist")]
+pub(crate) use manager::SavedAlerts;
 
 /// Where an alert stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -190,7 +190,23 @@ pub(crate) struct BudgetTracker {
     fired: HashMap<BudgetPeriod, (SystemTime, usize)>,
 }
 
+#[cfg(feature = "persist")]
+/// Which thresholds fired in which period, as a persistent store keeps it.
+pub(crate) type SavedBudgets = Vec<(BudgetPeriod, SystemTime, usize)>;
+
 impl BudgetTracker {
+    #[cfg(feature = "persist")]
+    pub(crate) fn saved(&self) -> SavedBudgets {
+        self.fired.iter().map(|(p, (s, n))| (*p, *s, *n)).collect()
+    }
+
+    #[cfg(feature = "persist")]
+    pub(crate) fn restore(saved: SavedBudgets) -> Self {
+        Self {
+            fired: saved.into_iter().map(|(p, s, n)| (p, (s, n))).collect(),
+        }
+    }
+
     /// How many thresholds `spent` has crossed that have not fired yet this period.
     pub(crate) fn pending(&self, period: BudgetPeriod, start: SystemTime, used: f64) -> bool {
         let fired = match self.fired.get(&period) {

@@ -29,6 +29,8 @@
 
 mod budget;
 
+#[cfg(feature = "persist")]
+pub(crate) use budget::SavedBudgets;
 pub use budget::{BudgetEvent, BudgetPeriod, BudgetStatus};
 pub(crate) use budget::{BudgetTracker, project};
 

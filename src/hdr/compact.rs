@@ -8,7 +8,7 @@ thread_local! {
 ///
 /// Each entry is `(index delta, count)` as two LEB128 varints, in increasing index order.
 /// Typical buckets cost 2 bytes. This is the at-rest form of every sealed bucket.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub(crate) struct CompactCounts {
     bytes: Box<[u8]>,
 }
@@ -56,6 +56,12 @@ impl CompactCounts {
     }
 
     /// Heap bytes held.
+    /// The encoded pairs, as a persistent store writes them.
+    #[cfg_attr(not(feature = "persist"), allow(dead_code))]
+    pub(crate) fn as_bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+
     pub(crate) fn heap_bytes(&self) -> usize {
         self.bytes.len()
     }

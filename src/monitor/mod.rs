@@ -90,6 +90,9 @@ pub(crate) struct Inner {
     tick_nanos: AtomicU64,
     grace_nanos: u64,
     minute_retention: u64,
+    /// The persistent store, when the monitor keeps one.
+    #[cfg(feature = "persist")]
+    persist: Option<crate::persist::Persistence>,
 }
 
 impl Inner {
@@ -150,6 +153,60 @@ impl Inner {
             worker: AtomicU8::new(0),
             last_tick: AtomicU64::new(0),
             config,
+            #[cfg(feature = "persist")]
+            persist: None,
+        }
+    }
+
+    /// Puts back what a persistent store held, and keeps the store for the ticks.
+    #[cfg(feature = "persist")]
+    pub(crate) fn attach(
+        &mut self,
+        persistence: crate::persist::Persistence,
+        loaded: crate::persist::Loaded,
+    ) {
+        let store = self.store.get_mut();
+        store.journal.get_or_insert_with(Default::default);
+        let mut health = persistence.health();
+        loaded.apply(
+            store,
+            self.alerts.get_mut(),
+            self.budgets.get_mut(),
+            &mut self.tick_state.get_mut().rules,
+            &mut health,
+        );
+        // Queries walk the registry: every restored model gets its slot, as if it had
+        // just been recorded. History the cap has no room for is dropped, not hidden.
+        let names: Vec<Arc<str>> = store.models.keys().cloned().collect();
+        for name in names {
+            let valid = crate::selection::check_new_model_id(&name).is_ok()
+                || &*name == crate::registry::OTHER_MODEL;
+            if !valid || *self.registry.resolve(&name).name != *name {
+                store.forget(&name);
+            }
+        }
+        persistence.set_health(health);
+        self.persist = Some(persistence);
+    }
+
+    /// Writes what this tick changed to the persistent store, if there is one.
+    #[cfg(feature = "persist")]
+    fn persist(&self, rules: &[GuardedRule], now: u64) {
+        let Some(p) = &self.persist else {
+            return;
+        };
+        let changes = {
+            let mut store = self.store.write();
+            let alerts = self.alerts.lock();
+            let budgets = self.budgets.lock();
+            p.gather(&mut store, &alerts, &budgets, rules)
+        };
+        if let Err(journal) = p.commit(changes, crate::clock::from_unix_nanos(now)) {
+            let mut store = self.store.write();
+            store
+                .journal
+                .get_or_insert_with(Default::default)
+                .absorb(journal);
         }
     }
 
@@ -246,6 +303,8 @@ impl Inner {
             self.prometheus.lock().observe_sealed(&buckets, at);
             for name in store.prune(now / NANOS_PER_MINUTE) {
                 let Some(slot) = self.registry.get(&name) else {
+                    // Restored from a persistent store and never recorded since.
+                    store.forget(&name);
                     continue;
                 };
                 if slot.retire_if_idle() {
@@ -265,6 +324,15 @@ impl Inner {
         }
         batch.reports = self.scheduled_reports(state.last_tick, now);
         state.last_tick = state.last_tick.max(now);
+        #[cfg(feature = "persist")]
+        if sealed
+            || all
+            || !batch.alerts.is_empty()
+            || !batch.incidents.is_empty()
+            || !batch.budget_events.is_empty()
+        {
+            self.persist(&state.rules, now);
+        }
         let batch = Arc::new(batch);
         self.prometheus.lock().observe_alerts(&batch.alerts);
         self.publish_live(now, true);
@@ -493,6 +561,10 @@ impl Inner {
                 0 => None,
                 nanos => Some(crate::clock::from_unix_nanos(nanos)),
             },
+            #[cfg(feature = "persist")]
+            persistence: self.persist.as_ref().map(|p| p.health()),
+            #[cfg(not(feature = "persist"))]
+            persistence: None,
         }
     }
 }

@@ -3,6 +3,8 @@
 use std::collections::{HashMap, VecDeque};
 use std::time::{Duration, SystemTime};
 
+use serde::{Deserialize, Serialize};
+
 use crate::config::Direction;
 use crate::error::ConfigError;
 use crate::hdr::{BucketLayout, CompactCounts};
@@ -110,7 +112,7 @@ pub struct AnomalyRule {
     alpha: Option<f64>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 struct ModelState {
     baseline: Baseline,
     /// Anomalous now, at this severity.
@@ -129,7 +131,7 @@ struct ModelState {
 }
 
 /// A sealed minute waiting to be learned.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 struct Pending {
     minute: u64,
     n: f64,
@@ -640,6 +642,21 @@ impl Rule for AnomalyRule {
         self.models
             .retain(|_, s| now.duration_since(s.last_seen).unwrap_or_default() < FORGET_AFTER);
         out
+    }
+
+    fn save_state(&self) -> Option<Vec<u8>> {
+        let models: Vec<(&String, &ModelState)> = self.models.iter().collect();
+        serde_json::to_vec(&models).ok()
+    }
+
+    fn restore_state(&mut self, state: &[u8]) -> Result<(), super::RestoreError> {
+        let models: Vec<(String, ModelState)> = serde_json::from_slice(state)?;
+        let ring = ladder_ring().len();
+        if let Some((model, _)) = models.iter().find(|(_, s)| s.ring.len() != ring) {
+            return Err(format!("{model}: the saved ring has another length").into());
+        }
+        self.models = models.into_iter().collect();
+        Ok(())
     }
 
     fn validate(&self) -> Result<(), ConfigError> {

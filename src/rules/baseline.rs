@@ -13,6 +13,8 @@
 //! histograms of 240 `f32` (about 1 KiB each, allocated when first used): at most
 //! 25 KiB per model and latency rule.
 
+use serde::{Deserialize, Serialize};
+
 use crate::hdr::{BucketLayout, CompactCounts};
 
 /// Log buckets: bucket `i` holds latencies in `[1.1^i, 1.1^(i+1))` microseconds.
@@ -26,7 +28,7 @@ const MINUTE_DECAY: f64 = 0.999_518_8;
 const DAY_DECAY: f64 = 0.7;
 
 /// Decayed trials, events and (for latency) the latency histogram.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub(crate) struct Profile {
     pub n: f64,
     pub x: f64,
@@ -92,7 +94,7 @@ pub(crate) struct Sample<'a> {
 }
 
 /// A model's learned normal: all hours, and each UTC hour of the day.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub(crate) struct Baseline {
     pub all: Profile,
     hours: Vec<Profile>,

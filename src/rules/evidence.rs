@@ -13,6 +13,8 @@
 
 use std::time::{Duration, SystemTime};
 
+use serde::{Deserialize, Serialize};
+
 use super::Severity;
 
 /// Where a count puts a metric relative to a line.
@@ -315,7 +317,7 @@ pub(crate) fn critical_side(
 
 /// What one sealed minute (or window) contributes to a rule: trials and, per line,
 /// the events that count against it.
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 pub(crate) struct Tally {
     pub n: f64,
     /// Events per line: index 0 the warning line, 1 the critical line, 2 the line a
@@ -337,7 +339,7 @@ pub(crate) const SLOT_MINUTES: u64 = 5;
 
 /// Per-slot tallies of the last hours of sealed minutes, for windows too long to
 /// re-read from the store at every tick. Fixed size: `slots` entries, allocated once.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct TallyRing {
     slots: Box<[(u64, Tally)]>,
     pub last_update: Option<SystemTime>,
@@ -351,6 +353,11 @@ impl TallyRing {
             slots: vec![(u64::MAX, Tally::default()); n].into_boxed_slice(),
             last_update: None,
         }
+    }
+
+    /// Slots in the ring: a restored ring of another length belongs to other settings.
+    pub(crate) fn len(&self) -> usize {
+        self.slots.len()
     }
 
     /// Adds the tally of minute `minute` (minutes since the epoch). Minutes older than

@@ -348,7 +348,34 @@ pub trait Rule: Send + Sync + 'static {
     fn validate(&self) -> Result<(), ConfigError> {
         Ok(())
     }
+
+    /// What the rule has learned that should survive a restart (a baseline, the
+    /// evidence of long windows), in a format of the rule's own; `None`, the default,
+    /// keeps nothing.
+    ///
+    /// A monitor with a persistent store (`MonitorBuilder::persist`, feature
+    /// `persist`) calls it after every tick that sealed minutes and writes the bytes in
+    /// the same transaction as those minutes, so a restored rule matches the restored
+    /// history. The built-in rules keep their baselines and evidence rings.
+    fn save_state(&self) -> Option<Vec<u8>> {
+        None
+    }
+
+    /// Takes back what [`save_state`](Self::save_state) returned before a restart;
+    /// called once, when the monitor is built, before the first evaluation.
+    ///
+    /// # Errors
+    ///
+    /// Any error: the rule then starts fresh, and the error is reported in
+    /// `Health::persistence`.
+    fn restore_state(&mut self, state: &[u8]) -> Result<(), RestoreError> {
+        let _ = state;
+        Ok(())
+    }
 }
+
+/// Why a rule could not take back its saved state (see [`Rule::restore_state`]).
+pub type RestoreError = Box<dyn std::error::Error + Send + Sync>;
 
 impl<R: Rule + ?Sized> Rule for Box<R> {
     fn id(&self) -> &str {
@@ -365,6 +392,12 @@ impl<R: Rule + ?Sized> Rule for Box<R> {
     }
     fn validate(&self) -> Result<(), ConfigError> {
         (**self).validate()
+    }
+    fn save_state(&self) -> Option<Vec<u8>> {
+        (**self).save_state()
+    }
+    fn restore_state(&mut self, state: &[u8]) -> Result<(), RestoreError> {
+        (**self).restore_state(state)
     }
 }
 

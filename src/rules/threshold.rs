@@ -3,6 +3,8 @@
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
+use serde::{Deserialize, Serialize};
+
 use crate::bucket::MinuteBucket;
 use crate::config::Direction;
 use crate::error::ConfigError;
@@ -96,7 +98,7 @@ pub struct ThresholdRule {
 }
 
 /// What the rule remembers of one scope.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 struct ScopeState {
     /// Tallies of sealed minutes, for the evidence windows.
     ring: TallyRing,
@@ -636,6 +638,21 @@ impl Rule for ThresholdRule {
             recent || out.iter().any(|f| &f.scope == scope)
         });
         out
+    }
+
+    fn save_state(&self) -> Option<Vec<u8>> {
+        let scopes: Vec<(&Scope, &ScopeState)> = self.scopes.iter().collect();
+        serde_json::to_vec(&scopes).ok()
+    }
+
+    fn restore_state(&mut self, state: &[u8]) -> Result<(), super::RestoreError> {
+        let scopes: Vec<(Scope, ScopeState)> = serde_json::from_slice(state)?;
+        let ring = TallyRing::new(self.ring_minutes()).len();
+        if let Some((scope, _)) = scopes.iter().find(|(_, s)| s.ring.len() != ring) {
+            return Err(format!("{scope}: the saved ring has another length").into());
+        }
+        self.scopes = scopes.into_iter().collect();
+        Ok(())
     }
 
     fn validate(&self) -> Result<(), ConfigError> {

@@ -16,7 +16,7 @@
 mod tier;
 
 use std::borrow::Cow;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -51,6 +51,33 @@ pub(crate) struct Store {
     /// Bytes held by every stored aggregate, kept current by each change so that
     /// `health()` (read at every scrape) never walks the tiers.
     bytes: usize,
+    /// What changed since a persistent store's last commit; `None` without one, so
+    /// that a monitor that keeps nothing pays nothing.
+    pub journal: Option<Journal>,
+}
+
+/// The keys a persistent store must rewrite: each is written with the value it holds
+/// at commit time, or deleted if it holds none, so one set serves inserts, merges and
+/// removals alike.
+#[derive(Debug, Default)]
+pub(crate) struct Journal {
+    /// (tier index, model, bucket start minute).
+    pub buckets: HashSet<(usize, Arc<str>, u64)>,
+    /// (model, hour start minute).
+    pub bands: HashSet<(Arc<str>, u64)>,
+    #[cfg(feature = "persist")]
+    /// Buckets a store held for tiers no longer configured, to delete.
+    pub orphans: Vec<(AggregationLevel, Arc<str>, u64)>,
+}
+
+#[cfg(feature = "persist")]
+impl Journal {
+    /// Takes in the keys of a commit that failed, to be written by the next one.
+    pub(crate) fn absorb(&mut self, failed: Journal) {
+        self.buckets.extend(failed.buckets);
+        self.bands.extend(failed.bands);
+        self.orphans.extend(failed.orphans);
+    }
 }
 
 /// Merges `agg` into the bucket at `start` (creating it); returns the bytes added.
@@ -106,7 +133,39 @@ impl Store {
             sealed_buckets: 0,
             sealed_events: 0,
             bytes: 0,
+            journal: None,
         }
+    }
+
+    #[cfg(feature = "persist")]
+    /// Puts back one bucket a persistent store held, in the tier of `level`; `false`
+    /// when no tier of that level is configured any more.
+    pub(crate) fn restore(
+        &mut self,
+        level: AggregationLevel,
+        model: &Arc<str>,
+        start: u64,
+        agg: Aggregate,
+    ) -> bool {
+        let Some(tier) = self.tiers.iter().position(|t| t.level == level) else {
+            return false;
+        };
+        let n = self.tiers.len();
+        let history = self.models.entry(model.clone()).or_insert_with(|| History {
+            tiers: (0..n).map(|_| BTreeMap::new()).collect(),
+        });
+        let added = merge_into(&mut history.tiers[tier], start, Cow::Owned(agg));
+        self.bytes = self.bytes.saturating_add_signed(added);
+        if tier == 0 {
+            self.newest = self.newest.max(start);
+        }
+        true
+    }
+
+    #[cfg(feature = "persist")]
+    /// The bucket of tier `tier` starting at `start`, if held.
+    pub(crate) fn bucket(&self, tier: usize, model: &str, start: u64) -> Option<&Aggregate> {
+        self.models.get(model)?.tiers.get(tier)?.get(&start)
     }
 
     /// Merges one sealed minute of one model into every tier.
@@ -118,6 +177,12 @@ impl Store {
         let history = self.models.entry(model.clone()).or_insert_with(|| History {
             tiers: (0..n).map(|_| BTreeMap::new()).collect(),
         });
+        if let Some(j) = &mut self.journal {
+            for (i, tier) in self.tiers.iter().enumerate() {
+                j.buckets.insert((i, model.clone(), tier.start_of(minute)));
+            }
+            j.bands.insert((model.clone(), minute / 60 * 60));
+        }
         let mut added = 0isize;
         for (tier, buckets) in self.tiers.iter().zip(history.tiers.iter_mut()).skip(1) {
             added += merge_into(buckets, tier.start_of(minute), Cow::Borrowed(&agg));
@@ -130,13 +195,22 @@ impl Store {
     pub(crate) fn prune(&mut self, now_minute: u64) -> Vec<Arc<str>> {
         self.newest = self.newest.max(now_minute);
         let newest = self.newest;
-        self.bands.prune(newest);
+        let mut journal = self.journal.as_mut();
+        self.bands.prune(newest, |model, hour| {
+            if let Some(j) = journal.as_deref_mut() {
+                j.bands.insert((model.clone(), hour));
+            }
+        });
         let mut emptied = Vec::new();
         for (name, history) in &mut self.models {
-            for (tier, buckets) in self.tiers.iter().zip(history.tiers.iter_mut()) {
+            for (i, (tier, buckets)) in self.tiers.iter().zip(history.tiers.iter_mut()).enumerate()
+            {
                 while let Some(entry) = buckets.first_entry() {
                     if tier.retains(*entry.key(), newest) {
                         break;
+                    }
+                    if let Some(j) = journal.as_deref_mut() {
+                        j.buckets.insert((i, name.clone(), *entry.key()));
                     }
                     self.bytes = self.bytes.saturating_sub(entry_bytes(entry.get()));
                     entry.remove();
@@ -150,7 +224,8 @@ impl Store {
     }
 
     pub(crate) fn forget(&mut self, model: &str) {
-        if let Some(history) = self.models.remove(model) {
+        let mut journal = self.journal.as_mut();
+        if let Some((name, history)) = self.models.remove_entry(model) {
             let gone: usize = history
                 .tiers
                 .iter()
@@ -158,8 +233,18 @@ impl Store {
                 .map(entry_bytes)
                 .sum();
             self.bytes = self.bytes.saturating_sub(gone);
+            if let Some(j) = journal.as_deref_mut() {
+                for (i, tier) in history.tiers.iter().enumerate() {
+                    j.buckets
+                        .extend(tier.keys().map(|start| (i, name.clone(), *start)));
+                }
+            }
         }
-        self.bands.forget(model);
+        self.bands.forget(model, |model, hour| {
+            if let Some(j) = journal.as_deref_mut() {
+                j.bands.insert((model.clone(), hour));
+            }
+        });
     }
 
     /// Which buckets answer the window of minutes `from..to`.
