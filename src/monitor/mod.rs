@@ -191,10 +191,11 @@ impl Inner {
 
     /// Writes what this tick changed to the persistent store, if there is one.
     #[cfg(feature = "persist")]
-    fn persist(&self, rules: &[GuardedRule], now: u64) {
+    fn persist(&self, rules: &[GuardedRule], now: u64, flush: bool) {
         let Some(p) = &self.persist else {
             return;
         };
+        let rules = p.rules_due(now, flush).then_some(rules);
         let changes = {
             let mut store = self.store.write();
             let alerts = self.alerts.lock();
@@ -331,7 +332,7 @@ impl Inner {
             || !batch.incidents.is_empty()
             || !batch.budget_events.is_empty()
         {
-            self.persist(&state.rules, now);
+            self.persist(&state.rules, now, all);
         }
         let batch = Arc::new(batch);
         self.prometheus.lock().observe_alerts(&batch.alerts);

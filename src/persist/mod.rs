@@ -21,11 +21,17 @@
 //!
 //! | table | key | value |
 //! |---|---|---|
-//! | `buckets` | (tier, model, start minute) | counters and compact latency counts |
-//! | `bands` | (model, hour start minute) | complexity band counters |
+//! | `buckets` | (tier, start minute, model) | counters and compact latency counts |
+//! | `bands` | (hour start minute, model) | complexity band counters |
 //! | `alert_history`, `alert_events`, `incident_history` | sequence number | one entry, JSON |
 //! | `meta` | `alerts`, `budgets`, `layout`, `format` | open alerts and silences, fired budget thresholds, the histogram layout |
 //! | `rules` | rule id | what [`Rule::save_state`](crate::Rule::save_state) returned |
+//!
+//! Rule state is the exception: it is written at most every 10 minutes (and at every
+//! flush, and when the monitor is dropped), because the built-in rules hold megabytes
+//! for 100 models that change little in a minute and would otherwise triple the cost
+//! of a commit (`BENCHMARKS.md`). A crash therefore costs a rule at most the last 10
+//! minutes of learning; the history itself loses nothing.
 //!
 //! Each changed bucket is written whole, with its value after the merge, so replaying
 //! nothing and counting nothing twice are the same property: a restart finds each
@@ -66,8 +72,11 @@ use crate::histogram::HistogramSettings;
 use crate::isolate::GuardedRule;
 use crate::store::{Journal, Store};
 
-const BUCKETS: TableDefinition<(u8, &str, u64), &[u8]> = TableDefinition::new("buckets");
-const BANDS: TableDefinition<(&str, u64), &[u8]> = TableDefinition::new("bands");
+// Keyed by start before model: the buckets one tick rewrites (one minute, hour, day and
+// week of every model) sit side by side, so a commit copies a few pages, not one per
+// model.
+const BUCKETS: TableDefinition<(u8, u64, &str), &[u8]> = TableDefinition::new("buckets");
+const BANDS: TableDefinition<(u64, &str), &[u8]> = TableDefinition::new("bands");
 const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
 const RULES: TableDefinition<&str, &[u8]> = TableDefinition::new("rules");
 const ALERT_HISTORY: TableDefinition<u64, &[u8]> = TableDefinition::new("alert_history");
@@ -216,11 +225,17 @@ struct Marks {
     incidents: u64,
 }
 
+/// How often rule state is written: the built-in rules hold megabytes for 100 models
+/// (hour-of-day baselines, 6-hour evidence rings) that change little in a minute.
+const RULE_STATE_EVERY: Duration = Duration::from_secs(600);
+
 /// The open store of a running monitor.
 pub(crate) struct Persistence {
     db: Database,
     marks: Mutex<Marks>,
     health: Mutex<PersistenceHealth>,
+    /// When rule state was last gathered (monitor clock, nanoseconds); 0 before.
+    rules_saved: std::sync::atomic::AtomicU64,
 }
 
 /// A key and its new value, or `None` to delete it.
@@ -231,8 +246,8 @@ type Put<K> = (K, Option<Vec<u8>>);
 #[derive(Default)]
 pub(crate) struct Changes {
     journal: Journal,
-    buckets: Vec<Put<(u8, Arc<str>, u64)>>,
-    bands: Vec<Put<(Arc<str>, u64)>>,
+    buckets: Vec<Put<(u8, u64, Arc<str>)>>,
+    bands: Vec<Put<(u64, Arc<str>)>>,
     alerts: Vec<u8>,
     history: Vec<(u64, Vec<u8>)>,
     events: Vec<(u64, Vec<u8>)>,
@@ -293,6 +308,7 @@ impl Persistence {
             db,
             marks: Mutex::new(marks),
             health: Mutex::new(health),
+            rules_saved: std::sync::atomic::AtomicU64::new(0),
         };
         Ok((persistence, loaded))
     }
@@ -306,14 +322,28 @@ impl Persistence {
         *self.health.lock() = health;
     }
 
+    /// Whether this commit writes rule state: at a flush, or when the last write of
+    /// it is [`RULE_STATE_EVERY`] old (by the monitor's clock, `now` in nanoseconds).
+    pub(crate) fn rules_due(&self, now: u64, flush: bool) -> bool {
+        use std::sync::atomic::Ordering;
+        let last = self.rules_saved.load(Ordering::Relaxed);
+        let due =
+            flush || last == 0 || now.saturating_sub(last) >= RULE_STATE_EVERY.as_nanos() as u64;
+        if due {
+            self.rules_saved.store(now.max(1), Ordering::Relaxed);
+        }
+        due
+    }
+
     /// Gathers what changed: the store's journal (emptied), the alert logs' new
-    /// entries, the small state, and every enabled rule's saved state.
+    /// entries, the small state, and (when `rules` is given) every enabled rule's
+    /// saved state.
     pub(crate) fn gather(
         &self,
         store: &mut Store,
         alerts: &AlertManager,
         budgets: &BudgetTracker,
-        rules: &[GuardedRule],
+        rules: Option<&[GuardedRule]>,
     ) -> Changes {
         let mut changes = Changes::default();
         let journal = store
@@ -323,16 +353,16 @@ impl Persistence {
         for (tier, model, start) in &journal.buckets {
             let code = level_code(store.tiers[*tier].level);
             let value = store.bucket(*tier, model, *start).map(codec::encode_bucket);
-            changes.buckets.push(((code, model.clone(), *start), value));
+            changes.buckets.push(((code, *start, model.clone()), value));
         }
         for (level, model, start) in &journal.orphans {
             changes
                 .buckets
-                .push(((level_code(*level), model.clone(), *start), None));
+                .push(((level_code(*level), *start, model.clone()), None));
         }
         for (model, hour) in &journal.bands {
             let value = store.bands.get(model, *hour).map(codec::encode_bands);
-            changes.bands.push(((model.clone(), *hour), value));
+            changes.bands.push(((*hour, model.clone()), value));
         }
         changes.journal = journal;
         changes.alerts = json(&alerts.saved());
@@ -352,7 +382,7 @@ impl Persistence {
             logs.incidents.pushed(),
         ];
         changes.budgets = json(&budgets.saved());
-        for rule in rules.iter().filter(|r| !r.disabled) {
+        for rule in rules.unwrap_or_default().iter().filter(|r| !r.disabled) {
             if let Ok(Some(state)) = crate::isolate::catch(|| rule.rule.save_state()) {
                 changes.rules.push((rule.id.clone(), state));
             }
@@ -392,16 +422,16 @@ impl Persistence {
         let tx = self.db.begin_write()?;
         {
             let mut t = tx.open_table(BUCKETS)?;
-            for ((code, model, start), value) in &c.buckets {
-                let key = (*code, &**model, *start);
+            for ((code, start, model), value) in &c.buckets {
+                let key = (*code, *start, &**model);
                 match value {
                     Some(v) => t.insert(key, v.as_slice()).map(drop)?,
                     None => t.remove(key).map(drop)?,
                 }
             }
             let mut t = tx.open_table(BANDS)?;
-            for ((model, hour), value) in &c.bands {
-                let key = (&**model, *hour);
+            for ((hour, model), value) in &c.bands {
+                let key = (*hour, &**model);
                 match value {
                     Some(v) => t.insert(key, v.as_slice()).map(drop)?,
                     None => t.remove(key).map(drop)?,
@@ -517,7 +547,7 @@ fn read(db: &Database, buckets: usize) -> Result<Loaded, OpenError> {
     };
     for row in tx.open_table(BUCKETS)?.iter()? {
         let (k, v) = row?;
-        let (code, model, start) = k.value();
+        let (code, start, model) = k.value();
         let level = level_of(code).ok_or_else(|| damaged("bucket", format!("tier {code}")))?;
         let agg = codec::decode_bucket(v.value(), buckets)
             .map_err(|e| damaged(&format!("bucket {model} {start}"), e))?;
@@ -525,7 +555,7 @@ fn read(db: &Database, buckets: usize) -> Result<Loaded, OpenError> {
     }
     for row in tx.open_table(BANDS)?.iter()? {
         let (k, v) = row?;
-        let (model, hour) = k.value();
+        let (hour, model) = k.value();
         let bands = codec::decode_bands(v.value())
             .map_err(|e| damaged(&format!("bands {model} {hour}"), e))?;
         loaded.bands.push((intern(model), hour, bands));

@@ -354,9 +354,9 @@ pub trait Rule: Send + Sync + 'static {
     /// keeps nothing.
     ///
     /// A monitor with a persistent store (`MonitorBuilder::persist`, feature
-    /// `persist`) calls it after every tick that sealed minutes and writes the bytes in
-    /// the same transaction as those minutes, so a restored rule matches the restored
-    /// history. The built-in rules keep their baselines and evidence rings.
+    /// `persist`) calls it every 10 minutes of ticks that sealed minutes, at every
+    /// flush and when it is dropped, and writes the bytes in the same transaction as
+    /// the sealed minutes. The built-in rules keep their baselines and evidence rings.
     fn save_state(&self) -> Option<Vec<u8>> {
         None
     }
