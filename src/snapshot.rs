@@ -249,6 +249,23 @@ impl Snapshot {
             .into());
         }
         other.validate()?;
+        // Checked before anything changes, so a refused merge leaves `self` as it was.
+        let (start_ms, end_ms) = (
+            self.start_ms.min(other.start_ms),
+            self.end_ms.max(other.end_ms),
+        );
+        if Duration::from_millis(end_ms.saturating_sub(start_ms)) > MAX_SNAPSHOT_SPAN {
+            return Err(SnapshotError::Span { start_ms, end_ms });
+        }
+        for (name, o) in &other.models {
+            let ours = self.models.get(name).map_or(0, |m| m.count);
+            if ours.checked_add(o.count).is_none() {
+                return Err(SnapshotError::Inconsistent {
+                    model: name.clone(),
+                    what: format!("counts {ours} and {} overflow when merged", o.count),
+                });
+            }
+        }
         for (name, o) in &other.models {
             let Some(mut m) = self.models.remove(name) else {
                 self.models.insert(name.clone(), o.clone());
@@ -266,8 +283,7 @@ impl Snapshot {
             self.models
                 .insert(name.clone(), SnapshotModel::new(&t, m.latency));
         }
-        self.start_ms = self.start_ms.min(other.start_ms);
-        self.end_ms = self.end_ms.max(other.end_ms);
+        (self.start_ms, self.end_ms) = (start_ms, end_ms);
         Ok(())
     }
 

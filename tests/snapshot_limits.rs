@@ -185,3 +185,37 @@ fn snapshots_of_other_bounds_do_not_merge() {
     ));
     assert_eq!(a, before);
 }
+
+/// Found by the `snapshot` fuzz target: two valid snapshots far apart merged into one
+/// whose span `validate` refuses, so the merge result could not be sent on.
+#[test]
+fn a_merge_never_makes_a_snapshot_validate_refuses() {
+    let _one = SERIAL.lock();
+    let (_clock, monitor) = common::manual();
+    monitor
+        .record_selection(&Selection::new("gpt-4o", Duration::from_millis(100)))
+        .unwrap();
+    let mut ours = monitor.snapshot(Duration::from_secs(60));
+    let mut far = ours.clone();
+    let far_off = 401 * 86_400_000;
+    far.start_ms += far_off;
+    far.end_ms += far_off;
+    far.validate().unwrap();
+    let before = ours.clone();
+    assert!(matches!(ours.merge(&far), Err(SnapshotError::Span { .. })));
+    assert_eq!(ours, before, "a refused merge changes nothing");
+
+    // Counts that would overflow when added are refused the same way.
+    let mut huge = ours.clone();
+    let m = huge.models.get_mut("gpt-4o").unwrap();
+    let json = serde_json::to_string(&*m)
+        .unwrap()
+        .replace(r#""count":1,"#, &format!(r#""count":{},"#, u64::MAX));
+    let json = json.replace(",1]]}", &format!(",{}]]}}", u64::MAX));
+    *m = serde_json::from_str(&json).unwrap();
+    m.latency_sum_us = u64::MAX;
+    huge.validate().unwrap();
+    let err = ours.merge(&huge).unwrap_err();
+    assert!(err.to_string().contains("overflow"), "{err}");
+    assert_eq!(ours, before);
+}
