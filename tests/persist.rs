@@ -13,7 +13,8 @@ use std::time::Duration;
 
 use modelmeter::{
     AlertEventKind, AnomalyRule, Config, ConfigError, ExportBatch, ExportError, Exporter,
-    ManualClock, Metric, Monitor, Rule, RuleScope, RuleView, Selection, ThresholdRule,
+    ManualClock, Metric, Monitor, MonitorBuilder, Rule, RuleScope, RuleView, Selection,
+    ThresholdRule,
 };
 use parking_lot::Mutex;
 
@@ -27,14 +28,17 @@ fn dir(name: &str) -> PathBuf {
     d
 }
 
-fn open(path: &Path, clock: &ManualClock, config: Config) -> Monitor {
+/// A manual monitor persisting to `path`.
+fn builder(path: &Path, clock: &ManualClock, config: Config) -> MonitorBuilder {
     Monitor::builder()
         .config(config)
         .clock(clock.clone())
         .background(false)
         .persist(path)
-        .build()
-        .unwrap()
+}
+
+fn open(path: &Path, clock: &ManualClock, config: Config) -> Monitor {
+    builder(path, clock, config).build().unwrap()
 }
 
 /// Minutes of traffic over four models, a different mix every minute, ticking at each.
@@ -126,12 +130,8 @@ impl Events {
 }
 
 fn open_with(path: &Path, clock: &ManualClock, config: Config, events: &Events) -> Monitor {
-    Monitor::builder()
-        .config(config)
-        .clock(clock.clone())
-        .background(false)
+    builder(path, clock, config)
         .exporter(events.clone())
-        .persist(path)
         .build()
         .unwrap()
 }
@@ -191,17 +191,13 @@ fn open_alerts_and_alert_history_survive_a_restart() {
     let path = d.join("store.redb");
     let clock = ManualClock::new(common::start());
     let build = |events: &Events| {
-        Monitor::builder()
-            .config(common::quiet())
-            .clock(clock.clone())
-            .background(false)
+        builder(&path, &clock, common::quiet())
             .exporter(events.clone())
             .rule(
                 ThresholdRule::new("errors", Metric::ErrorRate, 0.05, 0.2)
                     .evidence_windows([])
                     .scope(RuleScope::Overall),
             )
-            .persist(&path)
             .build()
             .unwrap()
     };
@@ -303,15 +299,11 @@ fn rules_take_back_their_saved_state() {
     let clock = ManualClock::new(common::start());
     let build = |broken: bool| {
         let evaluations = Arc::new(AtomicU64::new(0));
-        let m = Monitor::builder()
-            .config(common::quiet())
-            .clock(clock.clone())
-            .background(false)
+        let m = builder(&path, &clock, common::quiet())
             .rule(Counting {
                 evaluations: evaluations.clone(),
                 broken,
             })
-            .persist(&path)
             .build()
             .unwrap();
         (m, evaluations)
@@ -345,13 +337,9 @@ fn anomaly_fires_after(learned_before_restart: bool) -> bool {
     let clock = ManualClock::new(common::start());
     let build = || {
         let events = Events::default();
-        let m = Monitor::builder()
-            .config(common::quiet())
-            .clock(clock.clone())
-            .background(false)
+        let m = builder(&path, &clock, common::quiet())
             .exporter(events.clone())
             .rule(AnomalyRule::new("p95_anomaly", Metric::LatencyP95).min_effect(0.5))
-            .persist(&path)
             .build()
             .unwrap();
         (m, events)
