@@ -97,7 +97,7 @@ pub struct ReadmeDoctests;
 
 pub use alerts::{
     Alert, AlertEvent, AlertEventKind, AlertId, AlertState, Incident, IncidentAlert, IncidentEvent,
-    IncidentEventKind, IncidentGroup, ResolvedAlert,
+    IncidentEventKind, IncidentGroup, IncidentId, ResolvedAlert,
 };
 pub use bands::{BANDS, BandStats};
 pub use bucket::MinuteBucket;

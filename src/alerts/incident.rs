@@ -58,12 +58,39 @@ pub struct IncidentAlert {
     pub ended_at: Option<SystemTime>,
 }
 
+/// An incident's identity, as [`AlertId`] is an alert's: unique for the monitor's
+/// lifetime (and across restarts with a persistent store). Serializes as a plain
+/// number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct IncidentId(pub(crate) u64);
+
+impl IncidentId {
+    /// The id as a number (as it appears in JSON and logs).
+    pub fn get(self) -> u64 {
+        self.0
+    }
+}
+
+/// An id read back from JSON or a log line.
+impl From<u64> for IncidentId {
+    fn from(id: u64) -> Self {
+        Self(id)
+    }
+}
+
+impl std::fmt::Display for IncidentId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
 /// Alerts grouped into one problem, from
 /// [`Monitor::incidents`](crate::Monitor::incidents).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Incident {
-    /// Unique for the monitor's lifetime.
-    pub id: u64,
+    /// Its identity.
+    pub id: IncidentId,
     /// A line for humans: `cache_hit_rate on 8 models`, `model gpt-4o: 2 rules`.
     pub title: String,
     /// What its alerts share.
@@ -296,7 +323,7 @@ impl Incidents {
         }
         self.next_id += 1;
         let mut incident = Incident {
-            id: self.next_id,
+            id: IncidentId(self.next_id),
             title: String::new(),
             group: IncidentGroup::Single,
             alerts: Vec::new(),

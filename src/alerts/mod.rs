@@ -29,7 +29,9 @@ mod incident;
 mod log;
 mod manager;
 
-pub use incident::{Incident, IncidentAlert, IncidentEvent, IncidentEventKind, IncidentGroup};
+pub use incident::{
+    Incident, IncidentAlert, IncidentEvent, IncidentEventKind, IncidentGroup, IncidentId,
+};
 #[cfg(feature = "persist")]
 pub(crate) use log::Log;
 pub(crate) use manager::AlertManager;
@@ -50,8 +52,9 @@ pub enum AlertState {
 
 crate::names::serde_names!(AlertState { Pending => "pending", Firing => "firing", NoData => "no_data" });
 
-/// An alert's identity: unique for the monitor's lifetime, shared by its events, its
-/// history entry and its incident entry. Serializes as a plain number.
+/// An alert's identity: unique for the monitor's lifetime (and across restarts with a
+/// persistent store), shared by its events, its history entry and its incident entry.
+/// Serializes as a plain number.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct AlertId(pub(crate) u64);
