@@ -168,6 +168,16 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
+    /// The figures `Recording::latency_significant_digits` documents.
+    #[test]
+    fn bucket_counts_per_precision_over_the_default_range() {
+        let len = |d| BucketLayout::new(1, 3_600_000_000, d).map(|l| l.len());
+        assert_eq!(len(2).unwrap(), 3_328);
+        assert_eq!(len(3).unwrap(), 23_552);
+        assert_eq!(len(4).unwrap(), 311_296);
+        assert!(len(5).is_err());
+    }
+
     fn default_layout() -> BucketLayout {
         BucketLayout::new(1, 3_600_000_000, 2).unwrap()
     }
