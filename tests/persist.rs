@@ -407,16 +407,22 @@ fn a_damaged_store_is_set_aside_and_the_monitor_starts_fresh() {
     let _ = std::fs::remove_dir_all(&d);
 }
 
-#[test]
-fn a_truncated_store_is_set_aside_or_read_whole_never_half() {
-    let d = dir("truncated");
+/// A store holding 30 minutes of traffic, closed: its directory, path, clock and bytes.
+fn written_store(name: &str) -> (PathBuf, PathBuf, ManualClock, Vec<u8>) {
+    let d = dir(name);
     let path = d.join("store.redb");
     let clock = ManualClock::new(common::start());
     {
         let m = open(&path, &clock, common::quiet());
-        traffic(&clock, &m, 30, 0);
+        traffic(&clock, &m, 30, 1);
     }
     let whole = std::fs::read(&path).unwrap();
+    (d, path, clock, whole)
+}
+
+#[test]
+fn a_truncated_store_is_set_aside_or_read_whole_never_half() {
+    let (d, path, clock, whole) = written_store("truncated");
     let expected = {
         let m = open(&path, &clock, common::quiet());
         m.summary(60 * MIN).overview.count
@@ -498,14 +504,7 @@ fn a_store_that_cannot_be_opened_is_a_build_error() {
 #[test]
 fn flipped_bytes_anywhere_are_set_aside_or_harmless_never_a_panic() {
     use rand::{Rng, SeedableRng};
-    let d = dir("flips");
-    let path = d.join("store.redb");
-    let clock = ManualClock::new(common::start());
-    {
-        let m = open(&path, &clock, common::quiet());
-        traffic(&clock, &m, 30, 1);
-    }
-    let whole = std::fs::read(&path).unwrap();
+    let (d, path, clock, whole) = written_store("flips");
     let expected = open(&path, &clock, common::quiet()).summary(60 * MIN);
     std::fs::write(&path, &whole).unwrap();
     let mut rng = rand::rngs::StdRng::seed_from_u64(17);

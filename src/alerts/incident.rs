@@ -58,31 +58,10 @@ pub struct IncidentAlert {
     pub ended_at: Option<SystemTime>,
 }
 
-/// An incident's identity, as [`AlertId`] is an alert's: unique for the monitor's
-/// lifetime (and across restarts with a persistent store). Serializes as a plain
-/// number.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct IncidentId(pub(crate) u64);
-
-impl IncidentId {
-    /// The id as a number (as it appears in JSON and logs).
-    pub fn get(self) -> u64 {
-        self.0
-    }
-}
-
-/// An id read back from JSON or a log line.
-impl From<u64> for IncidentId {
-    fn from(id: u64) -> Self {
-        Self(id)
-    }
-}
-
-impl std::fmt::Display for IncidentId {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        self.0.fmt(f)
-    }
+super::numeric_id! {
+    /// An incident's identity, as [`AlertId`] is an alert's: unique for the monitor's
+    /// lifetime (and across restarts with a persistent store).
+    IncidentId
 }
 
 /// Alerts grouped into one problem, from

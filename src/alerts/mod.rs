@@ -52,32 +52,42 @@ pub enum AlertState {
 
 crate::names::serde_names!(AlertState { Pending => "pending", Firing => "firing", NoData => "no_data" });
 
-/// An alert's identity: unique for the monitor's lifetime (and across restarts with a
-/// persistent store), shared by its events, its history entry and its incident entry.
-/// Serializes as a plain number.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct AlertId(pub(crate) u64);
+/// A numeric identity: `get`, `From<u64>` (an id read back from JSON, a log line or a
+/// chat button) and `Display` as the plain number it serializes as.
+macro_rules! numeric_id {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+        #[serde(transparent)]
+        pub struct $name(pub(crate) u64);
 
-impl AlertId {
-    /// The id as a number (as it appears in JSON, logs and CSV).
-    pub fn get(self) -> u64 {
-        self.0
-    }
+        impl $name {
+            /// The id as a number (as it appears in JSON, logs and CSV).
+            pub fn get(self) -> u64 {
+                self.0
+            }
+        }
+
+        impl From<u64> for $name {
+            fn from(id: u64) -> Self {
+                Self(id)
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                self.0.fmt(f)
+            }
+        }
+    };
 }
+pub(crate) use numeric_id;
 
-/// An id read back from JSON, a log line or a chat button, to pass to
-/// [`Monitor::acknowledge`](crate::Monitor::acknowledge).
-impl From<u64> for AlertId {
-    fn from(id: u64) -> Self {
-        Self(id)
-    }
-}
-
-impl std::fmt::Display for AlertId {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        self.0.fmt(f)
-    }
+numeric_id! {
+    /// An alert's identity: unique for the monitor's lifetime (and across restarts with
+    /// a persistent store), shared by its events, its history entry and its incident
+    /// entry; pass it to [`Monitor::acknowledge`](crate::Monitor::acknowledge).
+    AlertId
 }
 
 /// An open alert, from [`Monitor::active_alerts`](crate::Monitor::active_alerts).
