@@ -34,6 +34,8 @@ use crossbeam_utils::CachePadded;
 
 use crate::aggregate::{Event, Totals};
 use crate::bands::Bands;
+use crate::feedback::{FeedbackEvent, Scores};
+use crate::stream::OpenStreams;
 use crate::tokens::SLOTS;
 
 static NEXT_LANE: AtomicUsize = AtomicUsize::new(0);
@@ -69,6 +71,11 @@ pub(crate) struct OpenCell {
     counts: Box<[u32]>,
     lo: usize,
     hi: usize,
+    /// Streaming timings, allocated at the first streamed selection and kept (cleared)
+    /// when the cell is reused.
+    stream: Option<Box<OpenStreams>>,
+    /// Named feedback scores (empty unless feedback carried one).
+    pub scores: Scores,
 }
 
 impl OpenCell {
@@ -82,6 +89,8 @@ impl OpenCell {
             counts: vec![0; buckets].into_boxed_slice(),
             lo: usize::MAX,
             hi: 0,
+            stream: None,
+            scores: Scores::default(),
         }
     }
 
@@ -100,6 +109,25 @@ impl OpenCell {
         self.counts[e.bucket] += 1;
         self.lo = self.lo.min(e.bucket);
         self.hi = self.hi.max(e.bucket);
+        if let Some(s) = &e.stream {
+            let buckets = self.counts.len();
+            self.stream
+                .get_or_insert_with(|| Box::new(OpenStreams::new(buckets)))
+                .add(s);
+        }
+    }
+
+    /// Adds feedback on a selection of this minute, counting no selection.
+    fn add_feedback(&mut self, f: &FeedbackEvent) {
+        self.totals.accuracy.add(f.accuracy);
+        self.totals.satisfaction.add(f.satisfaction);
+        self.totals.feedback += 1;
+        self.scores.merge(&f.scores);
+    }
+
+    /// The streaming timings, when a selection in the cell was streamed.
+    pub(crate) fn stream(&self) -> Option<&OpenStreams> {
+        self.stream.as_deref().filter(|s| !s.is_empty())
     }
 
     /// The non-empty buckets, in index order.
@@ -135,6 +163,10 @@ impl OpenCell {
             *self.tokens = [0; 2 * SLOTS];
             self.has_tokens = false;
         }
+        if let Some(s) = &mut self.stream {
+            s.clear();
+        }
+        self.scores.clear();
         self.totals = Totals::default();
     }
 
@@ -142,6 +174,8 @@ impl OpenCell {
         self.counts.len() * std::mem::size_of::<u32>()
             + std::mem::size_of::<Bands>()
             + std::mem::size_of::<[u32; 2 * SLOTS]>()
+            + self.stream.as_ref().map_or(0, |s| s.heap_bytes())
+            + self.scores.heap_bytes()
     }
 }
 
@@ -190,25 +224,45 @@ impl ModelSlot {
     /// Adds one event to the cell of `minute` in this thread's shard.
     #[inline]
     pub(crate) fn record(&self, minute: u64, e: &Event, overflow: bool) -> Result<(), Retired> {
+        self.with_cell(minute, |cell, overflowed| {
+            *overflowed += u64::from(overflow);
+            cell.add(e);
+        })
+    }
+
+    /// Adds feedback to the cell of `minute` in this thread's shard: the sealer merges
+    /// it into the minute (already sealed or not) like late events.
+    pub(crate) fn record_feedback(&self, minute: u64, f: &FeedbackEvent) -> Result<(), Retired> {
+        self.with_cell(minute, |cell, _| cell.add_feedback(f))
+    }
+
+    #[inline]
+    fn with_cell(
+        &self,
+        minute: u64,
+        f: impl FnOnce(&mut OpenCell, &mut u64),
+    ) -> Result<(), Retired> {
         let lane = thread_lane() & (self.shards.len() - 1);
         let mut shard = self.shards[lane].lock();
         if shard.retired {
             return Err(Retired);
         }
-        shard.overflowed += u64::from(overflow);
-        let cell = match shard.active.iter().position(|c| c.minute == minute) {
-            Some(i) => &mut shard.active[i],
+        let Shard {
+            active,
+            spare,
+            overflowed,
+            ..
+        } = &mut *shard;
+        let cell = match active.iter().position(|c| c.minute == minute) {
+            Some(i) => &mut active[i],
             None => {
-                let mut cell = shard
-                    .spare
-                    .pop()
-                    .unwrap_or_else(|| OpenCell::new(self.buckets));
+                let mut cell = spare.pop().unwrap_or_else(|| OpenCell::new(self.buckets));
                 cell.minute = minute;
-                shard.active.push(cell);
-                shard.active.last_mut().expect("just pushed")
+                active.push(cell);
+                active.last_mut().expect("just pushed")
             }
         };
-        cell.add(e);
+        f(cell, overflowed);
         Ok(())
     }
 

@@ -5,8 +5,10 @@
 //! minutes to the last unit, whatever order the pieces were added in.
 
 use crate::error::RecordError;
+use crate::failure::KindCounts;
 use crate::hdr::{BucketLayout, CompactCounts};
 use crate::selection::{MAX_COST_USD, Selection};
+use crate::stream::{StreamAgg, StreamEvent};
 
 /// Nano-dollars per dollar.
 pub(crate) const COST_SCALE: f64 = 1e9;
@@ -14,7 +16,7 @@ pub(crate) const COST_SCALE: f64 = 1e9;
 pub(crate) const RATIO_SCALE: f64 = 1e6;
 
 #[inline]
-fn fixed(v: f64, scale: f64) -> u64 {
+pub(crate) fn fixed(v: f64, scale: f64) -> u64 {
     // Inputs are validated and bounded, so going through i64 (one instruction on x86-64,
     // unlike u64) is exact; adding 0.5 rounds to nearest without a libm call.
     (v * scale + 0.5) as i64 as u64
@@ -22,7 +24,10 @@ fn fixed(v: f64, scale: f64) -> u64 {
 
 /// Validates an optional ratio and converts it to millionths: `(value, present)`.
 #[inline]
-fn ratio(v: Option<f64>, err: fn(f64) -> RecordError) -> Result<(u64, u64), RecordError> {
+pub(crate) fn ratio(
+    v: Option<f64>,
+    err: fn(f64) -> RecordError,
+) -> Result<(u64, u64), RecordError> {
     match v {
         None => Ok((0, 0)),
         Some(v) if (0.0..=1.0).contains(&v) => Ok((fixed(v, RATIO_SCALE), 1)),
@@ -47,6 +52,13 @@ pub(crate) struct Event {
     /// The token-usage bucket of the input and the output count
     /// ([`crate::tokens::slot`]), when the selection reported tokens.
     pub token_slots: Option<(u8, u8)>,
+    /// The slot of the error kind ([`crate::failure::ErrorKind::slot`]); read only when
+    /// `error` is set.
+    pub error_kind: u8,
+    pub retries: u32,
+    pub fallback: bool,
+    pub streaming: bool,
+    pub stream: Option<StreamEvent>,
 }
 
 impl Event {
@@ -71,11 +83,22 @@ impl Event {
         let satisfaction = ratio(s.satisfaction, |value| RecordError::InvalidSatisfaction {
             value,
         })?;
-        let d = s.latency;
-        let latency_us = d
-            .as_secs()
-            .saturating_mul(1_000_000)
-            .saturating_add(u64::from(d.subsec_micros()));
+        let latency_us = micros(s.latency);
+        let stream = match s.time_to_first_token {
+            None => None,
+            Some(ttft) if ttft <= s.latency => Some(StreamEvent::new(
+                layout,
+                latency_us,
+                micros(ttft),
+                s.tokens_reported.then_some(s.output_tokens),
+            )),
+            Some(ttft) => {
+                return Err(RecordError::TimeToFirstTokenAfterEnd {
+                    ttft,
+                    latency: s.latency,
+                });
+            }
+        };
         Ok(Self {
             latency_us,
             bucket: layout.index(latency_us),
@@ -93,8 +116,21 @@ impl Event {
                     crate::tokens::slot(s.output_tokens),
                 )
             }),
+            error_kind: s.error_kind.slot() as u8,
+            retries: s.retries,
+            fallback: s.fallback,
+            streaming: s.streaming,
+            stream,
         })
     }
+}
+
+/// Whole microseconds, saturating.
+#[inline]
+fn micros(d: std::time::Duration) -> u64 {
+    d.as_secs()
+        .saturating_mul(1_000_000)
+        .saturating_add(u64::from(d.subsec_micros()))
 }
 
 /// A sum and the number of values in it, for optional fields whose mean is absent when
@@ -142,6 +178,17 @@ pub(crate) struct Totals {
     pub hit_cost: SumCount,
     /// Latency sum of the cache hits alone.
     pub hit_latency_sum_us: u64,
+    /// Failed selections per kind; they sum to `errors`.
+    pub error_kinds: KindCounts,
+    /// Retries the router made before the recorded outcomes, summed.
+    pub retries: u64,
+    /// Selections the router fell back to from another model.
+    pub fallbacks: u64,
+    /// Streamed selections.
+    pub streaming: u64,
+    /// Feedback reports added after the selections were recorded
+    /// ([`crate::feedback`]); they count no selection.
+    pub feedback: u64,
 }
 
 impl Default for Totals {
@@ -161,6 +208,11 @@ impl Default for Totals {
             output_tokens: 0,
             hit_cost: SumCount::default(),
             hit_latency_sum_us: 0,
+            error_kinds: KindCounts::default(),
+            retries: 0,
+            fallbacks: 0,
+            streaming: 0,
+            feedback: 0,
         }
     }
 }
@@ -183,6 +235,11 @@ impl Totals {
         let hit = u64::from(e.cache_hit);
         self.hit_cost.add((e.cost.0 * hit, e.cost.1 * hit));
         self.hit_latency_sum_us = self.hit_latency_sum_us.saturating_add(e.latency_us * hit);
+        // Branch-free: a success adds zero to the slot of its (default) kind.
+        self.error_kinds.0[usize::from(e.error_kind)] += u64::from(e.error);
+        self.retries += u64::from(e.retries);
+        self.fallbacks += u64::from(e.fallback);
+        self.streaming += u64::from(e.streaming);
     }
 
     pub(crate) fn merge(&mut self, o: &Totals) {
@@ -200,6 +257,11 @@ impl Totals {
         self.output_tokens = self.output_tokens.saturating_add(o.output_tokens);
         self.hit_cost.merge(&o.hit_cost);
         self.hit_latency_sum_us = self.hit_latency_sum_us.saturating_add(o.hit_latency_sum_us);
+        self.error_kinds.merge(&o.error_kinds);
+        self.retries = self.retries.saturating_add(o.retries);
+        self.fallbacks += o.fallbacks;
+        self.streaming += o.streaming;
+        self.feedback += o.feedback;
     }
 
     /// Total cost in dollars.
@@ -208,21 +270,30 @@ impl Totals {
     }
 }
 
-/// A sealed, mergeable bucket: counters plus the compact latency distribution.
+/// A sealed, mergeable bucket: counters plus the compact latency distribution, and the
+/// streaming timings when any selection in it was streamed.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct Aggregate {
     pub totals: Totals,
     pub latency: CompactCounts,
+    pub stream: Option<Box<StreamAgg>>,
+    /// Named feedback scores ([`crate::feedback`]), by name.
+    pub scores: crate::feedback::Scores,
 }
 
 impl Aggregate {
     pub(crate) fn merge(&mut self, o: &Aggregate) {
         self.totals.merge(&o.totals);
         self.latency.merge(&o.latency);
+        crate::stream::merge_opt(&mut self.stream, o.stream.as_deref());
+        self.scores.merge(&o.scores);
     }
 
     /// Approximate heap plus inline bytes, for `Health::bytes_retained`.
     pub(crate) fn footprint(&self) -> usize {
-        std::mem::size_of::<Self>() + self.latency.heap_bytes()
+        std::mem::size_of::<Self>()
+            + self.latency.heap_bytes()
+            + self.stream.as_ref().map_or(0, |s| s.heap_bytes())
+            + self.scores.heap_bytes()
     }
 }

@@ -1,13 +1,16 @@
 //! [`MinuteBucket`]: one model's sealed minute, as exporters receive it.
 
 use crate::tokens::TokenUsage;
+use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime};
 
 use serde::{Deserialize, Serialize};
 
 use crate::aggregate::{Aggregate, COST_SCALE, RATIO_SCALE};
+use crate::failure::ErrorKind;
 use crate::hdr::{BucketLayout, CompactCounts};
 use crate::histogram::LatencyHistogram;
+use crate::stream::Timing;
 use crate::summary::{de_ms, de_time, ser_ms, ser_time};
 
 /// One model's selections during one minute, sealed.
@@ -64,6 +67,74 @@ pub struct MinuteBucket {
     pub latency_sum: Duration,
     /// The latency distribution, in the configured HDR buckets.
     pub latency: LatencyHistogram,
+    /// Failed selections per kind (kinds without failures left out); they sum to
+    /// `errors`.
+    #[serde(default)]
+    pub errors_by_kind: BTreeMap<ErrorKind, u64>,
+    /// Retries before the recorded outcomes, summed.
+    #[serde(default)]
+    pub retries: u64,
+    /// Selections that fell back from another model.
+    #[serde(default)]
+    pub fallbacks: u64,
+    /// Streamed selections.
+    #[serde(default)]
+    pub streaming: u64,
+    /// Time to first token of the streamed selections that reported one.
+    #[serde(default)]
+    pub time_to_first_token: Option<TimingDistribution>,
+    /// Time per output token after the first.
+    #[serde(default)]
+    pub time_per_output_token: Option<TimingDistribution>,
+    /// Feedback reports added late ([`Monitor::record_feedback`](crate::Monitor::record_feedback));
+    /// their accuracy and satisfaction are in the sums above.
+    #[serde(default)]
+    pub feedback: u64,
+    /// Named feedback scores, by name.
+    #[serde(default)]
+    pub scores: BTreeMap<String, ScoreSum>,
+}
+
+/// One timing's values in a bucket: exact count, sum, minimum and maximum, and the
+/// distribution in the configured HDR buckets.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct TimingDistribution {
+    /// Values.
+    pub count: u64,
+    /// Exact sum.
+    #[serde(serialize_with = "ser_ms", deserialize_with = "de_ms")]
+    pub sum: Duration,
+    /// Smallest value, exact.
+    #[serde(serialize_with = "ser_ms", deserialize_with = "de_ms")]
+    pub min: Duration,
+    /// Largest value, exact.
+    #[serde(serialize_with = "ser_ms", deserialize_with = "de_ms")]
+    pub max: Duration,
+    /// The distribution.
+    pub histogram: LatencyHistogram,
+}
+
+impl TimingDistribution {
+    fn new(t: &Timing, counts: &CompactCounts, layout: &BucketLayout) -> Option<Self> {
+        (t.count > 0).then(|| Self {
+            count: t.count,
+            sum: Duration::from_micros(t.sum_us),
+            min: Duration::from_micros(t.min_us),
+            max: Duration::from_micros(t.max_us),
+            histogram: LatencyHistogram::new(layout, counts.clone()),
+        })
+    }
+}
+
+/// A named score's sum and the number of feedback reports in it.
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct ScoreSum {
+    /// Sum of the values.
+    pub sum: f64,
+    /// Reports that carried the score.
+    pub count: u64,
 }
 
 impl MinuteBucket {
@@ -97,6 +168,33 @@ impl MinuteBucket {
             latency_max: Duration::from_micros(t.latency_max_us),
             latency_sum: Duration::from_micros(t.latency_sum_us),
             latency: LatencyHistogram::new(layout, agg.latency.clone()),
+            errors_by_kind: t.error_kinds.to_map(),
+            retries: t.retries,
+            fallbacks: t.fallbacks,
+            streaming: t.streaming,
+            time_to_first_token: agg
+                .stream
+                .as_ref()
+                .and_then(|s| TimingDistribution::new(&s.ttft, &s.ttft_counts, layout)),
+            time_per_output_token: agg
+                .stream
+                .as_ref()
+                .and_then(|s| TimingDistribution::new(&s.tpot, &s.tpot_counts, layout)),
+            feedback: t.feedback,
+            scores: agg
+                .scores
+                .0
+                .iter()
+                .map(|(n, s)| {
+                    (
+                        n.to_string(),
+                        ScoreSum {
+                            sum: ratio(s.sum),
+                            count: s.count,
+                        },
+                    )
+                })
+                .collect(),
         }
     }
 

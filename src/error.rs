@@ -2,7 +2,7 @@
 //! what to fix.
 
 use std::fmt;
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use serde::{Deserialize, Serialize};
 
@@ -113,6 +113,59 @@ pub enum RecordError {
         /// The latest time accepted.
         latest: SystemTime,
     },
+    /// The time to first token was longer than the whole selection's latency.
+    #[error(
+        "time_to_first_token {} ms is longer than the latency {} ms",
+        .ttft.as_secs_f64() * 1000.0,
+        .latency.as_secs_f64() * 1000.0
+    )]
+    TimeToFirstTokenAfterEnd {
+        /// The time to first token given.
+        ttft: Duration,
+        /// The selection's latency.
+        latency: Duration,
+    },
+    /// Feedback named a model the monitor holds nothing for.
+    #[error("feedback for model {model:?}, which the monitor has never seen or no longer holds")]
+    UnknownModel {
+        /// The model id given.
+        model: String,
+    },
+    /// Feedback for a time no retained tier covers any more.
+    #[error(
+        "feedback for {} is older than every retained tier (the oldest covers {})",
+        crate::calendar::rfc3339_time(*.at),
+        crate::calendar::rfc3339_time(*.oldest)
+    )]
+    FeedbackTooOld {
+        /// The selection time the feedback named.
+        at: SystemTime,
+        /// The start of the oldest bucket still retained.
+        oldest: SystemTime,
+    },
+    /// Feedback carried no accuracy, satisfaction or score.
+    #[error("feedback for model {model:?} carries no accuracy, satisfaction or score")]
+    EmptyFeedback {
+        /// The model id given.
+        model: String,
+    },
+    /// A named score was outside `0..=1`, or its name was empty, too long or held a
+    /// control character.
+    #[error("score {name:?} = {value}: names are 1 to 64 printable bytes, values within 0..=1")]
+    InvalidScore {
+        /// The score's name.
+        name: String,
+        /// The value given.
+        value: f64,
+    },
+    /// A new score name past the limit of distinct names.
+    #[error("score {name:?} would be distinct score name number {}, the limit is {max}", .max + 1)]
+    TooManyScores {
+        /// The new name.
+        name: String,
+        /// The limit.
+        max: usize,
+    },
 }
 
 impl RecordError {
@@ -130,6 +183,12 @@ impl RecordError {
             Self::ControlCharInModelId { .. } => RejectReason::ControlCharInModelId,
             Self::TooOld { .. } => RejectReason::TooOld,
             Self::InFuture { .. } => RejectReason::InFuture,
+            Self::TimeToFirstTokenAfterEnd { .. } => RejectReason::InvalidTimeToFirstToken,
+            Self::UnknownModel { .. } => RejectReason::UnknownModel,
+            Self::FeedbackTooOld { .. } => RejectReason::FeedbackTooOld,
+            Self::EmptyFeedback { .. } => RejectReason::EmptyFeedback,
+            Self::InvalidScore { .. } => RejectReason::InvalidScore,
+            Self::TooManyScores { .. } => RejectReason::TooManyScores,
         }
     }
 }
@@ -161,11 +220,23 @@ pub enum RejectReason {
     ReservedModelId,
     /// See [`RecordError::ControlCharInModelId`].
     ControlCharInModelId,
+    /// See [`RecordError::TimeToFirstTokenAfterEnd`].
+    InvalidTimeToFirstToken,
+    /// See [`RecordError::UnknownModel`].
+    UnknownModel,
+    /// See [`RecordError::FeedbackTooOld`].
+    FeedbackTooOld,
+    /// See [`RecordError::EmptyFeedback`].
+    EmptyFeedback,
+    /// See [`RecordError::InvalidScore`].
+    InvalidScore,
+    /// See [`RecordError::TooManyScores`].
+    TooManyScores,
 }
 
 impl RejectReason {
     /// Every reason, in counter order.
-    pub const ALL: [RejectReason; 11] = [
+    pub const ALL: [RejectReason; 17] = [
         Self::InvalidCost,
         Self::InvalidComplexity,
         Self::InvalidAccuracy,
@@ -177,6 +248,12 @@ impl RejectReason {
         Self::ModelMismatch,
         Self::ReservedModelId,
         Self::ControlCharInModelId,
+        Self::InvalidTimeToFirstToken,
+        Self::UnknownModel,
+        Self::FeedbackTooOld,
+        Self::EmptyFeedback,
+        Self::InvalidScore,
+        Self::TooManyScores,
     ];
 
     pub(crate) fn slot(self) -> usize {
@@ -198,6 +275,12 @@ impl fmt::Display for RejectReason {
             Self::ModelMismatch => "model_mismatch",
             Self::ReservedModelId => "reserved_model_id",
             Self::ControlCharInModelId => "control_char_in_model_id",
+            Self::InvalidTimeToFirstToken => "invalid_time_to_first_token",
+            Self::UnknownModel => "unknown_model",
+            Self::FeedbackTooOld => "feedback_too_old",
+            Self::EmptyFeedback => "empty_feedback",
+            Self::InvalidScore => "invalid_score",
+            Self::TooManyScores => "too_many_scores",
         };
         f.write_str(s)
     }

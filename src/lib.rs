@@ -56,6 +56,8 @@ pub mod config;
 pub mod cost;
 pub mod error;
 pub mod export;
+pub mod failure;
+pub mod feedback;
 mod global;
 mod hdr;
 pub mod health;
@@ -81,6 +83,7 @@ mod seal;
 pub mod selection;
 pub mod snapshot;
 mod store;
+mod stream;
 pub mod summary;
 mod sync;
 mod tokens;
@@ -100,7 +103,7 @@ pub use alerts::{
     IncidentEventKind, IncidentGroup, IncidentId, ResolvedAlert,
 };
 pub use bands::{BANDS, BandStats};
-pub use bucket::MinuteBucket;
+pub use bucket::{MinuteBucket, ScoreSum, TimingDistribution};
 pub use builder::MonitorBuilder;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::{
@@ -123,6 +126,8 @@ pub use export::{
 #[cfg(feature = "otlp")]
 #[cfg_attr(docsrs, doc(cfg(feature = "otlp")))]
 pub use export::{OtlpExporter, Temporality};
+pub use failure::ErrorKind;
+pub use feedback::Feedback;
 pub use global::{global, record_selection, set_global};
 pub use health::{Health, PersistenceHealth, RulePanics};
 pub use heuristics::{
@@ -149,7 +154,7 @@ pub use selection::{MAX_COST_USD, MAX_MODEL_ID_LEN, Selection};
 pub use snapshot::{
     MAX_SNAPSHOT_MODELS, MAX_SNAPSHOT_SPAN, Snapshot, SnapshotError, SnapshotModel,
 };
-pub use summary::{LatencyStats, Stats, Summary};
+pub use summary::{LatencyStats, ScoreStats, Stats, Summary};
 pub use tokens::{TOKEN_BOUNDS, TokenUsage};
 #[cfg(feature = "tracing")]
 #[cfg_attr(docsrs, doc(cfg(feature = "tracing")))]

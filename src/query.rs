@@ -79,15 +79,9 @@ pub(crate) fn collect_range(
     let mut acc = WindowAcc::new(layout.len());
     for slot in registry.slots() {
         if let Some(history) = store.models.get(&slot.name) {
-            Store::for_each_planned(history, &plan, |agg| {
-                acc.totals.merge(&agg.totals);
-                acc.add_buckets(agg.latency.iter());
-            });
+            Store::for_each_planned(history, &plan, |agg| acc.add_stored(agg));
         }
-        slot.peek_open(plan.start, to, |cell| {
-            acc.totals.merge(&cell.totals);
-            acc.add_buckets(cell.buckets());
-        });
+        slot.peek_open(plan.start, to, |cell| acc.add_open(cell));
         if acc.totals.count > 0 {
             each(start_nanos, &slot.name, &acc);
         }
@@ -187,7 +181,7 @@ fn build(
             Some(l) => {
                 scratch.clear();
                 scratch.extend(acc.buckets());
-                overall.totals.merge(&acc.totals);
+                overall.merge_counters(acc);
                 overall.add_buckets(scratch.iter().copied());
                 let stats = acc.stats_over(layout, span(start), scratch.iter().copied());
                 models.insert(name.to_owned(), stats);

@@ -13,9 +13,11 @@ use crate::aggregate::{Aggregate, Totals};
 use crate::bands::Bands;
 use crate::bucket::MinuteBucket;
 use crate::clock::from_unix_nanos;
+use crate::feedback::Scores;
 use crate::hdr::{BucketLayout, CompactCounts};
 use crate::registry::Registry;
 use crate::store::Store;
+use crate::stream::StreamAgg;
 use crate::summary::WindowAcc;
 use crate::tokens::TokenUsage;
 
@@ -58,10 +60,16 @@ impl Sealer {
                 let mut totals = Totals::default();
                 let mut bands = Bands::default();
                 let mut tokens = TokenUsage::default();
+                let mut stream = None;
+                let mut scores = Scores::default();
                 let first = i;
                 while i < self.cells.len() && self.cells[i].1.minute == minute {
                     let cell = &self.cells[i].1;
                     totals.merge(&cell.totals);
+                    if let Some(s) = cell.stream() {
+                        crate::stream::merge_opt(&mut stream, Some(&StreamAgg::from_open(s)));
+                    }
+                    scores.merge(&cell.scores);
                     if cell.totals.complexity.count > 0 {
                         bands.merge(&cell.bands);
                     }
@@ -82,7 +90,12 @@ impl Sealer {
                     self.scratch.clear();
                     latency
                 };
-                let agg = Aggregate { totals, latency };
+                let agg = Aggregate {
+                    totals,
+                    latency,
+                    stream,
+                    scores,
+                };
                 out.push(MinuteBucket::new(
                     &slot.name,
                     minute_start(minute),

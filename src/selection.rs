@@ -13,6 +13,7 @@
 use std::time::{Duration, SystemTime};
 
 use crate::error::RecordError;
+use crate::failure::ErrorKind;
 
 /// Longest model id accepted, in bytes.
 pub const MAX_MODEL_ID_LEN: usize = 256;
@@ -54,6 +55,12 @@ pub struct Selection<'a> {
     /// none reported, for the token-usage histograms.
     pub(crate) tokens_reported: bool,
     pub(crate) at: Option<SystemTime>,
+    pub(crate) time_to_first_token: Option<Duration>,
+    pub(crate) streaming: bool,
+    /// Set with `error`: the kind of a failure (`Other` when none was given).
+    pub(crate) error_kind: ErrorKind,
+    pub(crate) retries: u32,
+    pub(crate) fallback: bool,
 }
 
 impl<'a> Selection<'a> {
@@ -72,6 +79,11 @@ impl<'a> Selection<'a> {
             output_tokens: 0,
             tokens_reported: false,
             at: None,
+            time_to_first_token: None,
+            streaming: false,
+            error_kind: ErrorKind::Other,
+            retries: 0,
+            fallback: false,
         }
     }
 
@@ -87,9 +99,68 @@ impl<'a> Selection<'a> {
         self
     }
 
-    /// Whether the request failed.
+    /// Whether the request failed; a failure without a kind counts as
+    /// [`ErrorKind::Other`]. `error(false)` also clears a kind set before.
     pub fn error(mut self, error: bool) -> Self {
         self.error = error;
+        if !error {
+            self.error_kind = ErrorKind::Other;
+        }
+        self
+    }
+
+    /// The request failed, for this reason.
+    ///
+    /// ```
+    /// use modelmeter::{ErrorKind, Selection};
+    /// use std::time::Duration;
+    ///
+    /// let s = Selection::new("gpt-4o", Duration::from_millis(30)).error_kind(ErrorKind::RateLimited);
+    /// assert_eq!(s.failure(), Some(ErrorKind::RateLimited));
+    /// ```
+    pub fn error_kind(mut self, kind: ErrorKind) -> Self {
+        self.error = true;
+        self.error_kind = kind;
+        self
+    }
+
+    /// How many times the router retried before this outcome (0 = first try).
+    pub fn retries(mut self, retries: u32) -> Self {
+        self.retries = retries;
+        self
+    }
+
+    /// Whether the router fell back to this model from the one it tried first.
+    pub fn fallback(mut self, fell_back: bool) -> Self {
+        self.fallback = fell_back;
+        self
+    }
+
+    /// Whether the answer was streamed. Implied by
+    /// [`time_to_first_token`](Self::time_to_first_token).
+    pub fn streaming(mut self, streaming: bool) -> Self {
+        self.streaming = streaming;
+        self
+    }
+
+    /// When the first token of a streamed answer arrived, from the start of the request
+    /// (at most the selection's latency). Marks the selection as streamed. With
+    /// [`tokens`](Self::tokens) reporting more than one output token, the time per
+    /// output token after the first is derived:
+    /// `(latency - time_to_first_token) / (output_tokens - 1)`.
+    ///
+    /// ```
+    /// use modelmeter::Selection;
+    /// use std::time::Duration;
+    ///
+    /// let s = Selection::new("gpt-4o", Duration::from_millis(2400))
+    ///     .time_to_first_token(Duration::from_millis(380))
+    ///     .tokens(900, 202);
+    /// assert!(s.is_streaming());
+    /// ```
+    pub fn time_to_first_token(mut self, ttft: Duration) -> Self {
+        self.time_to_first_token = Some(ttft);
+        self.streaming = true;
         self
     }
 
@@ -134,6 +205,16 @@ impl<'a> Selection<'a> {
     /// The latency.
     pub fn latency(&self) -> Duration {
         self.latency
+    }
+
+    /// The kind of failure, `None` for a success.
+    pub fn failure(&self) -> Option<ErrorKind> {
+        self.error.then_some(self.error_kind)
+    }
+
+    /// Whether the answer was streamed.
+    pub fn is_streaming(&self) -> bool {
+        self.streaming
     }
 
     /// Checks the model id; the other fields are checked as they are converted

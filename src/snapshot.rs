@@ -80,6 +80,23 @@ pub struct SnapshotModel {
     /// Latency sum of the cache hits alone, µs.
     #[serde(default)]
     pub hit_latency_sum_us: u64,
+    /// Failed selections per kind (absent in older snapshots: every error counts as
+    /// [`ErrorKind::Other`](crate::ErrorKind::Other)).
+    #[serde(default)]
+    pub errors_by_kind: BTreeMap<crate::ErrorKind, u64>,
+    /// Retries, summed.
+    #[serde(default)]
+    pub retries: u64,
+    /// Selections that fell back from another model.
+    #[serde(default)]
+    pub fallbacks: u64,
+    /// Streamed selections. (The streaming timings' distributions are not part of a
+    /// snapshot.)
+    #[serde(default)]
+    pub streaming: u64,
+    /// Feedback reports added late. (Named scores are not part of a snapshot.)
+    #[serde(default)]
+    pub feedback: u64,
     /// The latency distribution.
     pub latency: LatencyHistogram,
 }
@@ -311,7 +328,7 @@ impl Snapshot {
                 // A histogram whose own bounds disagree with the snapshot's: place each
                 // bucket by value rather than trust its indices.
                 for b in &m.latency {
-                    acc.add_bucket(layout.index_of(b.low), b.count);
+                    acc.add_buckets(std::iter::once((layout.index_of(b.low), b.count)));
                 }
             }
             overall.merge(&acc);
@@ -362,6 +379,11 @@ impl SnapshotModel {
             hit_cost_nano_usd: t.hit_cost.sum,
             hit_cost_count: t.hit_cost.count,
             hit_latency_sum_us: t.hit_latency_sum_us,
+            errors_by_kind: t.error_kinds.to_map(),
+            retries: t.retries,
+            fallbacks: t.fallbacks,
+            streaming: t.streaming,
+            feedback: t.feedback,
             latency,
         }
     }
@@ -422,6 +444,16 @@ impl SnapshotModel {
                 self.latency_min_us, self.latency_max_us
             ));
         }
+        let by_kind = self
+            .errors_by_kind
+            .values()
+            .fold(0u64, |a, &b| a.saturating_add(b));
+        if by_kind > self.errors {
+            return Err(format!(
+                "errors_by_kind sums to {by_kind}, more than the {} errors",
+                self.errors
+            ));
+        }
         Ok(())
     }
 
@@ -442,6 +474,20 @@ impl SnapshotModel {
             output_tokens: self.output_tokens,
             hit_cost: sc(self.hit_cost_nano_usd, self.hit_cost_count),
             hit_latency_sum_us: self.hit_latency_sum_us,
+            error_kinds: {
+                let mut k = crate::failure::KindCounts::default();
+                for (kind, n) in &self.errors_by_kind {
+                    k.0[kind.slot()] = *n;
+                }
+                let listed: u64 = k.0.iter().fold(0, |a, &b| a.saturating_add(b));
+                let other = crate::ErrorKind::Other.slot();
+                k.0[other] = k.0[other].saturating_add(self.errors.saturating_sub(listed));
+                k
+            },
+            retries: self.retries,
+            fallbacks: self.fallbacks,
+            streaming: self.streaming,
+            feedback: self.feedback,
         }
     }
 }

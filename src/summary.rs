@@ -10,7 +10,10 @@ use std::time::{Duration, SystemTime};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::aggregate::{RATIO_SCALE, Totals};
+use crate::failure::ErrorKind;
+use crate::feedback::Scores;
 use crate::hdr::BucketLayout;
+use crate::stream::{Dense, StreamAcc, quantiles};
 
 pub(crate) fn ser_ms<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_f64(d.as_secs_f64() * 1000.0)
@@ -152,6 +155,37 @@ pub struct Stats {
     pub cache_hit_mean_latency_ms: Option<f64>,
     /// Mean latency of the cache misses, in milliseconds (absent without misses).
     pub cache_miss_mean_latency_ms: Option<f64>,
+    /// Failed selections per kind (kinds without failures left out); they sum to
+    /// `errors`. See [`Stats::error_rate_of`].
+    pub errors_by_kind: BTreeMap<ErrorKind, u64>,
+    /// Retries the router made before the recorded outcomes, summed
+    /// ([`Selection::retries`](crate::Selection::retries)).
+    pub retries: u64,
+    /// Selections the router fell back to from another model.
+    pub fallbacks: u64,
+    /// Streamed selections.
+    pub streaming: u64,
+    /// Time to first token of the streamed selections that reported one; `None`
+    /// without any.
+    pub time_to_first_token: Option<LatencyStats>,
+    /// Time per output token after the first, of the streamed selections that reported
+    /// a time to first token and more than one output token; `None` without any.
+    pub time_per_output_token: Option<LatencyStats>,
+    /// Feedback reports added after their selections were recorded
+    /// ([`Monitor::record_feedback`](crate::Monitor::record_feedback)).
+    pub feedback_samples: u64,
+    /// Named feedback scores, by name.
+    pub scores: BTreeMap<String, ScoreStats>,
+}
+
+/// The mean of one named feedback score.
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct ScoreStats {
+    /// Mean value, `0..=1`.
+    pub mean: f64,
+    /// Feedback reports that carried this score.
+    pub samples: u64,
 }
 
 /// The answer to [`Monitor::summary`](crate::Monitor::summary).
@@ -176,6 +210,14 @@ pub struct Summary {
 }
 
 impl Stats {
+    /// The share of selections that failed with `kind` (0 when empty).
+    pub fn error_rate_of(&self, kind: ErrorKind) -> f64 {
+        match self.count {
+            0 => 0.0,
+            n => self.errors_by_kind.get(&kind).copied().unwrap_or(0) as f64 / n as f64,
+        }
+    }
+
     /// Sets [`cost_efficiency`](Stats::cost_efficiency) for a reference mean cost.
     fn rate_against(&mut self, reference_mean: f64) {
         self.cost_efficiency = (reference_mean > 0.0 && self.cost_samples > 0)
@@ -220,66 +262,102 @@ impl Summary {
     }
 }
 
-/// Counters plus a dense latency array, filled by a query.
+/// Counters plus a dense latency array, filled by a query; the streaming timings and
+/// named scores when the window holds any.
 #[derive(Debug, Clone)]
 pub(crate) struct WindowAcc {
     pub totals: Totals,
-    pub dense: Vec<u64>,
-    lo: usize,
-    hi: usize,
+    dense: Dense<u64>,
+    buckets: usize,
+    /// Allocated at the first streamed bucket and kept, cleared, across models.
+    stream: Option<Box<StreamAcc>>,
+    has_stream: bool,
+    pub scores: Scores,
 }
 
 impl WindowAcc {
     pub(crate) fn new(buckets: usize) -> Self {
         Self {
             totals: Totals::default(),
-            dense: vec![0; buckets],
-            lo: usize::MAX,
-            hi: 0,
+            dense: Dense::new(buckets),
+            buckets,
+            stream: None,
+            has_stream: false,
+            scores: Scores::default(),
         }
     }
 
-    pub(crate) fn add_bucket(&mut self, index: usize, count: u64) {
-        self.dense[index] += count;
-        self.lo = self.lo.min(index);
-        self.hi = self.hi.max(index);
+    pub(crate) fn add_buckets(&mut self, buckets: impl Iterator<Item = (usize, u64)>) {
+        self.dense.add_all(buckets);
     }
 
-    pub(crate) fn add_buckets(&mut self, buckets: impl Iterator<Item = (usize, u64)>) {
-        for (i, c) in buckets {
-            self.add_bucket(i, c);
+    fn stream_mut(&mut self) -> &mut StreamAcc {
+        self.has_stream = true;
+        let buckets = self.buckets;
+        self.stream
+            .get_or_insert_with(|| Box::new(StreamAcc::new(buckets)))
+    }
+
+    /// Adds a stored bucket.
+    pub(crate) fn add_stored(&mut self, agg: &crate::aggregate::Aggregate) {
+        self.totals.merge(&agg.totals);
+        self.add_buckets(agg.latency.iter());
+        if let Some(s) = &agg.stream {
+            self.stream_mut().add_stored(s);
+        }
+        if !agg.scores.is_empty() {
+            self.scores.merge(&agg.scores);
+        }
+    }
+
+    /// Adds an open cell.
+    pub(crate) fn add_open(&mut self, cell: &crate::accumulate::OpenCell) {
+        self.totals.merge(&cell.totals);
+        self.add_buckets(cell.buckets());
+        if let Some(s) = cell.stream() {
+            self.stream_mut().add_open(s);
+        }
+        if !cell.scores.is_empty() {
+            self.scores.merge(&cell.scores);
         }
     }
 
     pub(crate) fn merge(&mut self, o: &WindowAcc) {
+        self.merge_counters(o);
+        self.dense.add_all(o.dense.buckets());
+    }
+
+    /// Merges everything but the latency buckets (a caller that already extracted
+    /// them adds them itself).
+    pub(crate) fn merge_counters(&mut self, o: &WindowAcc) {
         self.totals.merge(&o.totals);
-        if o.lo != usize::MAX {
-            for i in o.lo..=o.hi {
-                if o.dense[i] != 0 {
-                    self.add_bucket(i, o.dense[i]);
-                }
-            }
+        if let Some(s) = o.stream() {
+            self.stream_mut().merge(s);
         }
+        self.scores.merge(&o.scores);
+    }
+
+    /// The streaming part, when the window held a streamed selection.
+    pub(crate) fn stream(&self) -> Option<&StreamAcc> {
+        self.stream.as_deref().filter(|_| self.has_stream)
     }
 
     /// Empties the accumulator, touching only the buckets that were used.
     pub(crate) fn clear(&mut self) {
-        if self.lo != usize::MAX {
-            self.dense[self.lo..=self.hi].fill(0);
+        self.dense.clear();
+        if self.has_stream {
+            if let Some(s) = &mut self.stream {
+                s.clear();
+            }
+            self.has_stream = false;
         }
-        self.lo = usize::MAX;
-        self.hi = 0;
+        self.scores.clear();
         self.totals = Totals::default();
     }
 
     /// The non-empty buckets, in index order.
     pub(crate) fn buckets(&self) -> impl Iterator<Item = (usize, u64)> + '_ {
-        let range = if self.lo == usize::MAX {
-            0..0
-        } else {
-            self.lo..self.hi + 1
-        };
-        range.filter_map(|i| (self.dense[i] != 0).then_some((i, self.dense[i])))
+        self.dense.buckets()
     }
 
     /// Values at the given quantiles (ascending), in microseconds, clamped to the exact
@@ -290,26 +368,13 @@ impl WindowAcc {
         qs: [f64; N],
         buckets: impl Iterator<Item = (usize, u64)>,
     ) -> [u64; N] {
-        let mut out = [0; N];
-        let n = self.totals.count;
-        if n == 0 {
-            return out;
-        }
-        let (min, max) = (self.totals.latency_min_us, self.totals.latency_max_us);
-        let mut seen = 0u64;
-        let mut k = 0;
-        for (i, c) in buckets {
-            seen += c;
-            while k < N && seen >= rank(qs[k], n) {
-                // Not `clamp`: counters from outside (an unvalidated snapshot) may hold
-                // min > max, and a query must not panic on them.
-                out[k] = layout.highest_value(i).max(min).min(max);
-                k += 1;
-            }
-        }
-        // Only reachable if bucket counts disagree with the total; stay within bounds.
-        out[k..].iter_mut().for_each(|v| *v = max);
-        out
+        let t = &self.totals;
+        quantiles(
+            layout,
+            qs,
+            (t.count, t.latency_min_us, t.latency_max_us),
+            buckets,
+        )
     }
 
     pub(crate) fn stats(&self, layout: &BucketLayout, span: Duration) -> Stats {
@@ -333,6 +398,8 @@ impl WindowAcc {
             self.quantiles_over(layout, [0.5, 0.75, 0.9, 0.95, 0.99], buckets);
         let us = Duration::from_micros;
         let secs = span.as_secs_f64();
+        let (time_to_first_token, time_per_output_token) =
+            self.stream().map_or((None, None), |s| s.stats(layout));
         Stats {
             count: t.count,
             errors: t.errors,
@@ -374,6 +441,14 @@ impl WindowAcc {
                     / 1000.0
                     / (t.count - t.cache_hits) as f64
             }),
+            errors_by_kind: t.error_kinds.to_map(),
+            retries: t.retries,
+            fallbacks: t.fallbacks,
+            streaming: t.streaming,
+            time_to_first_token,
+            time_per_output_token,
+            feedback_samples: t.feedback,
+            scores: self.scores.stats(),
         }
     }
 }

@@ -1,5 +1,6 @@
 //! [`Monitor`]: the handle the host records through and queries.
 
+mod feedback;
 mod insights;
 
 use std::sync::Arc;
@@ -90,6 +91,8 @@ pub(crate) struct Inner {
     tick_nanos: AtomicU64,
     grace_nanos: u64,
     minute_retention: u64,
+    /// Score names late feedback has used.
+    score_names: crate::feedback::ScoreNames,
     /// The persistent store, when the monitor keeps one.
     #[cfg(feature = "persist")]
     persist: Option<crate::persist::Persistence>,
@@ -146,6 +149,7 @@ impl Inner {
             tick_nanos: AtomicU64::new(0),
             grace_nanos: r.seal_grace.as_nanos() as u64,
             minute_retention: store.tiers[0].retention,
+            score_names: Default::default(),
             store: RwLock::new(store),
             layout,
             clock: GuardedClock::new(clock),

@@ -1,17 +1,33 @@
 //! The at-rest form of a stored bucket and of an hour's band counters.
 //!
-//! A bucket is a format byte, its 20 counters as little-endian `u64`s, then its latency
-//! counts in their compact form (varint pairs). Decoding checks everything it reads, so
-//! a store damaged in a way its checksums missed is refused, never trusted: the counts
-//! must be well-formed varints, in increasing bucket order inside the layout, and sum
-//! to the bucket's count.
+//! A bucket (format 2) is a format byte, its 30 counters as little-endian `u64`s, its
+//! latency counts in their compact form (varint pairs) behind a varint length, a byte
+//! saying whether streaming timings follow (two timings of 4 `u64`s and two
+//! length-prefixed compact counts), and the named scores (a varint count, then each
+//! name's length and bytes, sum and count). Format 1, written before error kinds,
+//! streaming and feedback existed, is its 19 counters and the latency counts, and still
+//! reads (its errors count as `Other`).
+//!
+//! Decoding checks everything it reads, so a store damaged in a way its checksums
+//! missed is refused, never trusted: counts must be well-formed varints, in increasing
+//! bucket order inside the layout, and sum to the counts they belong to; error kinds
+//! must sum to the errors; names must be UTF-8.
+
+use std::sync::Arc;
 
 use crate::aggregate::{Aggregate, SumCount, Totals};
 use crate::bands::{BANDS, BandTotals, Bands};
+use crate::failure::KINDS;
+use crate::feedback::Scores;
 use crate::hdr::CompactCounts;
+use crate::stream::{StreamAgg, Timing};
 
-const FORMAT: u8 = 1;
-const TOTALS: usize = 20;
+const FORMAT: u8 = 2;
+/// The bucket format before error kinds, streaming and feedback.
+const FORMAT_1: u8 = 1;
+/// The band counters' format, unchanged since the first.
+const BANDS_FORMAT: u8 = 1;
+const TOTALS: usize = 30;
 
 fn put(out: &mut Vec<u8>, v: u64) {
     out.extend_from_slice(&v.to_le_bytes());
@@ -20,6 +36,25 @@ fn put(out: &mut Vec<u8>, v: u64) {
 fn put_sum(out: &mut Vec<u8>, s: &SumCount) {
     put(out, s.sum);
     put(out, s.count);
+}
+
+fn put_varint(out: &mut Vec<u8>, mut v: u64) {
+    while v >= 0x80 {
+        out.push(v as u8 | 0x80);
+        v >>= 7;
+    }
+    out.push(v as u8);
+}
+
+fn put_bytes(out: &mut Vec<u8>, b: &[u8]) {
+    put_varint(out, b.len() as u64);
+    out.extend_from_slice(b);
+}
+
+fn put_timing(out: &mut Vec<u8>, t: &Timing) {
+    for v in [t.count, t.sum_us, t.min_us, t.max_us] {
+        put(out, v);
+    }
 }
 
 /// Reads fixed-width numbers, failing at the end instead of panicking.
@@ -39,6 +74,25 @@ impl Reader<'_> {
         Ok(SumCount {
             sum: self.u64()?,
             count: self.u64()?,
+        })
+    }
+
+    fn bytes(&mut self) -> Result<&[u8], String> {
+        let len = self.varint()?;
+        if len > self.0.len() as u64 {
+            return Err("a length runs past the value".into());
+        }
+        let (head, rest) = self.0.split_at(len as usize);
+        self.0 = rest;
+        Ok(head)
+    }
+
+    fn timing(&mut self) -> Result<Timing, String> {
+        Ok(Timing {
+            count: self.u64()?,
+            sum_us: self.u64()?,
+            min_us: self.u64()?,
+            max_us: self.u64()?,
         })
     }
 
@@ -78,18 +132,75 @@ pub(crate) fn encode_bucket(a: &Aggregate) -> Vec<u8> {
     put(&mut out, t.output_tokens);
     put_sum(&mut out, &t.hit_cost);
     put(&mut out, t.hit_latency_sum_us);
-    out.extend_from_slice(latency);
+    for v in t.error_kinds.0 {
+        put(&mut out, v);
+    }
+    for v in [t.retries, t.fallbacks, t.streaming, t.feedback] {
+        put(&mut out, v);
+    }
+    put_bytes(&mut out, latency);
+    match &a.stream {
+        None => out.push(0),
+        Some(s) => {
+            out.push(1);
+            put_timing(&mut out, &s.ttft);
+            put_timing(&mut out, &s.tpot);
+            put_bytes(&mut out, s.ttft_counts.as_bytes());
+            put_bytes(&mut out, s.tpot_counts.as_bytes());
+        }
+    }
+    put_varint(&mut out, a.scores.0.len() as u64);
+    for (name, sum) in &a.scores.0 {
+        put_bytes(&mut out, name.as_bytes());
+        put_sum(&mut out, sum);
+    }
     out
+}
+
+/// Decodes compact counts that must fit a layout of `buckets` buckets and sum to
+/// `total`.
+fn decode_counts(
+    bytes: &[u8],
+    buckets: usize,
+    total: u64,
+    what: &str,
+) -> Result<CompactCounts, String> {
+    let mut r = Reader(bytes);
+    let mut pairs = Vec::new();
+    let (mut index, mut sum) = (0u64, 0u64);
+    while !r.0.is_empty() {
+        let delta = r.varint()?;
+        let count = r.varint()?;
+        if !pairs.is_empty() && delta == 0 {
+            return Err(format!("{what} buckets out of order"));
+        }
+        index = index
+            .checked_add(delta)
+            .ok_or_else(|| format!("a {what} bucket overflows"))?;
+        if index >= buckets as u64 {
+            return Err(format!(
+                "{what} bucket {index} outside a layout of {buckets}"
+            ));
+        }
+        sum = sum
+            .checked_add(count)
+            .ok_or_else(|| format!("{what} counts overflow"))?;
+        pairs.push((index as usize, count));
+    }
+    if sum != total {
+        return Err(format!("{what} counts sum to {sum}, expected {total}"));
+    }
+    Ok(CompactCounts::from_sorted(pairs))
 }
 
 /// Decodes a bucket whose latency counts must fit a layout of `buckets` buckets.
 pub(crate) fn decode_bucket(bytes: &[u8], buckets: usize) -> Result<Aggregate, String> {
     let (&format, rest) = bytes.split_first().ok_or("an empty bucket")?;
-    if format != FORMAT {
+    if format != FORMAT && format != FORMAT_1 {
         return Err(format!("bucket format {format}, expected {FORMAT}"));
     }
     let mut r = Reader(rest);
-    let totals = Totals {
+    let mut totals = Totals {
         count: r.u64()?,
         errors: r.u64()?,
         cache_hits: r.u64()?,
@@ -104,41 +215,81 @@ pub(crate) fn decode_bucket(bytes: &[u8], buckets: usize) -> Result<Aggregate, S
         output_tokens: r.u64()?,
         hit_cost: r.sum()?,
         hit_latency_sum_us: r.u64()?,
+        ..Totals::default()
     };
-    let mut pairs = Vec::new();
-    let (mut index, mut sum) = (0u64, 0u64);
-    while !r.0.is_empty() {
-        let delta = r.varint()?;
-        let count = r.varint()?;
-        if !pairs.is_empty() && delta == 0 {
-            return Err("latency buckets out of order".into());
-        }
-        index = index
-            .checked_add(delta)
-            .ok_or("a latency bucket overflows")?;
-        if index >= buckets as u64 {
-            return Err(format!(
-                "latency bucket {index} outside a layout of {buckets}"
-            ));
-        }
-        sum = sum.checked_add(count).ok_or("latency counts overflow")?;
-        pairs.push((index as usize, count));
+    if format == FORMAT_1 {
+        totals.error_kinds.0[crate::ErrorKind::Other.slot()] = totals.errors;
+        let latency = decode_counts(r.0, buckets, totals.count, "latency")?;
+        return Ok(Aggregate {
+            totals,
+            latency,
+            ..Aggregate::default()
+        });
     }
-    if sum != totals.count {
+    for k in 0..KINDS {
+        totals.error_kinds.0[k] = r.u64()?;
+    }
+    let by_kind = totals
+        .error_kinds
+        .0
+        .iter()
+        .try_fold(0u64, |a, &b| a.checked_add(b))
+        .ok_or("error kinds overflow")?;
+    if by_kind != totals.errors {
         return Err(format!(
-            "latency counts sum to {sum}, the bucket counts {}",
-            totals.count
+            "error kinds sum to {by_kind}, the bucket has {} errors",
+            totals.errors
         ));
+    }
+    totals.retries = r.u64()?;
+    totals.fallbacks = r.u64()?;
+    totals.streaming = r.u64()?;
+    totals.feedback = r.u64()?;
+    let latency = decode_counts(r.bytes()?, buckets, totals.count, "latency")?;
+    let (&has_stream, rest) = r.0.split_first().ok_or("the value ends early")?;
+    r.0 = rest;
+    let stream = match has_stream {
+        0 => None,
+        1 => {
+            let ttft = r.timing()?;
+            let tpot = r.timing()?;
+            let ttft_counts =
+                decode_counts(r.bytes()?, buckets, ttft.count, "time to first token")?;
+            let tpot_counts =
+                decode_counts(r.bytes()?, buckets, tpot.count, "time per output token")?;
+            Some(Box::new(StreamAgg {
+                ttft,
+                tpot,
+                ttft_counts,
+                tpot_counts,
+            }))
+        }
+        other => return Err(format!("streaming flag {other}")),
+    };
+    let names = r.varint()?;
+    if names > crate::feedback::MAX_SCORE_NAMES as u64 {
+        return Err(format!("{names} score names"));
+    }
+    let mut scores = Scores::default();
+    for _ in 0..names {
+        let name = std::str::from_utf8(r.bytes()?).map_err(|_| "a score name is not UTF-8")?;
+        let name: Arc<str> = name.into();
+        scores.add(&name, r.sum()?);
+    }
+    if !r.0.is_empty() {
+        return Err("the bucket runs long".into());
     }
     Ok(Aggregate {
         totals,
-        latency: CompactCounts::from_sorted(pairs),
+        latency,
+        stream,
+        scores,
     })
 }
 
 pub(crate) fn encode_bands(b: &Bands) -> Vec<u8> {
     let mut out = Vec::with_capacity(1 + BANDS * 10 * 8);
-    out.push(FORMAT);
+    out.push(BANDS_FORMAT);
     for t in &b.bands {
         for v in [t.count, t.errors, t.cache_hits] {
             put(&mut out, v);
@@ -153,8 +304,8 @@ pub(crate) fn encode_bands(b: &Bands) -> Vec<u8> {
 
 pub(crate) fn decode_bands(bytes: &[u8]) -> Result<Bands, String> {
     let (&format, rest) = bytes.split_first().ok_or("empty band counters")?;
-    if format != FORMAT {
-        return Err(format!("band format {format}, expected {FORMAT}"));
+    if format != BANDS_FORMAT {
+        return Err(format!("band format {format}, expected {BANDS_FORMAT}"));
     }
     let mut r = Reader(rest);
     let mut out = Bands::default();
@@ -189,10 +340,46 @@ mod tests {
         };
         totals.cost = SumCount { sum: 12, count: 5 };
         totals.hit_latency_sum_us = u64::MAX;
+        totals.error_kinds.0[1] = 1;
+        totals.streaming = 3;
+        totals.feedback = 2;
+        let timing = |count| Timing {
+            count,
+            sum_us: 90,
+            min_us: 10,
+            max_us: 50,
+        };
+        let mut scores = Scores::default();
+        scores.add(
+            &"helpful".into(),
+            SumCount {
+                sum: 700_000,
+                count: 2,
+            },
+        );
         Aggregate {
             totals,
             latency: CompactCounts::from_sorted([(0, 2), (130, 4), (1_000, 1)]),
+            stream: Some(Box::new(StreamAgg {
+                ttft: timing(3),
+                tpot: timing(2),
+                ttft_counts: CompactCounts::from_sorted([(10, 1), (40, 2)]),
+                tpot_counts: CompactCounts::from_sorted([(12, 2)]),
+            })),
+            scores,
         }
+    }
+
+    #[test]
+    fn format_1_buckets_still_read() {
+        let a = bucket();
+        let mut v1 = vec![FORMAT_1];
+        v1.extend_from_slice(&encode_bucket(&a)[1..1 + 19 * 8]);
+        v1.extend_from_slice(a.latency.as_bytes());
+        let read = decode_bucket(&v1, 2_000).unwrap();
+        assert_eq!(read.totals.count, 7);
+        assert_eq!(read.totals.error_kinds.0[crate::ErrorKind::Other.slot()], 1);
+        assert_eq!((read.stream, read.latency), (None, a.latency));
     }
 
     #[test]
@@ -221,6 +408,13 @@ mod tests {
                     a.latency.iter().map(|(_, c)| c).sum::<u64>(),
                     a.totals.count
                 );
+                assert_eq!(a.totals.error_kinds.0.iter().sum::<u64>(), a.totals.errors);
+                if let Some(s) = &a.stream {
+                    assert_eq!(
+                        s.ttft_counts.iter().map(|(_, c)| c).sum::<u64>(),
+                        s.ttft.count
+                    );
+                }
             }
         }
         assert!(

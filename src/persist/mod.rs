@@ -88,8 +88,10 @@ const INCIDENT_HISTORY: TableDefinition<u64, &[u8]> = TableDefinition::new("inci
 
 /// The layout of this module's tables and values; another one is set aside.
 const FORMAT: &[u8] = b"modelmeter-store-1";
-/// redb's page cache; the store is read once, at start, and written a little per tick.
-const CACHE_BYTES: usize = 16 << 20;
+/// redb's page cache: the store is read once, at start, and a tick rewrites a few pages,
+/// so a small cache costs little and bounds the memory the store adds (the soak: RSS
+/// grows by the cache and stops).
+const CACHE_BYTES: usize = 4 << 20;
 
 fn level_code(level: AggregationLevel) -> u8 {
     match level {

@@ -291,7 +291,7 @@ mod tests {
                 count,
                 ..Totals::default()
             },
-            latency: Default::default(),
+            ..Aggregate::default()
         }
     }
 
