@@ -121,7 +121,7 @@ pub use export::MetricsExporter;
 pub use export::{
     CsvExporter, DURATION_BOUNDS, ExportBatch, ExportSettings, Exporter, ExporterHealth,
     ExpositionFormat, JsonLinesExporter, LogExporter, PrometheusFileExporter, PrometheusText,
-    SCHEMA_VERSION,
+    SCHEMA_VERSION, TPOT_BOUNDS, TTFT_BOUNDS,
 };
 #[cfg(feature = "otlp")]
 #[cfg_attr(docsrs, doc(cfg(feature = "otlp")))]

@@ -5,7 +5,7 @@ mod common;
 use std::process::Command;
 use std::time::Duration;
 
-use modelmeter::{ExpositionFormat, Monitor, PrometheusFileExporter, Selection};
+use modelmeter::{ErrorKind, ExpositionFormat, Monitor, PrometheusFileExporter, Selection};
 
 fn hostile_ids() -> Vec<String> {
     vec![
@@ -39,11 +39,18 @@ fn filled(test: &str) -> (Monitor, std::path::PathBuf) {
     for minute in 0..6u64 {
         for id in hostile_ids() {
             for i in 0..30u64 {
-                let s = Selection::new(&id, Duration::from_millis(5 + i * i * 13 + minute / 2))
+                let latency = Duration::from_millis(5 + i * i * 13 + minute / 2);
+                let mut s = Selection::new(&id, latency)
                     .cost_usd(0.002)
                     .error(i % 3 == 0)
                     .cache_hit(i % 2 == 0)
                     .tokens(100, 50);
+                if i % 3 == 0 {
+                    s = s.error_kind(ErrorKind::ALL[(i % 7) as usize]);
+                }
+                if i % 4 == 0 {
+                    s = s.time_to_first_token(latency / 4).retries(1);
+                }
                 monitor.record_selection(&s).unwrap();
             }
         }
@@ -226,6 +233,12 @@ fn scrapes_include_the_open_minute_and_never_step_back() {
             if rng.random_bool(0.7) {
                 s = s.tokens(rng.random_range(0..100_000), rng.random_range(0..5_000));
             }
+            if rng.random_bool(0.5) {
+                s = s.time_to_first_token(s.latency() / rng.random_range(1..10));
+            }
+            if rng.random_bool(0.1) {
+                s = s.error_kind(ErrorKind::ALL[rng.random_range(0..7)]);
+            }
             monitor.record_selection(&s).unwrap();
             *recorded.entry(model).or_default() += 1;
         }
@@ -321,6 +334,68 @@ fn token_usage_has_the_genai_buckets_for_selections_that_reported_tokens() {
         s[r#"modelmeter_selections_total{gen_ai_request_model="a"}"#],
         5.0
     );
+}
+
+#[test]
+fn streaming_timings_and_error_types_have_their_genai_series() {
+    let (clock, monitor) = common::manual();
+    // (latency ms, ttft ms, output tokens)
+    for (lat, ttft, out) in [(1_000, 3, 101), (2_000, 401, 18), (500, 19, 1)] {
+        let s = Selection::new("a", Duration::from_millis(lat))
+            .time_to_first_token(Duration::from_millis(ttft))
+            .tokens(10, out);
+        monitor.record_selection(&s).unwrap();
+    }
+    for kind in [
+        ErrorKind::RateLimited,
+        ErrorKind::RateLimited,
+        ErrorKind::Timeout,
+    ] {
+        monitor
+            .record_selection(&Selection::new("a", Duration::from_millis(5)).error_kind(kind))
+            .unwrap();
+    }
+    monitor
+        .record_selection(&Selection::new("a", Duration::from_millis(5)).error(true))
+        .unwrap();
+    let check = |s: &std::collections::BTreeMap<String, f64>| {
+        let ttft = |le: &str| {
+            s[&format!(
+                "gen_ai_server_time_to_first_token_seconds_bucket{{gen_ai_request_model=\"a\",le=\"{le}\"}}"
+            )]
+        };
+        assert_eq!(
+            (ttft("0.001"), ttft("0.005"), ttft("0.02")),
+            (0.0, 1.0, 2.0)
+        );
+        assert_eq!((ttft("0.25"), ttft("0.5"), ttft("+Inf")), (2.0, 3.0, 3.0));
+        let tpot = |le: &str| {
+            s[&format!(
+                "gen_ai_server_time_per_output_token_seconds_bucket{{gen_ai_request_model=\"a\",le=\"{le}\"}}"
+            )]
+        };
+        // 997/100 = 9.97 ms and 1599/17 = 94 ms; one token has none.
+        assert_eq!((tpot("0.01"), tpot("0.1"), tpot("+Inf")), (1.0, 2.0, 2.0));
+        let by_type = |t: &str| {
+            s.get(&format!(
+                "modelmeter_errors_by_type_total{{gen_ai_request_model=\"a\",error_type=\"{t}\"}}"
+            ))
+            .copied()
+        };
+        assert_eq!(by_type("rate_limited"), Some(2.0));
+        assert_eq!(by_type("timeout"), Some(1.0));
+        assert_eq!(by_type("other"), Some(1.0));
+        assert_eq!(by_type("content_filter"), None, "only kinds that occurred");
+        assert_eq!(
+            s[r#"modelmeter_errors_total{gen_ai_request_model="a"}"#],
+            4.0
+        );
+    };
+    // The same numbers while the minute is open and after it is sealed.
+    check(&samples(&monitor.render_prometheus()));
+    clock.advance(Duration::from_secs(120));
+    monitor.tick();
+    check(&samples(&monitor.render_prometheus()));
 }
 
 #[test]

@@ -80,7 +80,10 @@ pub(crate) use delivery::{Delivery, DeliveryProbe};
 #[cfg_attr(docsrs, doc(cfg(feature = "otlp")))]
 pub use otlp::{OtlpExporter, Temporality};
 pub(crate) use prometheus::{Counts, layout_slots};
-pub use prometheus::{DURATION_BOUNDS, ExpositionFormat, PrometheusFileExporter, PrometheusText};
+pub use prometheus::{
+    DURATION_BOUNDS, ExpositionFormat, PrometheusFileExporter, PrometheusText, TPOT_BOUNDS,
+    TTFT_BOUNDS,
+};
 
 use crate::alerts::IncidentEvent;
 use std::time::SystemTime;

@@ -500,7 +500,9 @@ impl Inner {
         let mut open = std::collections::BTreeMap::new();
         for slot in self.registry.slots() {
             let mut counts = Counts::default();
-            slot.peek_open(0, u64::MAX, |cell| counts.add_cell(cell, &self.le_slots));
+            slot.peek_open(0, u64::MAX, |cell| {
+                counts.add_cell(cell, &self.le_slots, &self.layout)
+            });
             if counts.count > 0 {
                 open.insert(slot.name.to_string(), counts);
             }

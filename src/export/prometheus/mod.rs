@@ -24,6 +24,16 @@ use crate::tokens::TOKEN_BOUNDS;
 pub const DURATION_BOUNDS: [f64; 14] = [
     0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92,
 ];
+/// The OpenTelemetry GenAI bucket bounds of `gen_ai.server.time_to_first_token`, in
+/// seconds.
+pub const TTFT_BOUNDS: [f64; 16] = [
+    0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0,
+];
+/// The OpenTelemetry GenAI bucket bounds of `gen_ai.server.time_per_output_token`, in
+/// seconds.
+pub const TPOT_BOUNDS: [f64; 13] = [
+    0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.75, 1.0, 2.5,
+];
 pub(crate) const QUANTILES: [f64; 4] = [0.5, 0.9, 0.95, 0.99];
 const RECENT: Duration = Duration::from_secs(300);
 /// Models with no sealed minute for this long leave the exposition.
@@ -105,8 +115,13 @@ impl ExpositionFormat {
 /// |---|---|---|
 /// | `gen_ai_client_operation_duration_seconds` | histogram | latency; GenAI buckets 0.01 s .. 81.92 s |
 /// | `gen_ai_client_token_usage` | histogram | tokens per selection by `gen_ai_token_type` (`input`, `output`); GenAI buckets 1, 4, 16, .. 67,108,864; selections that reported tokens |
+/// | `gen_ai_server_time_to_first_token_seconds` | histogram | time to first token of streamed selections; GenAI buckets 0.001 s .. 10 s ([`TTFT_BOUNDS`]) |
+/// | `gen_ai_server_time_per_output_token_seconds` | histogram | time per output token after the first; GenAI buckets 0.01 s .. 2.5 s ([`TPOT_BOUNDS`]) |
 /// | `modelmeter_selections_total` | counter | selections |
 /// | `modelmeter_errors_total` | counter | failed selections |
+/// | `modelmeter_errors_by_type_total` | counter | failed selections by `error_type` (OpenTelemetry's `error.type`: `timeout`, `rate_limited`, `server_error`, `bad_request`, `content_filter`, `cancelled`, `other`); only kinds that occurred; they sum to `modelmeter_errors_total` |
+/// | `modelmeter_retries_total` | counter | retries before the recorded outcomes |
+/// | `modelmeter_fallbacks_total` | counter | selections that fell back from another model |
 /// | `modelmeter_cache_hits_total` | counter | cache hits |
 /// | `modelmeter_cost_usd_total` | counter | spend in US dollars |
 /// | `modelmeter_latency_seconds` | summary | opt-in (`prometheus.latencySummary`): p50, p90, p95, p99 of the last 5 sealed minutes; **per instance only**: quantiles cannot be summed or averaged across instances, use the histogram for a fleet |
@@ -337,8 +352,54 @@ impl PrometheusText {
                 e.histogram(&names, &labels, &les, &buckets[..], total, sum);
             }
         }
+        for (name, help, bounds, get) in [
+            (
+                "gen_ai_server_time_to_first_token_seconds",
+                "Time to the first token of streamed GenAI operations, in seconds.",
+                &TTFT_BOUNDS[..],
+                (|c: &Counts| (&c.ttft.le[..], c.ttft.count, c.ttft.sum_us))
+                    as fn(&Counts) -> (&[u64], u64, u64),
+            ),
+            (
+                "gen_ai_server_time_per_output_token_seconds",
+                "Time per output token after the first, of streamed GenAI operations, in seconds.",
+                &TPOT_BOUNDS[..],
+                |c: &Counts| (&c.tpot.le[..], c.tpot.count, c.tpot.sum_us),
+            ),
+        ] {
+            e.family(name, Kind::Histogram, help);
+            let names = HistogramNames::new(name);
+            let les: Vec<String> = bounds.iter().map(f64::to_string).collect();
+            for &(_, model, c) in &models {
+                let (le, count, sum_us) = get(c);
+                if count > 0 {
+                    let sum = Float(sum_us as f64 / 1e6);
+                    e.histogram(
+                        &names,
+                        &[(MODEL, model)],
+                        &les,
+                        &le[..le.len() - 1],
+                        count,
+                        sum,
+                    );
+                }
+            }
+        }
+        const BY_TYPE: &str = "modelmeter_errors_by_type_total";
+        e.family(
+            BY_TYPE,
+            Kind::Counter,
+            "Selections that failed, by error type.",
+        );
+        for &(_, model, c) in &models {
+            for (kind, &n) in crate::ErrorKind::ALL.iter().zip(&c.errors_by_kind) {
+                if n > 0 {
+                    e.sample(BY_TYPE, &[(MODEL, model), ("error_type", kind.as_str())], n);
+                }
+            }
+        }
         type Counter = (&'static str, &'static str, fn(&Counts) -> u64);
-        let counters: [Counter; 3] = [
+        let counters: [Counter; 5] = [
             ("modelmeter_selections_total", "Selections recorded.", |c| {
                 c.count
             }),
@@ -349,6 +410,16 @@ impl PrometheusText {
                 "modelmeter_cache_hits_total",
                 "Selections served from cache.",
                 |c| c.cache_hits,
+            ),
+            (
+                "modelmeter_retries_total",
+                "Retries before the recorded outcomes.",
+                |c| c.retries,
+            ),
+            (
+                "modelmeter_fallbacks_total",
+                "Selections that fell back from another model.",
+                |c| c.fallbacks,
             ),
         ];
         for (name, help, value) in counters {

@@ -9,7 +9,8 @@ use crate::bucket::MinuteBucket;
 use crate::hdr::BucketLayout;
 use crate::tokens::TokenUsage;
 
-use super::DURATION_BOUNDS;
+use super::{DURATION_BOUNDS, TPOT_BOUNDS, TTFT_BOUNDS};
+use crate::failure::KINDS;
 
 /// Slots of the duration histogram: one per bound, then `+Inf` only.
 pub(crate) const LE_SLOTS: usize = DURATION_BOUNDS.len() + 1;
@@ -22,6 +23,51 @@ pub(crate) const LE_SLOTS: usize = DURATION_BOUNDS.len() + 1;
 pub(crate) fn le_slot(value_us: u64) -> usize {
     let secs = value_us as f64 / 1e6;
     DURATION_BOUNDS.partition_point(|&b| secs > b)
+}
+
+/// The slot of a value in microseconds among `bounds` in seconds (the last slot is
+/// `+Inf` only): the first bound at or above it. Open and sealed values both pass each
+/// HDR bucket's highest value, so a value never changes slot when sealed.
+fn slot_in(bounds: &[f64], value_us: u64) -> usize {
+    let secs = value_us as f64 / 1e6;
+    bounds.partition_point(|&b| secs > b)
+}
+
+/// One streaming timing's histogram: counts per slot (not cumulative), count and sum.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct TimingCounts<const N: usize> {
+    pub le: [u64; N],
+    pub count: u64,
+    pub sum_us: u64,
+}
+
+impl<const N: usize> Default for TimingCounts<N> {
+    fn default() -> Self {
+        Self {
+            le: [0; N],
+            count: 0,
+            sum_us: 0,
+        }
+    }
+}
+
+impl<const N: usize> TimingCounts<N> {
+    fn merge(&mut self, o: &Self) {
+        for (a, b) in self.le.iter_mut().zip(o.le) {
+            *a += b;
+        }
+        self.count += o.count;
+        self.sum_us = self.sum_us.saturating_add(o.sum_us);
+    }
+
+    /// Adds values given as (HDR bucket highest value µs, count), with their exact sum.
+    fn add(&mut self, bounds: &[f64], values: impl Iterator<Item = (u64, u64)>, sum_us: u64) {
+        for (v, n) in values {
+            self.le[slot_in(bounds, v)] += n;
+            self.count += n;
+        }
+        self.sum_us = self.sum_us.saturating_add(sum_us);
+    }
 }
 
 /// Counters of one model, every one an integer so sums are exact and never step back.
@@ -37,6 +83,12 @@ pub(crate) struct Counts {
     pub input_tokens: u64,
     pub output_tokens: u64,
     pub tokens: TokenUsage,
+    /// Failed selections per kind, in `ErrorKind::ALL` order.
+    pub errors_by_kind: [u64; KINDS],
+    pub retries: u64,
+    pub fallbacks: u64,
+    pub ttft: TimingCounts<{ TTFT_BOUNDS.len() + 1 }>,
+    pub tpot: TimingCounts<{ TPOT_BOUNDS.len() + 1 }>,
 }
 
 impl Counts {
@@ -52,6 +104,13 @@ impl Counts {
         self.input_tokens += o.input_tokens;
         self.output_tokens += o.output_tokens;
         self.tokens.merge(&o.tokens);
+        for (a, b) in self.errors_by_kind.iter_mut().zip(o.errors_by_kind) {
+            *a += b;
+        }
+        self.retries += o.retries;
+        self.fallbacks += o.fallbacks;
+        self.ttft.merge(&o.ttft);
+        self.tpot.merge(&o.tpot);
     }
 
     /// Adds one sealed minute whose latency histogram's recorded values (each
@@ -69,10 +128,30 @@ impl Counts {
         self.input_tokens += b.input_tokens;
         self.output_tokens += b.output_tokens;
         self.tokens.merge(&b.token_usage);
+        for (kind, n) in &b.errors_by_kind {
+            self.errors_by_kind[kind.slot()] += n;
+        }
+        self.retries += b.retries;
+        self.fallbacks += b.fallbacks;
+        let values = |d: &crate::bucket::TimingDistribution| {
+            d.histogram
+                .iter()
+                .map(|v| (v.high.as_micros() as u64, v.count))
+                .collect::<Vec<_>>()
+        };
+        let us = |d: std::time::Duration| u64::try_from(d.as_micros()).unwrap_or(u64::MAX);
+        if let Some(d) = &b.time_to_first_token {
+            self.ttft
+                .add(&TTFT_BOUNDS, values(d).into_iter(), us(d.sum));
+        }
+        if let Some(d) = &b.time_per_output_token {
+            self.tpot
+                .add(&TPOT_BOUNDS, values(d).into_iter(), us(d.sum));
+        }
     }
 
     /// Adds one open cell; `slots[i]` is the duration slot of layout bucket `i`.
-    pub(crate) fn add_cell(&mut self, cell: &OpenCell, slots: &[u8]) {
+    pub(crate) fn add_cell(&mut self, cell: &OpenCell, slots: &[u8], layout: &BucketLayout) {
         for (i, n) in cell.buckets() {
             self.le[usize::from(slots[i])] += n;
         }
@@ -86,6 +165,18 @@ impl Counts {
         self.output_tokens += t.output_tokens;
         if let Some(cell) = cell.token_counts() {
             self.tokens.add_cell(cell);
+        }
+        for (a, b) in self.errors_by_kind.iter_mut().zip(t.error_kinds.0) {
+            *a += b;
+        }
+        self.retries += t.retries;
+        self.fallbacks += t.fallbacks;
+        if let Some(s) = cell.stream() {
+            let high = |(i, n): (usize, u64)| (layout.highest_value(i), n);
+            let ttft = s.ttft_counts.buckets().map(high);
+            self.ttft.add(&TTFT_BOUNDS, ttft, s.ttft.sum_us);
+            let tpot = s.tpot_counts.buckets().map(high);
+            self.tpot.add(&TPOT_BOUNDS, tpot, s.tpot.sum_us);
         }
     }
 
