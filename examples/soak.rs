@@ -8,7 +8,8 @@
 //! off (their evidence rings fill over 6 hours by design), so the store and the queues
 //! reach their steady size within the first minutes; growth after that is a leak. `cargo run --release --example soak`; RELIABILITY.md quotes a run. Exits
 //! non-zero if RSS grows more than 10% over the second half of the run, if the worker
-//! stops, or if the counting exporter misses a selection.
+//! stops, or if the counting exporter misses a selection. With `--features persist`,
+//! `SOAK_STORE=<file>` adds a persistent store.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -107,14 +108,24 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         Arc::new(AtomicBool::new(false)),
         Arc::new(AtomicU64::new(0)),
     );
-    let monitor = Monitor::builder()
+    let builder = Monitor::builder()
         .config(config)
         .rule(PanickingRule)
         .exporter_with(Erroring, fast.clone())
         .exporter_with(Panicking, fast.clone())
         .exporter_with(Stalling(release.clone()), fast.clone())
-        .exporter(Counting(exported.clone()))
-        .build()?;
+        .exporter(Counting(exported.clone()));
+    // With `--features persist` and `SOAK_STORE=<file>`, every sealing tick commits to
+    // a persistent store too (the file is replaced).
+    #[cfg(feature = "persist")]
+    let builder = match std::env::var_os("SOAK_STORE") {
+        Some(path) => {
+            let _ = std::fs::remove_file(&path);
+            builder.persist(path)
+        }
+        None => builder,
+    };
+    let monitor = builder.build()?;
     let names: Vec<String> = (0..200).map(|i| format!("model-{i:03}")).collect();
     let start = Instant::now();
     let mut next_sample = Duration::ZERO;
@@ -177,6 +188,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         mib(peak),
         (last as f64 / warm.max(1) as f64 - 1.0) * 100.0
     );
+    if let Some(p) = monitor.health().persistence {
+        let bytes = std::fs::metadata(&p.path).map_or(0, |m| m.len());
+        println!(
+            "store: {} commits ({} failed), {:?} committing in all, {:.1} MiB on disk",
+            p.commits,
+            p.commit_failures,
+            p.commit_time,
+            mib(bytes)
+        );
+    }
     if delivered != recorded {
         return Err(format!("lost {} selections", recorded - delivered).into());
     }
