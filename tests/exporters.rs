@@ -10,8 +10,8 @@ use std::time::Duration;
 
 use crossbeam_channel::{Receiver, Sender, bounded};
 use modelmeter::{
-    Config, CsvExporter, ExportBatch, ExportError, ExportSettings, Exporter, JsonLinesExporter,
-    LogExporter, ManualClock, Monitor, Selection, Snapshot,
+    Config, CsvExporter, ErrorKind, ExportBatch, ExportError, ExportSettings, Exporter,
+    JsonLinesExporter, LogExporter, ManualClock, Monitor, Selection, Snapshot,
 };
 use parking_lot::Mutex;
 
@@ -288,6 +288,14 @@ fn csv_has_one_header_and_one_row_per_bucket() {
         .unwrap();
     for minute in 0..4 {
         traffic(&monitor, minute);
+        let streamed = Selection::new("claude", Duration::from_millis(900))
+            .time_to_first_token(Duration::from_millis(50))
+            .tokens(10, 86);
+        monitor.record_selection(&streamed).unwrap();
+        let limited = Selection::new("claude", Duration::from_millis(9))
+            .error_kind(ErrorKind::RateLimited)
+            .retries(2);
+        monitor.record_selection(&limited).unwrap();
         clock.advance(MINUTE);
         monitor.tick();
     }
@@ -303,8 +311,41 @@ fn csv_has_one_header_and_one_row_per_bucket() {
         .iter()
         .map(|r| r[count_col].parse::<u64>().unwrap())
         .sum();
-    assert_eq!(total, expected(4));
+    assert_eq!(total, expected(4) + 8);
     assert_eq!(text.matches("minute_start_ms").count(), 1);
+    let col = |name: &str| headers.iter().position(|h| h == name).unwrap();
+    let sum = |name: &str| -> u64 {
+        rows.iter()
+            .map(|r| r[col(name)].parse::<u64>().unwrap())
+            .sum()
+    };
+    assert_eq!(sum("errors_rate_limited"), 4);
+    assert_eq!(sum("errors"), 4);
+    assert_eq!(sum("retries"), 8);
+    assert_eq!(
+        (sum("streaming"), sum("ttft_count"), sum("tpot_count")),
+        (4, 4, 4)
+    );
+    for r in &rows {
+        let (model, ttft, tpot) = (
+            &r[col("model")],
+            &r[col("ttft_p50_ms")],
+            &r[col("tpot_p95_ms")],
+        );
+        if model == "claude" {
+            // 50 ms within 1%; (900 - 50) / 85 = 10 ms per token.
+            assert!(
+                (ttft.parse::<f64>().unwrap() / 50.0 - 1.0).abs() <= 0.01,
+                "{ttft}"
+            );
+            assert!(
+                (tpot.parse::<f64>().unwrap() / 10.0 - 1.0).abs() <= 0.01,
+                "{tpot}"
+            );
+        } else {
+            assert_eq!((ttft, tpot), ("", ""), "no streamed selection, no value");
+        }
+    }
 }
 
 #[test]

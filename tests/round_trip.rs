@@ -9,7 +9,8 @@ use std::time::Duration;
 use common::{Batches, Shared};
 use modelmeter::export::{ExportBatch, JsonLine, JsonLinesExporter};
 use modelmeter::{
-    Config, Health, LiveSnapshot, ManualClock, Metric, Monitor, Selection, ThresholdRule,
+    Clock, Config, ErrorKind, Feedback, Health, LiveSnapshot, ManualClock, Metric, Monitor,
+    Selection, ThresholdRule,
 };
 
 /// Two hours of traffic that produce every kind of line: minutes, alerts, an
@@ -42,17 +43,28 @@ fn eventful_monitor() -> (ManualClock, Monitor, Shared, Batches) {
             ("claude", 450, 0),
         ] {
             for i in 0..20u64 {
-                let s = Selection::new(model, Duration::from_millis(ms + i * 7))
+                let mut s = Selection::new(model, Duration::from_millis(ms + i * 7))
                     .cost_usd(0.0009)
                     .error(i < err)
                     .cache_hit(i % 5 == 0)
                     .accuracy(0.96)
                     .tokens(800 + i, 200);
+                if i == 0 {
+                    s = s.error_kind(ErrorKind::RateLimited).retries(1);
+                }
+                if i % 2 == 1 {
+                    s = s.time_to_first_token(Duration::from_millis(ms / 3));
+                }
                 monitor.record_selection(&s).unwrap();
             }
         }
+        let at = clock.now();
         clock.advance(Duration::from_secs(60));
         monitor.tick();
+        // Feedback on the minute just sealed: a delta bucket with a named score.
+        monitor
+            .record_feedback(&Feedback::new("claude", at).score("helpful", 0.5))
+            .unwrap();
     }
     monitor.flush();
     (clock, monitor, lines, batches)

@@ -5,9 +5,10 @@ use std::io::Write;
 use serde::Serialize;
 
 use super::{ExportBatch, Exporter};
-use crate::bucket::MinuteBucket;
+use crate::bucket::{MinuteBucket, TimingDistribution};
 use crate::clock::to_unix_nanos;
 use crate::error::ExportError;
+use crate::failure::ErrorKind;
 
 /// One CSV row; the header is these field names.
 #[derive(Serialize)]
@@ -33,6 +34,24 @@ struct Row<'a> {
     latency_p95_ms: f64,
     latency_p99_ms: f64,
     latency_max_ms: f64,
+    errors_timeout: u64,
+    errors_rate_limited: u64,
+    errors_server_error: u64,
+    errors_bad_request: u64,
+    errors_content_filter: u64,
+    errors_cancelled: u64,
+    errors_other: u64,
+    retries: u64,
+    fallbacks: u64,
+    streaming: u64,
+    ttft_count: u64,
+    ttft_p50_ms: Option<f64>,
+    ttft_p95_ms: Option<f64>,
+    ttft_p99_ms: Option<f64>,
+    tpot_count: u64,
+    tpot_p50_ms: Option<f64>,
+    tpot_p95_ms: Option<f64>,
+    feedback: u64,
 }
 
 impl<'a> Row<'a> {
@@ -40,6 +59,13 @@ impl<'a> Row<'a> {
         let h = &b.latency;
         let ms = |d: std::time::Duration| d.as_secs_f64() * 1000.0;
         let q = |q: f64| ms(h.quantile(q));
+        let kind = |k: ErrorKind| b.errors_by_kind.get(&k).copied().unwrap_or(0);
+        let timing = |d: &Option<TimingDistribution>, q: f64| {
+            // Clamped to the exact extremes, as summaries are.
+            d.as_ref()
+                .map(|d| ms(d.histogram.quantile(q).clamp(d.min, d.max.max(d.min))))
+        };
+        let (ttft, tpot) = (&b.time_to_first_token, &b.time_per_output_token);
         Self {
             minute_start_ms: to_unix_nanos(b.start) / 1_000_000,
             model: &b.model,
@@ -62,13 +88,34 @@ impl<'a> Row<'a> {
             latency_p95_ms: q(0.95),
             latency_p99_ms: q(0.99),
             latency_max_ms: ms(b.latency_max),
+            errors_timeout: kind(ErrorKind::Timeout),
+            errors_rate_limited: kind(ErrorKind::RateLimited),
+            errors_server_error: kind(ErrorKind::ServerError),
+            errors_bad_request: kind(ErrorKind::BadRequest),
+            errors_content_filter: kind(ErrorKind::ContentFilter),
+            errors_cancelled: kind(ErrorKind::Cancelled),
+            errors_other: kind(ErrorKind::Other),
+            retries: b.retries,
+            fallbacks: b.fallbacks,
+            streaming: b.streaming,
+            ttft_count: ttft.as_ref().map_or(0, |d| d.count),
+            ttft_p50_ms: timing(ttft, 0.5),
+            ttft_p95_ms: timing(ttft, 0.95),
+            ttft_p99_ms: timing(ttft, 0.99),
+            tpot_count: tpot.as_ref().map_or(0, |d| d.count),
+            tpot_p50_ms: timing(tpot, 0.5),
+            tpot_p95_ms: timing(tpot, 0.95),
+            feedback: b.feedback,
         }
     }
 }
 
 /// Writes one CSV row per minute bucket (the `csv` crate), the header once. Latency
 /// columns are in milliseconds: the percentiles within the HDR relative error, the sum,
-/// minimum and maximum exact.
+/// minimum and maximum exact. Errors have a column per [`ErrorKind`]; the streaming
+/// columns (`ttft_*`: time to first token, `tpot_*`: time per output token) are empty
+/// in a minute without streamed selections. Named feedback scores, whose names vary,
+/// are in the JSON lines output, not here.
 ///
 /// ```
 /// use modelmeter::{CsvExporter, Monitor};
