@@ -13,8 +13,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use modelmeter::{
-    Config, DURATION_BOUNDS, ExportSettings, ManualClock, Monitor, OtlpExporter, Selection,
-    Temporality,
+    Config, DURATION_BOUNDS, ErrorKind, ExportSettings, ManualClock, Monitor, OtlpExporter,
+    Selection, TPOT_BOUNDS, TTFT_BOUNDS, Temporality,
 };
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
 use opentelemetry_proto::tonic::common::v1::{KeyValue, any_value};
@@ -127,12 +127,30 @@ fn drive(clock: &ManualClock, monitor: &Monitor) -> BTreeMap<&'static str, Sent>
                 .error(i % 7 == 0)
                 .cache_hit(i % 4 == 0)
                 .cost_usd(0.002);
+            if i % 14 == 0 {
+                s = s.error_kind(ErrorKind::RateLimited);
+            }
             let with_tokens = i % 2 == 0;
             if with_tokens {
                 s = s.tokens(1_000 + i, 20);
             }
+            // 4 ms and 700 ms: well inside TTFT buckets 0.005 and 0.75.
+            let ttft = match i % 5 {
+                1 => Some(4),
+                3 => Some(700),
+                _ => None,
+            };
+            if let Some(t) = ttft {
+                s = s.time_to_first_token(Duration::from_millis(t));
+            }
             monitor.record_selection(&s).unwrap();
             let e = sent.entry(model).or_default();
+            e.rate_limited += u64::from(i % 14 == 0);
+            e.other_errors += u64::from(i % 7 == 0 && i % 14 != 0);
+            if let Some(t) = ttft {
+                e.ttft_buckets[TTFT_BOUNDS.partition_point(|&b| t as f64 / 1000.0 > b)] += 1;
+                e.tpot_count += u64::from(with_tokens);
+            }
             e.count += 1;
             e.errors += u64::from(i % 7 == 0);
             e.cache_hits += u64::from(i % 4 == 0);
@@ -158,6 +176,10 @@ struct Sent {
     buckets: [u64; 15],
     input_tokens: u64,
     token_selections: u64,
+    rate_limited: u64,
+    other_errors: u64,
+    ttft_buckets: [u64; 17],
+    tpot_count: u64,
 }
 
 /// A data point's model and its start and end, in nanoseconds since the epoch.
@@ -218,6 +240,28 @@ fn received(
                         }
                     }
                 }
+                (
+                    name @ ("gen_ai.server.time_to_first_token"
+                    | "gen_ai.server.time_per_output_token"),
+                    metric::Data::Histogram(h),
+                ) => {
+                    assert_eq!(m.unit, "s");
+                    let ttft = name.ends_with("first_token");
+                    for p in &h.data_points {
+                        let model = string(&p.attributes, "gen_ai.request.model").unwrap();
+                        assert_eq!(p.bucket_counts.iter().sum::<u64>(), p.count);
+                        let e = got.entry(model).or_default();
+                        if ttft {
+                            assert_eq!(p.explicit_bounds, TTFT_BOUNDS.to_vec());
+                            for (slot, n) in e.ttft_buckets.iter_mut().zip(&p.bucket_counts) {
+                                add_or_set(slot, *n, temporality);
+                            }
+                        } else {
+                            assert_eq!(p.explicit_bounds, TPOT_BOUNDS.to_vec());
+                            add_or_set(&mut e.tpot_count, p.count, temporality);
+                        }
+                    }
+                }
                 ("gen_ai.client.token_usage", metric::Data::Histogram(h)) => {
                     assert_eq!(m.unit, "{token}");
                     for p in &h.data_points {
@@ -249,11 +293,18 @@ fn received(
                         let e = got.entry(model).or_default();
                         match name {
                             "modelmeter.errors" => {
-                                assert_eq!(
-                                    string(&p.attributes, "error.type").as_deref(),
-                                    Some("_OTHER")
-                                );
-                                add_or_set(&mut e.errors, v as u64, temporality);
+                                // One point per error type: cumulative totals are
+                                // per type, so sum the latest of each.
+                                match string(&p.attributes, "error.type").as_deref() {
+                                    Some("_OTHER") => {
+                                        add_or_set(&mut e.other_errors, v as u64, temporality)
+                                    }
+                                    Some("rate_limited") => {
+                                        add_or_set(&mut e.rate_limited, v as u64, temporality)
+                                    }
+                                    t => panic!("unexpected error.type {t:?}"),
+                                }
+                                e.errors = e.other_errors + e.rate_limited;
                             }
                             "modelmeter.cache_hits" => {
                                 add_or_set(&mut e.cache_hits, v as u64, temporality)

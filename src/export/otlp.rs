@@ -16,7 +16,9 @@
 //! | `gen_ai.client.operation.duration` | histogram | `s` | `gen_ai.request.model` |
 //! | `gen_ai.client.token_usage` | histogram | `{token}` | `gen_ai.request.model`, `gen_ai.token.type` (`input`, `output`) |
 //! | `modelmeter.selections` | monotonic sum | `{selection}` | `gen_ai.request.model` |
-//! | `modelmeter.errors` | monotonic sum | `{selection}` | `gen_ai.request.model`, `error.type` (`_OTHER`) |
+//! | `gen_ai.server.time_to_first_token` | histogram | `s` | `gen_ai.request.model`; streamed selections only |
+//! | `gen_ai.server.time_per_output_token` | histogram | `s` | `gen_ai.request.model`; streamed selections with more than one output token |
+//! | `modelmeter.errors` | monotonic sum | `{selection}` | `gen_ai.request.model`, `error.type` (the [`ErrorKind`](crate::ErrorKind) name; `_OTHER` for `Other`) |
 //! | `modelmeter.cache_hits` | monotonic sum | `{selection}` | `gen_ai.request.model` |
 //! | `modelmeter.cost` | monotonic sum | `USD` | `gen_ai.request.model` |
 //!
@@ -29,10 +31,13 @@
 //! bucketing scheme for backends that do not support them; explicit buckets are what
 //! Prometheus-style backends behind a Collector aggregate.
 //!
-//! `gen_ai.provider.name`, `gen_ai.operation.name`, `error.type` on durations and time
-//! to first token are sent once selections carry them; today a selection has a model
-//! and an error flag, so errors carry `error.type="_OTHER"`, the conventions' value for
-//! an unclassified failure.
+//! Errors carry `error.type`: the selection's [`ErrorKind`](crate::ErrorKind), or
+//! `_OTHER` (the conventions' value for an unclassified failure) for
+//! [`ErrorKind::Other`](crate::ErrorKind::Other); a model without errors sends one
+//! `_OTHER` point of 0. The streaming histograms use the conventions' advised bounds
+//! ([`TTFT_BOUNDS`](crate::TTFT_BOUNDS), [`TPOT_BOUNDS`](crate::TPOT_BOUNDS)).
+//! `gen_ai.provider.name` and `gen_ai.operation.name` are sent once selections carry
+//! them.
 //!
 //! ## Temporality
 //!
@@ -55,9 +60,11 @@ use opentelemetry_proto::tonic::resource::v1::Resource;
 use prost::Message;
 
 use super::prometheus::Counts;
+use super::prometheus::{TPOT_BOUNDS, TTFT_BOUNDS};
 use super::{DURATION_BOUNDS, ExportBatch, Exporter};
 use crate::clock::to_unix_nanos;
 use crate::error::ExportError;
+use crate::failure::ErrorKind;
 use crate::tokens::TOKEN_BOUNDS;
 
 /// How data points relate to each other over time.
@@ -278,6 +285,8 @@ impl Exporter for OtlpExporter {
 struct Instruments {
     duration: Vec<HistogramDataPoint>,
     tokens: Vec<HistogramDataPoint>,
+    ttft: Vec<HistogramDataPoint>,
+    tpot: Vec<HistogramDataPoint>,
     selections: Vec<NumberDataPoint>,
     errors: Vec<NumberDataPoint>,
     cache_hits: Vec<NumberDataPoint>,
@@ -328,6 +337,24 @@ impl Instruments {
                 ));
             }
         }
+        if c.ttft.count > 0 {
+            self.ttft.push(histogram(
+                model_attr.clone(),
+                TTFT_BOUNDS.to_vec(),
+                c.ttft.le.to_vec(),
+                c.ttft.count,
+                c.ttft.sum_us as f64 / 1e6,
+            ));
+        }
+        if c.tpot.count > 0 {
+            self.tpot.push(histogram(
+                model_attr.clone(),
+                TPOT_BOUNDS.to_vec(),
+                c.tpot.le.to_vec(),
+                c.tpot.count,
+                c.tpot.sum_us as f64 / 1e6,
+            ));
+        }
         let point = |attributes: Vec<KeyValue>, value| NumberDataPoint {
             attributes,
             start_time_unix_nano: start,
@@ -338,8 +365,22 @@ impl Instruments {
         let int = |v: u64| number_data_point::Value::AsInt(i64::try_from(v).unwrap_or(i64::MAX));
         self.selections
             .push(point(model_attr.clone(), int(c.count)));
-        let error_attr = vec![attr(MODEL, model), attr("error.type", "_OTHER")];
-        self.errors.push(point(error_attr, int(c.errors)));
+        let error_type = |kind: ErrorKind| match kind {
+            ErrorKind::Other => "_OTHER",
+            k => k.as_str(),
+        };
+        let mut any = false;
+        for (kind, &n) in ErrorKind::ALL.iter().zip(&c.errors_by_kind) {
+            if n > 0 {
+                any = true;
+                let a = vec![attr(MODEL, model), attr("error.type", error_type(*kind))];
+                self.errors.push(point(a, int(n)));
+            }
+        }
+        if !any {
+            let a = vec![attr(MODEL, model), attr("error.type", "_OTHER")];
+            self.errors.push(point(a, int(0)));
+        }
         self.cache_hits
             .push(point(model_attr.clone(), int(c.cache_hits)));
         self.cost.push(point(
@@ -383,6 +424,22 @@ impl Instruments {
                 "{token}",
                 self.tokens,
             ));
+        }
+        for (name, description, points) in [
+            (
+                "gen_ai.server.time_to_first_token",
+                "Time to generate the first token of streamed answers.",
+                self.ttft,
+            ),
+            (
+                "gen_ai.server.time_per_output_token",
+                "Time per output token generated after the first.",
+                self.tpot,
+            ),
+        ] {
+            if !points.is_empty() {
+                out.push(histogram(name, description, "s", points));
+            }
         }
         out.push(sum(
             "modelmeter.selections",
