@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use metrics_util::MetricKind;
 use metrics_util::debugging::{DebugValue, DebuggingRecorder};
-use modelmeter::{MetricsExporter, Monitor, Selection};
+use modelmeter::{ErrorKind, MetricsExporter, Monitor, Selection};
 
 #[test]
 fn the_bridge_emits_the_same_families_with_exact_counts() {
@@ -23,10 +23,16 @@ fn the_bridge_emits_the_same_families_with_exact_counts() {
         .unwrap();
     for _ in 0..3 {
         for i in 0..40u64 {
-            let s = Selection::new("gpt-4o", Duration::from_millis(100 + i * 10))
+            let mut s = Selection::new("gpt-4o", Duration::from_millis(100 + i * 10))
                 .error(i % 10 == 0)
                 .cost_usd(0.01)
                 .tokens(200, 50);
+            if i % 20 == 0 {
+                s = s.error_kind(ErrorKind::Timeout);
+            }
+            if i % 4 == 0 {
+                s = s.time_to_first_token(Duration::from_millis(40));
+            }
             monitor.record_selection(&s).unwrap();
         }
         clock.advance(Duration::from_secs(60));
@@ -38,6 +44,8 @@ fn the_bridge_emits_the_same_families_with_exact_counts() {
     let mut durations = 0;
     let mut cost = 0.0;
     let mut input_tokens = 0.0;
+    let mut timeouts = 0;
+    let mut ttfts = 0;
     for (key, _, _, value) in snapshotter.snapshot().into_vec() {
         let name = key.key().name().to_owned();
         if let Some(model) = key
@@ -52,6 +60,19 @@ fn the_bridge_emits_the_same_families_with_exact_counts() {
                 selections += n
             }
             (MetricKind::Counter, "modelmeter_errors_total", DebugValue::Counter(n)) => errors += n,
+            (MetricKind::Counter, "modelmeter_errors_by_type_total", DebugValue::Counter(n))
+                if key.key().labels().any(|l| l.value() == "timeout") =>
+            {
+                timeouts += n
+            }
+            (
+                MetricKind::Histogram,
+                "gen_ai_server_time_to_first_token_seconds",
+                DebugValue::Histogram(v),
+            ) => {
+                ttfts += v.len();
+                assert!(v.iter().all(|s| (0.039..0.041).contains(&s.into_inner())));
+            }
             (
                 MetricKind::Histogram,
                 "gen_ai_client_operation_duration_seconds",
@@ -73,6 +94,7 @@ fn the_bridge_emits_the_same_families_with_exact_counts() {
     }
     assert_eq!(selections, 120);
     assert_eq!(errors, 12);
+    assert_eq!((timeouts, ttfts), (6, 30));
     assert_eq!(durations, 120);
     assert!((cost - 1.2).abs() < 1e-9, "{cost}");
     assert!((input_tokens - 24_000.0).abs() < 1e-6, "{input_tokens}");

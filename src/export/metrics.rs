@@ -15,8 +15,12 @@ use crate::error::ExportError;
 ///   recorded with its count (`record_many`);
 /// - `gen_ai_client_token_usage` (histogram, `gen_ai_token_type`): each minute's mean
 ///   tokens per selection, recorded once per selection (sum and count exact);
+/// - `gen_ai_server_time_to_first_token_seconds` and
+///   `gen_ai_server_time_per_output_token_seconds` (histograms): as the duration, for
+///   streamed selections;
 /// - `modelmeter_selections_total`, `modelmeter_errors_total`,
-///   `modelmeter_cache_hits_total` (counters);
+///   `modelmeter_errors_by_type_total` (`error_type`), `modelmeter_retries_total`,
+///   `modelmeter_fallbacks_total`, `modelmeter_cache_hits_total` (counters);
 /// - `modelmeter_cost_usd_total`: a gauge incremented by each minute's spend, because
 ///   `metrics` counters are integers;
 /// - `modelmeter_latency_seconds` (gauge, `quantile`): 5-minute quantiles;
@@ -68,6 +72,34 @@ impl Exporter for MetricsExporter {
             }
             counter!("modelmeter_selections_total", MODEL => model.clone()).increment(b.count);
             counter!("modelmeter_errors_total", MODEL => model.clone()).increment(b.errors);
+            for (kind, n) in &b.errors_by_kind {
+                counter!("modelmeter_errors_by_type_total", MODEL => model.clone(), "error_type" => kind.as_str())
+                    .increment(*n);
+            }
+            if b.retries > 0 {
+                counter!("modelmeter_retries_total", MODEL => model.clone()).increment(b.retries);
+            }
+            if b.fallbacks > 0 {
+                counter!("modelmeter_fallbacks_total", MODEL => model.clone())
+                    .increment(b.fallbacks);
+            }
+            for (name, timing) in [
+                (
+                    "gen_ai_server_time_to_first_token_seconds",
+                    &b.time_to_first_token,
+                ),
+                (
+                    "gen_ai_server_time_per_output_token_seconds",
+                    &b.time_per_output_token,
+                ),
+            ] {
+                if let Some(t) = timing {
+                    let h = histogram!(name, MODEL => model.clone());
+                    for bucket in &t.histogram {
+                        h.record_many(bucket.high.as_secs_f64(), bucket.count as usize);
+                    }
+                }
+            }
             counter!("modelmeter_cache_hits_total", MODEL => model.clone()).increment(b.cache_hits);
             gauge!("modelmeter_cost_usd_total", MODEL => model).increment(b.cost_usd);
         }
