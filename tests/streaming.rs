@@ -173,3 +173,51 @@ fn error_kinds_sum_to_the_error_count_in_every_tier() {
         want[&ErrorKind::ContentFilter]
     );
 }
+
+#[test]
+fn a_rule_judges_time_to_first_token() {
+    use modelmeter::{AlertState, Metric, Monitor, Scope, ThresholdRule};
+    let run = |ttft_ms: u64| {
+        let clock = modelmeter::ManualClock::new(common::start());
+        let monitor = Monitor::builder()
+            .clock(clock.clone())
+            .rule(
+                ThresholdRule::new("ttft", Metric::TimeToFirstTokenP95, 800.0, 2_000.0)
+                    .min_samples(10)
+                    .for_duration(Duration::ZERO),
+            )
+            .background(false)
+            .build()
+            .unwrap();
+        // A point metric is judged on at least 5 sealed minutes.
+        for _ in 0..8 {
+            for i in 0..50 {
+                let s = Selection::new("gpt-4o", ms(4_000))
+                    .time_to_first_token(ms(ttft_ms + i))
+                    .tokens(100, 300);
+                monitor.record_selection(&s).unwrap();
+                // Unstreamed traffic on another model: no value, no alert.
+                monitor
+                    .record_selection(&Selection::new("embed", ms(30)))
+                    .unwrap();
+            }
+            clock.advance(Duration::from_secs(60));
+            monitor.tick();
+        }
+        // The default rules judge latency and caching too; only the new rule counts.
+        let mut alerts = monitor.active_alerts();
+        alerts.retain(|a| a.rule_id == "ttft");
+        alerts
+    };
+    let quiet = run(300);
+    assert!(quiet.is_empty(), "{quiet:?}");
+    let loud = run(1_200);
+    assert_eq!(loud.len(), 1, "{loud:?}");
+    assert_eq!(loud[0].scope, Scope::Model("gpt-4o".into()));
+    assert_eq!(loud[0].state, AlertState::Firing);
+    assert!(
+        loud[0].message.contains("time to first token"),
+        "{}",
+        loud[0].message
+    );
+}

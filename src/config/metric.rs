@@ -40,6 +40,13 @@ pub enum Metric {
     Throughput,
     /// Mean user satisfaction, over the selections that carried one.
     Satisfaction,
+    /// 95th percentile time to first token of the streamed selections
+    /// ([`Stats::time_to_first_token`](crate::Stats::time_to_first_token)); absent in a
+    /// window without them. Judged on the window's value, like the mean latency.
+    TimeToFirstTokenP95,
+    /// 95th percentile time per output token after the first
+    /// ([`Stats::time_per_output_token`](crate::Stats::time_per_output_token)).
+    TimePerOutputTokenP95,
 }
 
 impl Metric {
@@ -47,8 +54,15 @@ impl Metric {
     pub fn default_direction(self) -> Direction {
         use Metric::*;
         match self {
-            MeanLatency | LatencyP50 | LatencyP90 | LatencyP95 | LatencyP99 | ErrorRate
-            | CostPerSelection => Direction::HigherIsWorse,
+            MeanLatency
+            | LatencyP50
+            | LatencyP90
+            | LatencyP95
+            | LatencyP99
+            | ErrorRate
+            | CostPerSelection
+            | TimeToFirstTokenP95
+            | TimePerOutputTokenP95 => Direction::HigherIsWorse,
             CacheHitRate | SelectionAccuracy | CostEfficiency | Throughput | Satisfaction => {
                 Direction::LowerIsWorse
             }
@@ -104,6 +118,8 @@ impl Metric {
             CostPerSelection => "cost per selection",
             Throughput => "throughput",
             Satisfaction => "satisfaction",
+            TimeToFirstTokenP95 => "p95 time to first token",
+            TimePerOutputTokenP95 => "p95 time per output token",
         }
     }
 
@@ -116,7 +132,13 @@ impl Metric {
             return format!("{v}");
         }
         match self {
-            MeanLatency | LatencyP50 | LatencyP90 | LatencyP95 | LatencyP99 => {
+            MeanLatency
+            | LatencyP50
+            | LatencyP90
+            | LatencyP95
+            | LatencyP99
+            | TimeToFirstTokenP95
+            | TimePerOutputTokenP95 => {
                 format!("{} ms", v.round() as i64)
             }
             ErrorRate | CacheHitRate | SelectionAccuracy | CostEfficiency | Satisfaction => {
@@ -146,6 +168,8 @@ impl Metric {
             CostPerSelection => "cost_per_selection",
             Throughput => "throughput",
             Satisfaction => "satisfaction",
+            TimeToFirstTokenP95 => "time_to_first_token_p95",
+            TimePerOutputTokenP95 => "time_per_output_token_p95",
         }
     }
 }
@@ -177,6 +201,8 @@ mod tests {
             Metric::LatencyP95,
             Metric::CostPerSelection,
             Metric::MeanLatency,
+            Metric::TimeToFirstTokenP95,
+            Metric::TimePerOutputTokenP95,
         ] {
             assert_eq!(serde_json::to_string(&m).unwrap(), format!("\"{m}\""));
         }

@@ -27,6 +27,8 @@ impl Metric {
             CostPerSelection => stats.mean_cost_usd?,
             Throughput => stats.throughput_per_sec,
             Satisfaction => stats.mean_satisfaction?,
+            TimeToFirstTokenP95 => ms(stats.time_to_first_token?.p95),
+            TimePerOutputTokenP95 => ms(stats.time_per_output_token?.p95),
         })
     }
 
@@ -36,6 +38,9 @@ impl Metric {
             Metric::SelectionAccuracy => stats.accuracy_samples,
             Metric::Satisfaction => stats.satisfaction_samples,
             Metric::CostPerSelection | Metric::CostEfficiency => stats.cost_samples,
+            // Streamed selections: those with a time to first token, and a few
+            // without one (the `streaming` flag alone).
+            Metric::TimeToFirstTokenP95 | Metric::TimePerOutputTokenP95 => stats.streaming,
             _ => stats.count,
         }
     }

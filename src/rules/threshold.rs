@@ -562,7 +562,11 @@ fn minute_of(b: &MinuteBucket) -> u64 {
 fn minute_stats<'b>(buckets: impl Iterator<Item = &'b MinuteBucket>) -> Stats {
     let mut s = Stats::default();
     let (mut latency_us, mut accuracy, mut satisfaction) = (0u128, 0.0, 0.0);
+    let (mut ttft, mut tpot) = (Vec::new(), Vec::new());
     for b in buckets {
+        ttft.extend(b.time_to_first_token.as_ref());
+        tpot.extend(b.time_per_output_token.as_ref());
+        s.streaming += b.streaming;
         s.count += b.count;
         s.errors += b.errors;
         s.cache_hits += b.cache_hits;
@@ -586,7 +590,31 @@ fn minute_stats<'b>(buckets: impl Iterator<Item = &'b MinuteBucket>) -> Stats {
     s.mean_accuracy = mean(accuracy, s.accuracy_samples);
     s.mean_satisfaction = mean(satisfaction, s.satisfaction_samples);
     s.latency.mean = Duration::from_micros((latency_us / u128::from(s.count)) as u64);
+    s.time_to_first_token = timing_stats(&ttft);
+    s.time_per_output_token = timing_stats(&tpot);
     s
+}
+
+/// The p95 and mean of one minute's timing distributions (a late minute has two), for
+/// the point metrics that read them.
+fn timing_stats(parts: &[&crate::bucket::TimingDistribution]) -> Option<crate::LatencyStats> {
+    let (first, rest) = parts.split_first()?;
+    let mut h = first.histogram.clone();
+    let (mut min, mut max, mut sum, mut n) = (first.min, first.max, first.sum, first.count);
+    for d in rest {
+        h.merge(&d.histogram).ok()?;
+        (min, max) = (min.min(d.min), max.max(d.max));
+        sum += d.sum;
+        n += d.count;
+    }
+    let p95 = h.quantile(0.95).max(min).min(max);
+    Some(crate::LatencyStats {
+        min,
+        max,
+        mean: sum / u32::try_from(n.max(1)).unwrap_or(u32::MAX),
+        p95,
+        ..Default::default()
+    })
 }
 
 /// `5m`, `2h`, `90s`.
