@@ -31,7 +31,7 @@ use std::time::{Duration, SystemTime};
 use crossbeam_channel::{Receiver, Sender, TrySendError, bounded};
 use serde::{Deserialize, Serialize};
 
-use crate::summary::{Stats, Summary, de_ms, de_time, ser_ms, ser_time};
+use crate::summary::{Stats, Summary, de_ms, de_opt_ms, de_time, ser_ms, ser_opt_ms, ser_time};
 
 /// Snapshots a subscriber may fall behind by before new ones are dropped for it.
 const SUBSCRIBER_BACKLOG: usize = 4;
@@ -53,6 +53,10 @@ pub struct LiveStats {
     pub p95: Duration,
     /// Spend in US dollars.
     pub cost_usd: f64,
+    /// 95th percentile time to first token of the streamed selections (absent without
+    /// any).
+    #[serde(default, serialize_with = "ser_opt_ms", deserialize_with = "de_opt_ms")]
+    pub time_to_first_token_p95: Option<Duration>,
 }
 
 impl From<&Stats> for LiveStats {
@@ -64,6 +68,7 @@ impl From<&Stats> for LiveStats {
             p50: s.latency.p50,
             p95: s.latency.p95,
             cost_usd: s.cost_usd,
+            time_to_first_token_p95: s.time_to_first_token.map(|t| t.p95),
         }
     }
 }

@@ -101,9 +101,9 @@ pub struct Score {
     pub cache_hit_rate: f64,
     /// Mean cost of the selections that reported one; `None` when none did.
     pub mean_cost_usd: Option<f64>,
-    /// 95th percentile time to first token, for streamed selections. `None` until the
-    /// crate records time to first token; the field is here so routers written against
-    /// it need no change when it does.
+    /// 95th percentile time to first token of the streamed selections that reported one
+    /// ([`Selection::time_to_first_token`](crate::Selection::time_to_first_token));
+    /// `None` without any.
     #[serde(serialize_with = "ser_opt_ms", deserialize_with = "de_opt_ms")]
     pub time_to_first_token_p95: Option<Duration>,
 }
@@ -126,7 +126,7 @@ impl From<&Stats> for Score {
             error_rate_bounds: wilson_interval(s.error_rate, s.count, ERROR_RATE_BOUNDS_Z),
             cache_hit_rate: s.cache_hit_rate,
             mean_cost_usd: s.mean_cost_usd,
-            time_to_first_token_p95: None,
+            time_to_first_token_p95: s.time_to_first_token.map(|t| t.p95),
         }
     }
 }

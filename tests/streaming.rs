@@ -221,3 +221,36 @@ fn a_rule_judges_time_to_first_token() {
         loud[0].message
     );
 }
+
+#[test]
+fn scoreboard_and_live_snapshots_carry_time_to_first_token() {
+    let (clock, monitor) = common::manual();
+    let live = monitor.subscribe();
+    for i in 0..100 {
+        let s = Selection::new("gpt-4o", ms(2_000)).time_to_first_token(ms(200 + i));
+        monitor.record_selection(&s).unwrap();
+    }
+    monitor
+        .record_selection(&Selection::new("embed", ms(20)))
+        .unwrap();
+    clock.advance(Duration::from_secs(30));
+    monitor.tick();
+    let board = monitor.scoreboard();
+    let p95 = board
+        .get("gpt-4o")
+        .unwrap()
+        .last_1m
+        .time_to_first_token_p95
+        .unwrap();
+    assert!((p95.as_secs_f64() / 0.295 - 1.0).abs() <= 0.01, "{p95:?}");
+    assert_eq!(
+        board.get("embed").unwrap().last_1m.time_to_first_token_p95,
+        None
+    );
+    let snapshot = live.try_recv().unwrap();
+    let l = snapshot.models["gpt-4o"]
+        .last_minute
+        .time_to_first_token_p95
+        .unwrap();
+    assert_eq!(l, p95);
+}
