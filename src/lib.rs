@@ -132,8 +132,8 @@ pub use global::{global, record_selection, set_global};
 pub use health::{Health, PersistenceHealth, RulePanics};
 pub use heuristics::{
     Action, AnalysisView, CheaperEquivalent, Correlation, ErrorHotspot, Evidence, Heuristic,
-    HighCostPerSelection, Level, LowCacheHitRate, Priority, Recommendation, RecommendationKind,
-    Regression, SlowResponses, default_heuristics,
+    HighCostPerSelection, Level, LowCacheHitRate, Priority, RateLimitHotspot, Recommendation,
+    RecommendationKind, Regression, SlowResponses, default_heuristics,
 };
 pub use histogram::{HistogramSettings, LatencyHistogram, MergeError};
 pub use live::{LiveModel, LiveReceiver, LiveSnapshot, LiveStats};

@@ -254,3 +254,41 @@ fn scoreboard_and_live_snapshots_carry_time_to_first_token() {
         .unwrap();
     assert_eq!(l, p95);
 }
+
+#[test]
+fn the_slow_response_heuristic_judges_streams_on_their_first_token() {
+    let (clock, monitor) = common::manual();
+    for i in 0..300u64 {
+        // Long answers that start fast: 6 s in all, first token after 300 ms.
+        let fast_start = Selection::new("writer", ms(6_000 + i))
+            .time_to_first_token(ms(300 + i % 50))
+            .tokens(500, 1_500);
+        monitor.record_selection(&fast_start).unwrap();
+        // Streams that keep the user waiting 2.5 s for the first token.
+        let slow_start = Selection::new("thinker", ms(4_000 + i))
+            .time_to_first_token(ms(2_500 + i))
+            .tokens(500, 300);
+        monitor.record_selection(&slow_start).unwrap();
+        // Not streamed, and slow in total: judged on total latency as before.
+        let batch = Selection::new("batch", ms(6_000 + i));
+        monitor.record_selection(&batch).unwrap();
+    }
+    clock.advance(Duration::from_secs(60));
+    monitor.tick();
+    let slow: Vec<_> = monitor
+        .recommendations()
+        .into_iter()
+        .filter(|r| r.heuristic == "slow_responses")
+        .collect();
+    let ids: Vec<&str> = slow.iter().map(|r| r.id.as_str()).collect();
+    assert_eq!(ids.len(), 2, "{ids:?}");
+    assert!(ids.contains(&"slow_responses/thinker") && ids.contains(&"slow_responses/batch"));
+    let thinker = slow.iter().find(|r| r.id.ends_with("thinker")).unwrap();
+    assert!(thinker.title.contains("first token"), "{}", thinker.title);
+    assert!(
+        thinker
+            .evidence
+            .iter()
+            .any(|e| e.name == "time_to_first_token_p95_ms" && e.value > 2_500.0)
+    );
+}

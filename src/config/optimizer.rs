@@ -49,6 +49,14 @@ pub struct Optimizer {
     pub regression_min_growth: f64,
     /// Smallest |Pearson r| reported as a correlation. Default 0.8.
     pub correlation_min: f64,
+    /// Time to first token, in milliseconds, that streamed selections should stay
+    /// under: the slow-response heuristic judges mostly-streamed models on it instead
+    /// of their total latency. Default 1000.
+    pub time_to_first_token_target: f64,
+    /// Share of a model's selections refused for rate limits (HTTP 429) past which it
+    /// is a rate-limit hotspot, when also `errorHotspotFactor` times the rest of the
+    /// fleet's share. Default 0.01.
+    pub rate_limit_share: f64,
 }
 
 impl Default for Optimizer {
@@ -65,6 +73,8 @@ impl Default for Optimizer {
             error_hotspot_factor: 2.0,
             regression_min_growth: 0.2,
             correlation_min: 0.8,
+            time_to_first_token_target: 1000.0,
+            rate_limit_share: 0.01,
         }
     }
 }
@@ -97,12 +107,18 @@ impl Optimizer {
             ("slowShare", self.slow_share, 1.0),
             ("regressionMinGrowth", self.regression_min_growth, f64::MAX),
             ("correlationMin", self.correlation_min, 1.0),
+            ("rateLimitShare", self.rate_limit_share, 1.0),
+            (
+                "timeToFirstTokenTarget",
+                self.time_to_first_token_target,
+                f64::MAX,
+            ),
         ] {
             if !(0.0..=hi).contains(&v) {
                 return Err(ConfigError::invalid(
                     &format!("optimizer.{field}"),
                     v,
-                    "must be a finite number within 0..=1 (growth: >= 0)",
+                    "must be a finite number within 0..=1 (growth, timeToFirstTokenTarget: >= 0)",
                 ));
             }
         }

@@ -68,9 +68,61 @@ pub(crate) fn share_above(l: &LatencyStats, target: Duration) -> f64 {
 }
 
 /// More than `optimizer.slowShare` of a model's selections exceed the response-time
-/// target.
+/// target; for a model whose selections are mostly streamed, more than that share wait
+/// longer than `optimizer.timeToFirstTokenTarget` for the first token (the latency a
+/// user of a stream feels; a long answer that starts fast is not slow).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct SlowResponses;
+
+impl SlowResponses {
+    /// The time-to-first-token judgement of a mostly streamed model: `None` for one
+    /// that is not, `Some(None)` for one that is and is fast enough.
+    fn streamed(
+        &self,
+        view: &AnalysisView<'_>,
+        model: &str,
+        s: &Stats,
+    ) -> Option<Option<Recommendation>> {
+        let ttft = s.time_to_first_token?;
+        if s.streaming * 2 < s.count {
+            return None;
+        }
+        let target_ms = view.config.optimizer.time_to_first_token_target;
+        let target = Duration::try_from_secs_f64(target_ms / 1000.0).unwrap_or(Duration::MAX);
+        let share = share_above(&ttft, target);
+        if share <= view.config.optimizer.slow_share {
+            return Some(None);
+        }
+        let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+        Some(Some(
+            Recommendation::new(self.id(), RecommendationKind::SlowResponses, model)
+                .title(format!(
+                    "{model}: {:.0}% of streamed selections wait over {target_ms:.0} ms for the first token",
+                    share * 100.0
+                ))
+                .description(format!(
+                    "Time to first token p90 {:.0} ms, p95 {:.0} ms over {} streamed selections. \
+                     Shorten prompts (prefill time grows with input), use prompt caching, \
+                     or route latency-sensitive streams to a model that starts faster.",
+                    ms(ttft.p90),
+                    ms(ttft.p95),
+                    s.streaming
+                ))
+                .priority(if ms(ttft.p95) > 2.0 * target_ms {
+                    Priority::High
+                } else {
+                    Priority::Medium
+                })
+                .impact_effort(Level::Medium, Level::Medium)
+                .model(model)
+                .evidence("share_above_target", share, "ratio")
+                .evidence("time_to_first_token_target_ms", target_ms, "ms")
+                .evidence("time_to_first_token_p90_ms", ms(ttft.p90), "ms")
+                .evidence("time_to_first_token_p95_ms", ms(ttft.p95), "ms")
+                .evidence("streamed_selections", s.streaming as f64, "count"),
+        ))
+    }
+}
 
 impl Heuristic for SlowResponses {
     fn id(&self) -> &str {
@@ -85,6 +137,9 @@ impl Heuristic for SlowResponses {
         let ms = |d: Duration| d.as_secs_f64() * 1000.0;
         judged(view)
             .filter_map(|(model, s)| {
+                if let Some(judged) = self.streamed(view, model, s) {
+                    return judged;
+                }
                 let share = share_above(&s.latency, target);
                 if share <= limit {
                     return None;

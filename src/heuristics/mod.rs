@@ -11,10 +11,11 @@
 //!
 //! | heuristic | fires when |
 //! |---|---|
-//! | [`SlowResponses`] | more than `slowShare` (10%) of a model's selections exceed the response-time target |
+//! | [`SlowResponses`] | more than `slowShare` (10%) of a model's selections exceed the response-time target (for a mostly streamed model: wait longer than `timeToFirstTokenTarget`, 1000 ms, for the first token) |
 //! | [`LowCacheHitRate`] | the fleet's hit rate is below target, or a model's is below half the rest of the fleet's |
 //! | [`HighCostPerSelection`] | a model's mean cost per selection is above `cost.maxCostPerSelection` ($0.05) |
 //! | [`ErrorHotspot`] | a model's error rate is above its target and `errorHotspotFactor` (2×) the rest of the fleet's |
+//! | [`RateLimitHotspot`] | a model's share of rate-limited (429) selections is above `rateLimitShare` (1%) and `errorHotspotFactor` (2×) the rest of the fleet's |
 //! | [`CheaperEquivalent`] | in a complexity band, a cheaper model is as accurate (and satisfying) within tolerance, with acceptable p95 and errors |
 //! | [`Regression`] | hourly p95 latency or cost per selection trends up, significantly and by at least `regressionMinGrowth` |
 //! | [`Correlation`] | a model's hourly latency and error rate (or complexity and latency) move together, |r| >= `correlationMin` |
@@ -24,6 +25,7 @@
 
 mod builtin;
 mod cheaper;
+mod rate_limit;
 mod recommendation;
 pub(crate) mod stats;
 mod trend;
@@ -33,6 +35,7 @@ use std::time::{Duration, SystemTime};
 
 pub use builtin::{ErrorHotspot, HighCostPerSelection, LowCacheHitRate, SlowResponses};
 pub use cheaper::CheaperEquivalent;
+pub use rate_limit::RateLimitHotspot;
 pub use recommendation::{Action, Evidence, Level, Priority, Recommendation, RecommendationKind};
 pub use trend::{Correlation, Regression};
 
@@ -140,6 +143,7 @@ pub fn default_heuristics() -> Vec<Box<dyn Heuristic>> {
         Box::new(LowCacheHitRate),
         Box::new(HighCostPerSelection),
         Box::new(ErrorHotspot),
+        Box::new(RateLimitHotspot),
         Box::new(CheaperEquivalent),
         Box::new(Regression),
         Box::new(Correlation),

@@ -17,6 +17,8 @@ pub enum RecommendationKind {
     HighCostPerSelection,
     /// A model fails far more often than the rest.
     ErrorHotspot,
+    /// A model is refused for rate limits (HTTP 429) far more often than the rest.
+    RateLimitHotspot,
     /// A cheaper model does as well on some complexity band.
     CheaperEquivalent,
     /// Latency or cost is trending up.
