@@ -143,10 +143,10 @@ fn seeded_scenarios_count_misses_and_false_alarms() {
             .iter()
             .map(|r| MODELS.iter().position(|m| r.id.ends_with(m)).unwrap())
             .collect();
-        for m in 0..4 {
+        for (m, &share) in shares.iter().enumerate() {
             let planted = matches!(plant, Plant::Burst { model: pm, .. } if pm == m);
-            let positive = planted && shares[m] >= 0.02;
-            let negative = !planted || shares[m] < 0.01;
+            let positive = planted && share >= 0.02;
+            let negative = !planted || share < 0.01;
             let fired = named.contains(&m);
             if positive {
                 scored_pos += 1;
