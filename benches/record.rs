@@ -5,6 +5,7 @@
 //! | record/floor                 | 6 relaxed atomic adds + 1 bucket add, shared      |
 //! | record/str_lookup            | `Monitor::record_selection`                       |
 //! | record/model_handle          | `ModelHandle::record_selection`                   |
+//! | record/str_lookup_streamed   | the same, with time to first token, error kind, retries |
 
 mod common;
 
@@ -33,6 +34,16 @@ fn record(c: &mut Criterion) {
         b.iter(|| {
             for e in &evs {
                 monitor.record_selection(black_box(&e.selection())).unwrap();
+            }
+        })
+    });
+
+    // Issue 15's budget: a streamed selection with an error kind costs at most 10 ns
+    // more than `str_lookup`, read off the same run.
+    g.bench_function("str_lookup_streamed", |b| {
+        b.iter(|| {
+            for e in &evs {
+                monitor.record_selection(black_box(&e.streamed())).unwrap();
             }
         })
     });

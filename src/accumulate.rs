@@ -35,7 +35,7 @@ use crossbeam_utils::CachePadded;
 use crate::aggregate::{Event, Totals};
 use crate::bands::Bands;
 use crate::feedback::{FeedbackEvent, Scores};
-use crate::stream::OpenStreams;
+use crate::stream::{Dense, OpenStreams};
 use crate::tokens::SLOTS;
 
 static NEXT_LANE: AtomicUsize = AtomicUsize::new(0);
@@ -68,9 +68,8 @@ pub(crate) struct OpenCell {
     /// Selections by token-usage bucket, input then output ([`crate::tokens`]).
     tokens: Box<[u32; 2 * SLOTS]>,
     has_tokens: bool,
-    counts: Box<[u32]>,
-    lo: usize,
-    hi: usize,
+    counts: Dense<u32>,
+    buckets: usize,
     /// Streaming timings, allocated at the first streamed selection and kept (cleared)
     /// when the cell is reused.
     stream: Option<Box<OpenStreams>>,
@@ -86,9 +85,8 @@ impl OpenCell {
             bands: Box::default(),
             tokens: Box::new([0; 2 * SLOTS]),
             has_tokens: false,
-            counts: vec![0; buckets].into_boxed_slice(),
-            lo: usize::MAX,
-            hi: 0,
+            counts: Dense::new(buckets),
+            buckets,
             stream: None,
             scores: Scores::default(),
         }
@@ -106,11 +104,9 @@ impl OpenCell {
             self.tokens[SLOTS + usize::from(output)] += 1;
             self.has_tokens = true;
         }
-        self.counts[e.bucket] += 1;
-        self.lo = self.lo.min(e.bucket);
-        self.hi = self.hi.max(e.bucket);
+        self.counts.add(e.bucket, 1);
         if let Some(s) = &e.stream {
-            let buckets = self.counts.len();
+            let buckets = self.buckets;
             self.stream
                 .get_or_insert_with(|| Box::new(OpenStreams::new(buckets)))
                 .add(s);
@@ -132,15 +128,7 @@ impl OpenCell {
 
     /// The non-empty buckets, in index order.
     pub(crate) fn buckets(&self) -> impl Iterator<Item = (usize, u64)> + '_ {
-        let range = if self.lo == usize::MAX {
-            0..0
-        } else {
-            self.lo..self.hi + 1
-        };
-        range.filter_map(|i| {
-            let c = self.counts[i];
-            (c != 0).then_some((i, u64::from(c)))
-        })
+        self.counts.buckets()
     }
 
     /// The token-usage counts, input then output; `None` when no selection reported
@@ -151,11 +139,7 @@ impl OpenCell {
 
     /// Empties the cell for reuse, touching only the buckets that were used.
     fn clear(&mut self) {
-        if self.lo != usize::MAX {
-            self.counts[self.lo..=self.hi].fill(0);
-        }
-        self.lo = usize::MAX;
-        self.hi = 0;
+        self.counts.clear();
         if self.totals.complexity.count > 0 {
             *self.bands = Bands::default();
         }
@@ -171,7 +155,7 @@ impl OpenCell {
     }
 
     fn heap_bytes(&self) -> usize {
-        self.counts.len() * std::mem::size_of::<u32>()
+        self.counts.heap_bytes()
             + std::mem::size_of::<Bands>()
             + std::mem::size_of::<[u32; 2 * SLOTS]>()
             + self.stream.as_ref().map_or(0, |s| s.heap_bytes())

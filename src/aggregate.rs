@@ -86,17 +86,22 @@ impl Event {
         let latency_us = micros(s.latency);
         let stream = match s.time_to_first_token {
             None => None,
-            Some(ttft) if ttft <= s.latency => Some(StreamEvent::new(
-                layout,
-                latency_us,
-                micros(ttft),
-                s.tokens_reported.then_some(s.output_tokens),
-            )),
             Some(ttft) => {
-                return Err(RecordError::TimeToFirstTokenAfterEnd {
-                    ttft,
-                    latency: s.latency,
-                });
+                // Compared in whole microseconds, as both are stored; a first token
+                // within the latency's last microsecond is accepted.
+                let ttft_us = micros(ttft);
+                if ttft_us > latency_us {
+                    return Err(RecordError::TimeToFirstTokenAfterEnd {
+                        ttft,
+                        latency: s.latency,
+                    });
+                }
+                Some(StreamEvent::new(
+                    layout,
+                    latency_us,
+                    ttft_us,
+                    s.tokens_reported.then_some(s.output_tokens),
+                ))
             }
         };
         Ok(Self {

@@ -32,14 +32,6 @@ impl Default for Timing {
 }
 
 impl Timing {
-    #[inline]
-    pub(crate) fn add(&mut self, us: u64) {
-        self.count += 1;
-        self.sum_us = self.sum_us.saturating_add(us);
-        self.min_us = self.min_us.min(us);
-        self.max_us = self.max_us.max(us);
-    }
-
     pub(crate) fn merge(&mut self, o: &Timing) {
         self.count = self.count.saturating_add(o.count);
         self.sum_us = self.sum_us.saturating_add(o.sum_us);
@@ -184,10 +176,18 @@ impl StreamEvent {
         ttft_us: u64,
         output_tokens: Option<u64>,
     ) -> Self {
-        let tpot = output_tokens
-            .filter(|&n| n > 1)
-            .map(|n| (latency_us - ttft_us) / (n - 1))
-            .map(|us| (us, layout.index(us)));
+        // In floating point through `i64`: a 64-bit integer division costs several
+        // nanoseconds on the hot path, and unsigned conversions a dozen instructions
+        // each; signed ones are one. Both operands are below 2^63 (`latency_us` is at
+        // most a `Duration`'s seconds times 10^6 saturated, so `as i64` is clamped
+        // first), and the quotient is exact below 2^53 µs and truncated like the
+        // integer one.
+        let tpot = output_tokens.filter(|&n| n > 1).map(|n| {
+            let spent = (latency_us - ttft_us).min(i64::MAX as u64) as i64 as f64;
+            let tokens = (n - 1).min(i64::MAX as u64) as i64 as f64;
+            let us = (spent / tokens) as i64 as u64;
+            (us, layout.index(us))
+        });
         Self {
             ttft: (ttft_us, layout.index(ttft_us)),
             tpot,
@@ -195,48 +195,98 @@ impl StreamEvent {
     }
 }
 
+/// One timing in an open cell: exact count, sum, minimum and maximum, and counts per
+/// bucket. The bucket range in use moves with the minimum and maximum (a smaller value
+/// never lands in a higher bucket), so one predictable branch per end tracks both,
+/// where separate `min` and range updates would cost four conditional moves.
+#[derive(Debug)]
+pub(crate) struct OpenTiming {
+    pub timing: Timing,
+    lo: usize,
+    hi: usize,
+    counts: Box<[u32]>,
+}
+
+impl OpenTiming {
+    fn new(buckets: usize) -> Self {
+        Self {
+            timing: Timing::default(),
+            lo: 0,
+            hi: 0,
+            counts: vec![0; buckets].into_boxed_slice(),
+        }
+    }
+
+    #[inline]
+    fn add(&mut self, (us, bucket): (u64, usize)) {
+        let t = &mut self.timing;
+        if us < t.min_us {
+            t.min_us = us;
+            self.lo = bucket;
+        }
+        // `max_us` starts at 0 and `hi` at bucket 0, which is the bucket of 0.
+        if us > t.max_us {
+            t.max_us = us;
+            self.hi = bucket;
+        }
+        t.count += 1;
+        t.sum_us = t.sum_us.saturating_add(us);
+        self.counts[bucket] += 1;
+    }
+
+    /// The non-empty buckets, in index order.
+    pub(crate) fn buckets(&self) -> impl Iterator<Item = (usize, u64)> + '_ {
+        let range = if self.timing.count == 0 {
+            0..0
+        } else {
+            self.lo..self.hi + 1
+        };
+        range.filter_map(|i| (self.counts[i] != 0).then(|| (i, u64::from(self.counts[i]))))
+    }
+
+    fn clear(&mut self) {
+        if self.timing.count > 0 {
+            self.counts[self.lo..=self.hi].fill(0);
+        }
+        self.timing = Timing::default();
+        (self.lo, self.hi) = (0, 0);
+    }
+}
+
 /// The streaming part of an open cell.
 #[derive(Debug)]
 pub(crate) struct OpenStreams {
-    pub ttft: Timing,
-    pub tpot: Timing,
-    pub ttft_counts: Dense<u32>,
-    pub tpot_counts: Dense<u32>,
+    pub ttft: OpenTiming,
+    pub tpot: OpenTiming,
 }
 
 impl OpenStreams {
     pub(crate) fn new(buckets: usize) -> Self {
         Self {
-            ttft: Timing::default(),
-            tpot: Timing::default(),
-            ttft_counts: Dense::new(buckets),
-            tpot_counts: Dense::new(buckets),
+            ttft: OpenTiming::new(buckets),
+            tpot: OpenTiming::new(buckets),
         }
     }
 
     #[inline]
     pub(crate) fn add(&mut self, e: &StreamEvent) {
-        self.ttft.add(e.ttft.0);
-        self.ttft_counts.add(e.ttft.1, 1);
-        if let Some((us, bucket)) = e.tpot {
-            self.tpot.add(us);
-            self.tpot_counts.add(bucket, 1);
+        self.ttft.add(e.ttft);
+        if let Some(tpot) = e.tpot {
+            self.tpot.add(tpot);
         }
     }
 
     pub(crate) fn is_empty(&self) -> bool {
-        self.ttft.count == 0
+        self.ttft.timing.count == 0
     }
 
     pub(crate) fn clear(&mut self) {
-        self.ttft = Timing::default();
-        self.tpot = Timing::default();
-        self.ttft_counts.clear();
-        self.tpot_counts.clear();
+        self.ttft.clear();
+        self.tpot.clear();
     }
 
     pub(crate) fn heap_bytes(&self) -> usize {
-        self.ttft_counts.heap_bytes() + self.tpot_counts.heap_bytes()
+        (self.ttft.counts.len() + self.tpot.counts.len()) * std::mem::size_of::<u32>()
     }
 }
 
@@ -252,10 +302,10 @@ pub(crate) struct StreamAgg {
 impl StreamAgg {
     pub(crate) fn from_open(o: &OpenStreams) -> Self {
         Self {
-            ttft: o.ttft,
-            tpot: o.tpot,
-            ttft_counts: CompactCounts::from_sorted(o.ttft_counts.buckets()),
-            tpot_counts: CompactCounts::from_sorted(o.tpot_counts.buckets()),
+            ttft: o.ttft.timing,
+            tpot: o.tpot.timing,
+            ttft_counts: CompactCounts::from_sorted(o.ttft.buckets()),
+            tpot_counts: CompactCounts::from_sorted(o.tpot.buckets()),
         }
     }
 
@@ -308,10 +358,10 @@ impl StreamAcc {
     }
 
     pub(crate) fn add_open(&mut self, s: &OpenStreams) {
-        self.ttft.merge(&s.ttft);
-        self.tpot.merge(&s.tpot);
-        self.ttft_counts.add_all(s.ttft_counts.buckets());
-        self.tpot_counts.add_all(s.tpot_counts.buckets());
+        self.ttft.merge(&s.ttft.timing);
+        self.tpot.merge(&s.tpot.timing);
+        self.ttft_counts.add_all(s.ttft.buckets());
+        self.tpot_counts.add_all(s.tpot.buckets());
     }
 
     pub(crate) fn merge(&mut self, o: &StreamAcc) {
@@ -377,6 +427,6 @@ mod tests {
         assert!((p95 / 95_000.0 - 1.0).abs() <= 0.01, "{p95}");
         assert_eq!(tpot.unwrap().max.as_micros(), 100_000);
         open.clear();
-        assert!(open.is_empty() && open.ttft_counts.buckets().next().is_none());
+        assert!(open.is_empty() && open.ttft.buckets().next().is_none());
     }
 }

@@ -9,6 +9,7 @@ use super::{CostReport, PerformanceReport, TrendPoint};
 use crate::calendar::rfc3339;
 use crate::clock::to_unix_nanos;
 use crate::error::ReportError;
+use crate::failure::ErrorKind;
 use crate::heuristics::Recommendation;
 use crate::summary::Stats;
 
@@ -68,6 +69,21 @@ struct StatsRow<'a> {
     mean_satisfaction: Option<f64>,
     input_tokens: u64,
     output_tokens: u64,
+    errors_timeout: u64,
+    errors_rate_limited: u64,
+    errors_server_error: u64,
+    errors_bad_request: u64,
+    errors_content_filter: u64,
+    errors_cancelled: u64,
+    errors_other: u64,
+    retries: u64,
+    fallbacks: u64,
+    streaming: u64,
+    ttft_p50_ms: Option<f64>,
+    ttft_p95_ms: Option<f64>,
+    ttft_p99_ms: Option<f64>,
+    tpot_p95_ms: Option<f64>,
+    feedback_samples: u64,
 }
 
 impl<'a> StatsRow<'a> {
@@ -94,8 +110,27 @@ impl<'a> StatsRow<'a> {
             mean_satisfaction: s.mean_satisfaction,
             input_tokens: s.input_tokens,
             output_tokens: s.output_tokens,
+            errors_timeout: kind(s, ErrorKind::Timeout),
+            errors_rate_limited: kind(s, ErrorKind::RateLimited),
+            errors_server_error: kind(s, ErrorKind::ServerError),
+            errors_bad_request: kind(s, ErrorKind::BadRequest),
+            errors_content_filter: kind(s, ErrorKind::ContentFilter),
+            errors_cancelled: kind(s, ErrorKind::Cancelled),
+            errors_other: kind(s, ErrorKind::Other),
+            retries: s.retries,
+            fallbacks: s.fallbacks,
+            streaming: s.streaming,
+            ttft_p50_ms: s.time_to_first_token.map(|t| ms(t.p50)),
+            ttft_p95_ms: s.time_to_first_token.map(|t| ms(t.p95)),
+            ttft_p99_ms: s.time_to_first_token.map(|t| ms(t.p99)),
+            tpot_p95_ms: s.time_per_output_token.map(|t| ms(t.p95)),
+            feedback_samples: s.feedback_samples,
         }
     }
+}
+
+fn kind(s: &Stats, k: ErrorKind) -> u64 {
+    s.errors_by_kind.get(&k).copied().unwrap_or(0)
 }
 
 #[derive(Serialize)]
@@ -363,6 +398,39 @@ impl fmt::Display for PerformanceReport {
                 ms(s.latency.p95),
                 ms(s.latency.p99),
                 s.mean_accuracy.map_or("-".into(), |a| format!("{a:.3}")),
+            )?;
+        }
+        let streamed: Vec<_> = self
+            .models
+            .iter()
+            .filter_map(|(m, s)| Some((m, s.time_to_first_token?, s)))
+            .collect();
+        if !streamed.is_empty() {
+            writeln!(f, "time to first token (streamed selections):")?;
+            for (m, t, s) in streamed {
+                let tpot = s
+                    .time_per_output_token
+                    .map(|t| format!(", {} per output token at p95", ms(t.p95)))
+                    .unwrap_or_default();
+                writeln!(
+                    f,
+                    "  {m}: p50 {} p95 {} p99 {} over {}{tpot}",
+                    ms(t.p50),
+                    ms(t.p95),
+                    ms(t.p99),
+                    s.streaming
+                )?;
+            }
+        }
+        if self.overview.errors > 0 {
+            write!(f, "errors by kind:")?;
+            for (k, n) in &self.overview.errors_by_kind {
+                write!(f, " {k} {n}")?;
+            }
+            writeln!(
+                f,
+                " ({} retries, {} fallbacks)",
+                self.overview.retries, self.overview.fallbacks
             )?;
         }
         match self.health.score {

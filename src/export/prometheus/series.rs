@@ -173,10 +173,10 @@ impl Counts {
         self.fallbacks += t.fallbacks;
         if let Some(s) = cell.stream() {
             let high = |(i, n): (usize, u64)| (layout.highest_value(i), n);
-            let ttft = s.ttft_counts.buckets().map(high);
-            self.ttft.add(&TTFT_BOUNDS, ttft, s.ttft.sum_us);
-            let tpot = s.tpot_counts.buckets().map(high);
-            self.tpot.add(&TPOT_BOUNDS, tpot, s.tpot.sum_us);
+            let ttft = s.ttft.buckets().map(high);
+            self.ttft.add(&TTFT_BOUNDS, ttft, s.ttft.timing.sum_us);
+            let tpot = s.tpot.buckets().map(high);
+            self.tpot.add(&TPOT_BOUNDS, tpot, s.tpot.timing.sum_us);
         }
     }
 
