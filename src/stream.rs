@@ -241,7 +241,9 @@ impl OpenTiming {
         } else {
             self.lo..self.hi + 1
         };
-        range.filter_map(|i| (self.counts[i] != 0).then(|| (i, u64::from(self.counts[i]))))
+        range
+            .filter(|&i| self.counts[i] != 0)
+            .map(|i| (i, u64::from(self.counts[i])))
     }
 
     fn clear(&mut self) {
