@@ -87,15 +87,18 @@ impl Event {
         let stream = match s.time_to_first_token {
             None => None,
             Some(ttft) => {
-                // Compared in whole microseconds, as both are stored; a first token
-                // within the latency's last microsecond is accepted.
-                let ttft_us = micros(ttft);
-                if ttft_us > latency_us {
+                if ttft > s.latency {
                     return Err(RecordError::TimeToFirstTokenAfterEnd {
                         ttft,
                         latency: s.latency,
                     });
                 }
+                // No saturation needed: at most the latency, whose conversion saturated
+                // if anything did, so `ttft_us <= latency_us` holds either way.
+                let ttft_us = ttft
+                    .as_secs()
+                    .wrapping_mul(1_000_000)
+                    .wrapping_add(u64::from(ttft.subsec_micros()));
                 Some(StreamEvent::new(
                     layout,
                     latency_us,

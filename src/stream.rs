@@ -178,14 +178,12 @@ impl StreamEvent {
     ) -> Self {
         // In floating point through `i64`: a 64-bit integer division costs several
         // nanoseconds on the hot path, and unsigned conversions a dozen instructions
-        // each; signed ones are one. Both operands are below 2^63 (`latency_us` is at
-        // most a `Duration`'s seconds times 10^6 saturated, so `as i64` is clamped
-        // first), and the quotient is exact below 2^53 µs and truncated like the
-        // integer one.
+        // each; signed ones are one. The quotient is exact while the time is below
+        // 2^53 µs (285 years) and truncated like the integer one; past 2^63 µs the
+        // result is meaningless but harmless (`as` saturates, nothing panics).
         let tpot = output_tokens.filter(|&n| n > 1).map(|n| {
-            let spent = (latency_us - ttft_us).min(i64::MAX as u64) as i64 as f64;
-            let tokens = (n - 1).min(i64::MAX as u64) as i64 as f64;
-            let us = (spent / tokens) as i64 as u64;
+            let spent = (latency_us - ttft_us) as i64 as f64;
+            let us = (spent / (n - 1) as i64 as f64) as i64 as u64;
             (us, layout.index(us))
         });
         Self {

@@ -5,7 +5,7 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 use std::time::Duration;
 
-use modelmeter::{ManualClock, Monitor, Selection};
+use modelmeter::{ErrorKind, ManualClock, Monitor, Selection};
 
 struct Counting;
 
@@ -47,10 +47,19 @@ fn recording_allocates_nothing_after_warm_up() {
     let record = |i: u64| {
         let latency = Duration::from_micros(50 + i * 37 % 900_000);
         fn fill(s: Selection<'_>, i: u64) -> Selection<'_> {
-            s.cost_usd(0.002)
+            let s = s
+                .cost_usd(0.002)
                 .cache_hit(i % 3 == 0)
                 .accuracy(1.0)
                 .tokens(100, 20)
+                .retries((i % 3) as u32);
+            // Streamed selections and failure kinds too: their timings live in parts
+            // of the cells allocated once, like the latency counts.
+            match i % 4 {
+                0 => s.time_to_first_token(s.latency() / 3),
+                1 => s.error_kind(ErrorKind::ALL[(i % 7) as usize]),
+                _ => s,
+            }
         }
         let sel = fill(Selection::new(models[(i % 4) as usize], latency), i);
         monitor.record_selection(&sel).unwrap();
