@@ -12,9 +12,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use modelmeter::{
-    AlertEventKind, AnomalyRule, Config, ConfigError, ExportBatch, ExportError, Exporter,
-    ManualClock, Metric, Monitor, MonitorBuilder, Rule, RuleScope, RuleView, Selection,
-    ThresholdRule,
+    AlertEventKind, AnomalyRule, Clock, Config, ConfigError, ErrorKind, ExportBatch, ExportError,
+    Exporter, Feedback, ManualClock, Metric, Monitor, MonitorBuilder, Rule, RuleScope, RuleView,
+    Selection, ThresholdRule,
 };
 use parking_lot::Mutex;
 
@@ -46,17 +46,30 @@ fn traffic(clock: &ManualClock, m: &Monitor, minutes: u64, error_share: u64) {
     for i in 0..minutes {
         for j in 0..(i % 5 + 1) * 3 {
             let model = format!("m{}", (i + j) % 4);
-            let s = Selection::new(&model, Duration::from_millis(10 + (37 * j + i) % 900))
+            let latency = Duration::from_millis(10 + (37 * j + i) % 900);
+            let mut s = Selection::new(&model, latency)
                 .cost_usd(0.001 * j as f64)
                 .accuracy((j % 3) as f64 / 2.0)
                 .complexity((j % 10) as f64 / 10.0)
                 .cache_hit(j % 2 == 0)
                 .error(j % 10 < error_share)
-                .tokens(100 + j, 20 * i);
+                .tokens(100 + j, 20 * i)
+                .retries((j % 2) as u32);
+            // Streams, failure kinds and late feedback are kept like the rest.
+            if j % 3 == 0 {
+                s = s.time_to_first_token(latency / 5);
+            }
+            if j % 10 < error_share && j % 4 == 0 {
+                s = s.error_kind(ErrorKind::RateLimited);
+            }
             m.record_selection(&s).unwrap();
         }
+        let at = clock.now();
         clock.advance(MIN);
         m.tick();
+        let judged = format!("m{}", i % 4);
+        m.record_feedback(&Feedback::new(&judged, at).score("helpful", (i % 3) as f64 / 2.0))
+            .unwrap();
     }
 }
 
@@ -76,6 +89,9 @@ fn sealed_history_of_every_tier_survives_a_restart() {
         assert_eq!(h.loaded_buckets, 0);
         assert!(h.commits >= 170, "{h:?}");
         let sums = windows.map(|w| m.summary(w));
+        let day = &sums[3].overview;
+        assert!(day.time_to_first_token.is_some() && day.scores["helpful"].samples > 100);
+        assert!(day.errors_by_kind.len() == 2 && day.retries > 0);
         (sums, m.performance_report(Duration::from_secs(3 * 3600)))
     };
     let m = open(&path, &clock, config.clone());
