@@ -1,6 +1,7 @@
 // Profiling aid for the hot path (see BENCHMARKS.md): records a fixed stream in a loop.
-// `MODE=manual` uses a ManualClock, `MODE=handle` records through ModelHandles.
-use modelmeter::{ManualClock, Monitor, Selection};
+// `MODE=manual` uses a ManualClock, `MODE=handle` records through ModelHandles;
+// `STREAMED=1` records streamed selections (time to first token, error kinds, retries).
+use modelmeter::{ErrorKind, ManualClock, Monitor, Selection};
 use std::time::Duration;
 fn main() {
     let n: u64 = std::env::args()
@@ -36,6 +37,16 @@ fn main() {
             .error(i % 50 == 0)
             .accuracy(1.0)
             .tokens(100, 20)
+        })
+        .map(|s| {
+            if std::env::var_os("STREAMED").is_none() {
+                return s;
+            }
+            let s = s.time_to_first_token(s.latency() / 4).retries(1);
+            match s.failure() {
+                Some(_) => s.error_kind(ErrorKind::RateLimited),
+                None => s,
+            }
         })
         .collect();
     let t = std::time::Instant::now();

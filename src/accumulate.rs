@@ -35,7 +35,7 @@ use crossbeam_utils::CachePadded;
 use crate::aggregate::{Event, Totals};
 use crate::bands::Bands;
 use crate::feedback::{FeedbackEvent, Scores};
-use crate::stream::{Dense, OpenStreams};
+use crate::stream::{Dense, OpenStreams, StreamEvent};
 use crate::tokens::SLOTS;
 
 static NEXT_LANE: AtomicUsize = AtomicUsize::new(0);
@@ -93,7 +93,7 @@ impl OpenCell {
     }
 
     #[inline]
-    fn add(&mut self, e: &Event) {
+    fn add(&mut self, e: &Event, stream: Option<&StreamEvent>) {
         self.totals.add(e);
         // Only selections with a complexity touch the band counters' cache lines.
         if e.complexity.1 != 0 {
@@ -105,7 +105,7 @@ impl OpenCell {
             self.has_tokens = true;
         }
         self.counts.add(e.bucket, 1);
-        if let Some(s) = &e.stream {
+        if let Some(s) = stream {
             let buckets = self.buckets;
             self.stream
                 .get_or_insert_with(|| Box::new(OpenStreams::new(buckets)))
@@ -207,10 +207,16 @@ impl ModelSlot {
 
     /// Adds one event to the cell of `minute` in this thread's shard.
     #[inline]
-    pub(crate) fn record(&self, minute: u64, e: &Event, overflow: bool) -> Result<(), Retired> {
+    pub(crate) fn record(
+        &self,
+        minute: u64,
+        e: &Event,
+        stream: Option<&StreamEvent>,
+        overflow: bool,
+    ) -> Result<(), Retired> {
         self.with_cell(minute, |cell, overflowed| {
             *overflowed += u64::from(overflow);
-            cell.add(e);
+            cell.add(e, stream);
         })
     }
 
@@ -220,7 +226,7 @@ impl ModelSlot {
         self.with_cell(minute, |cell, _| cell.add_feedback(f))
     }
 
-    #[inline]
+    #[inline(always)]
     fn with_cell(
         &self,
         minute: u64,
@@ -347,9 +353,9 @@ mod tests {
     #[test]
     fn cells_are_taken_by_minute_and_reused() {
         let slot = ModelSlot::new("m".into(), 2, 3328);
-        slot.record(10, &event(5), false).unwrap();
-        slot.record(10, &event(500), false).unwrap();
-        slot.record(11, &event(7), true).unwrap();
+        slot.record(10, &event(5), None, false).unwrap();
+        slot.record(10, &event(500), None, false).unwrap();
+        slot.record(11, &event(7), None, true).unwrap();
         let mut out = Vec::new();
         slot.take_cells(11, &mut out);
         assert_eq!(out.len(), 1);
@@ -367,17 +373,17 @@ mod tests {
     #[test]
     fn retired_slot_refuses_writes() {
         let slot = ModelSlot::new("m".into(), 1, 3328);
-        slot.record(1, &event(1), false).unwrap();
+        slot.record(1, &event(1), None, false).unwrap();
         assert!(!slot.retire_if_idle());
         slot.take_cells(u64::MAX, &mut Vec::new());
         assert!(slot.retire_if_idle());
-        assert!(slot.record(1, &event(1), false).is_err());
+        assert!(slot.record(1, &event(1), None, false).is_err());
     }
 
     #[test]
     fn cleared_cells_are_empty() {
         let mut c = OpenCell::new(3328);
-        c.add(&event(3));
+        c.add(&event(3), None);
         c.clear();
         assert_eq!(c.buckets().count(), 0);
         assert_eq!(c.totals, Totals::default());
@@ -420,8 +426,8 @@ mod loom_model {
                 .map(|_| {
                     let (slot, e) = (slot.clone(), e.clone());
                     thread::spawn(move || {
-                        slot.record(0, &e, false).unwrap();
-                        slot.record(1, &e, false).unwrap();
+                        slot.record(0, &e, None, false).unwrap();
+                        slot.record(1, &e, None, false).unwrap();
                     })
                 })
                 .collect();
@@ -446,8 +452,8 @@ mod loom_model {
             let writer = {
                 let (slot, fresh, e) = (slot.clone(), fresh.clone(), e.clone());
                 thread::spawn(move || {
-                    if slot.record(0, &e, false).is_err() {
-                        fresh.record(0, &e, false).unwrap();
+                    if slot.record(0, &e, None, false).is_err() {
+                        fresh.record(0, &e, None, false).unwrap();
                     }
                 })
             };

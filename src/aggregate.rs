@@ -7,7 +7,7 @@
 use crate::error::RecordError;
 use crate::failure::KindCounts;
 use crate::hdr::{BucketLayout, CompactCounts};
-use crate::selection::{MAX_COST_USD, Selection};
+use crate::selection::{MAX_COST_USD, Marks, Selection};
 use crate::stream::{StreamAgg, StreamEvent};
 
 /// Nano-dollars per dollar.
@@ -52,14 +52,16 @@ pub(crate) struct Event {
     /// The token-usage bucket of the input and the output count
     /// ([`crate::tokens::slot`]), when the selection reported tokens.
     pub token_slots: Option<(u8, u8)>,
-    /// The slot of the error kind ([`crate::failure::ErrorKind::slot`]); read only when
-    /// `error` is set.
-    pub error_kind: u8,
-    pub retries: u32,
-    pub fallback: bool,
-    pub streaming: bool,
-    pub stream: Option<StreamEvent>,
+    /// Retries, error kind, fallback and streaming, packed as the selection holds them.
+    pub marks: Marks,
+    /// The time to first token in µs, [`NO_TTFT`] without one: a word, not the whole
+    /// [`StreamEvent`], so that moving an `Event` stays cheap; the recorder derives the
+    /// rest ([`Event::stream`]) next to where it is added.
+    pub ttft_us: u64,
 }
+
+/// [`Event::ttft_us`] of a selection without a time to first token.
+pub(crate) const NO_TTFT: u64 = u64::MAX;
 
 impl Event {
     /// Validates every field that does not depend on time and converts the selection,
@@ -84,8 +86,8 @@ impl Event {
             value,
         })?;
         let latency_us = micros(s.latency);
-        let stream = match s.time_to_first_token {
-            None => None,
+        let ttft_us = match s.time_to_first_token {
+            None => NO_TTFT,
             Some(ttft) => {
                 if ttft > s.latency {
                     return Err(RecordError::TimeToFirstTokenAfterEnd {
@@ -95,16 +97,11 @@ impl Event {
                 }
                 // No saturation needed: at most the latency, whose conversion saturated
                 // if anything did, so `ttft_us <= latency_us` holds either way.
-                let ttft_us = ttft
-                    .as_secs()
+                // One below the sentinel: a saturated time still counts as streamed.
+                ttft.as_secs()
                     .wrapping_mul(1_000_000)
-                    .wrapping_add(u64::from(ttft.subsec_micros()));
-                Some(StreamEvent::new(
-                    layout,
-                    latency_us,
-                    ttft_us,
-                    s.tokens_reported.then_some(s.output_tokens),
-                ))
+                    .wrapping_add(u64::from(ttft.subsec_micros()))
+                    .min(NO_TTFT - 1)
             }
         };
         Ok(Self {
@@ -124,11 +121,21 @@ impl Event {
                     crate::tokens::slot(s.output_tokens),
                 )
             }),
-            error_kind: s.error_kind.slot() as u8,
-            retries: s.retries,
-            fallback: s.fallback,
-            streaming: s.streaming,
-            stream,
+            marks: s.marks,
+            ttft_us,
+        })
+    }
+
+    /// The streaming timings of a selection with a time to first token.
+    #[inline]
+    pub(crate) fn stream(&self, layout: &BucketLayout) -> Option<StreamEvent> {
+        (self.ttft_us != NO_TTFT).then(|| {
+            StreamEvent::new(
+                layout,
+                self.latency_us,
+                self.ttft_us,
+                self.token_slots.map(|_| self.output_tokens),
+            )
         })
     }
 }
@@ -243,11 +250,22 @@ impl Totals {
         let hit = u64::from(e.cache_hit);
         self.hit_cost.add((e.cost.0 * hit, e.cost.1 * hit));
         self.hit_latency_sum_us = self.hit_latency_sum_us.saturating_add(e.latency_us * hit);
-        // Branch-free: a success adds zero to the slot of its (default) kind.
-        self.error_kinds.0[usize::from(e.error_kind)] += u64::from(e.error);
-        self.retries += u64::from(e.retries);
-        self.fallbacks += u64::from(e.fallback);
-        self.streaming += u64::from(e.streaming);
+        // One predictable branch: most selections succeed without retries, fallback
+        // or stream, and skip these adds.
+        if e.error || e.marks != Marks::PLAIN {
+            self.add_marks(e);
+        }
+    }
+
+    #[inline]
+    fn add_marks(&mut self, e: &Event) {
+        let m = e.marks;
+        if e.error {
+            self.error_kinds.0[m.kind_slot()] += 1;
+        }
+        self.retries = self.retries.saturating_add(u64::from(m.retries()));
+        self.fallbacks += u64::from(m.fallback());
+        self.streaming += u64::from(m.streaming());
     }
 
     pub(crate) fn merge(&mut self, o: &Totals) {

@@ -176,14 +176,10 @@ impl StreamEvent {
         ttft_us: u64,
         output_tokens: Option<u64>,
     ) -> Self {
-        // In floating point through `i64`: a 64-bit integer division costs several
-        // nanoseconds on the hot path, and unsigned conversions a dozen instructions
-        // each; signed ones are one. The quotient is exact while the time is below
-        // 2^53 µs (285 years) and truncated like the integer one; past 2^63 µs the
-        // result is meaningless but harmless (`as` saturates, nothing panics).
+        // An integer division: one instruction, about as fast as a double one on
+        // current cores, where converting to and from `f64` costs ten.
         let tpot = output_tokens.filter(|&n| n > 1).map(|n| {
-            let spent = (latency_us - ttft_us) as i64 as f64;
-            let us = (spent / (n - 1) as i64 as f64) as i64 as u64;
+            let us = (latency_us - ttft_us) / (n - 1);
             (us, layout.index(us))
         });
         Self {
