@@ -11,8 +11,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use modelmeter::{
-    Clock, Config, CsvExporter, JsonLinesExporter, LogExporter, ManualClock, Monitor, Selection,
-    Snapshot,
+    Clock, Config, CsvExporter, ErrorKind, Feedback, JsonLinesExporter, LogExporter, ManualClock,
+    Monitor, Selection, Snapshot,
 };
 
 /// 2026-11-23 00:00:00 UTC.
@@ -114,11 +114,34 @@ pub fn record(data: &[u8]) {
     let clock = ManualClock::new(start());
     let m = monitor(&clock, quiet());
     let mut input = Input(data);
-    let (mut accepted, mut refused) = (0u64, 0u64);
+    let (mut accepted, mut refused, mut feedback) = (0u64, 0u64, 0u64);
     while !input.is_empty() {
         match input.u8() % 8 {
             0 => clock.advance(Duration::from_secs(u64::from(input.u8()))),
             1 => m.tick(),
+            2 => {
+                // Late feedback: hostile ids, times, values and score names.
+                let len = usize::from(input.u8() % 16);
+                let id = input.string(len);
+                let back = Duration::from_secs(u64::from(input.u8()) * 3600);
+                let flags = input.u8();
+                let mut f = Feedback::new(&id, clock.now() - back);
+                if flags & 1 != 0 {
+                    f = f.accuracy(input.f64());
+                }
+                if flags & 2 != 0 {
+                    f = f.satisfaction(input.f64());
+                }
+                let name_len = usize::from(input.u8() % 8);
+                let name = input.string(name_len);
+                if flags & 4 != 0 {
+                    f = f.score(&name, input.f64());
+                }
+                match m.record_feedback(&f) {
+                    Ok(()) => feedback += 1,
+                    Err(_) => refused += 1,
+                }
+            }
             _ => {
                 let len = usize::from(input.u8()) + usize::from(input.u8() % 2) * 200;
                 let id = input.string(len);
@@ -148,6 +171,14 @@ pub fn record(data: &[u8]) {
                     let ahead = Duration::from_secs(u64::from(input.u8()));
                     s = s.at(clock.now() - back + ahead);
                 }
+                let more = input.u8();
+                if more & 1 != 0 {
+                    s = s.time_to_first_token(Duration::from_nanos(input.u64() >> shift));
+                }
+                if more & 2 != 0 {
+                    s = s.error_kind(ErrorKind::ALL[usize::from(more >> 5) % 7]);
+                }
+                s = s.retries(u32::from(more & 4)).fallback(more & 8 != 0);
                 match m.record_selection(&s) {
                     Ok(()) => accepted += 1,
                     Err(_) => refused += 1,
@@ -170,6 +201,10 @@ pub fn record(data: &[u8]) {
         summary.models.values().map(|s| s.count).sum::<u64>(),
         accepted
     );
+    // Feedback counts no selection, and every accepted one is counted once.
+    assert_eq!(summary.overview.feedback_samples, feedback);
+    let o = &summary.overview;
+    assert_eq!(o.errors_by_kind.values().sum::<u64>(), o.errors);
 }
 
 /// `Snapshot` decoding and `merge`: whatever decodes either merges into a monitor's own
