@@ -11,7 +11,7 @@
 
 use std::time::{Duration, Instant};
 
-use modelmeter::{Config, ManualClock, Monitor, Selection, Stats};
+use modelmeter::{Clock, Config, ErrorKind, Feedback, ManualClock, Monitor, Selection, Stats};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use rand_distr::{Distribution, LogNormal};
@@ -165,6 +165,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let started = Instant::now();
     let (mut recorded, mut refused) = (0u64, 0u64);
+    let mut pending = std::collections::VecDeque::new();
     for minute in 0..1440u64 {
         // Diurnal traffic: ~1,000,000 selections over the day, peaking mid-afternoon UTC.
         let phase = (minute as f64 / 1440.0 - 0.35) * std::f64::consts::TAU;
@@ -208,8 +209,36 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                     0.5
                 })
                 .tokens(tokens_in, tokens_out);
+            // Answers that reach the model are streamed: the first token after 15 to
+            // 35% of the latency (prefill grows with the task). Failures say why.
+            // Both derive from values already drawn, so the day's traffic is the same
+            // with or without them.
+            let sel = if error {
+                sel.error_kind(match tokens_in % 10 {
+                    0..=4 => ErrorKind::RateLimited,
+                    5..=7 => ErrorKind::Timeout,
+                    _ => ErrorKind::ServerError,
+                })
+            } else if cache_hit {
+                sel
+            } else {
+                sel.time_to_first_token(Duration::from_secs_f64(
+                    ms * (0.15 + 0.2 * complexity) / 1000.0,
+                ))
+            };
             monitor.record_selection(&sel)?;
             recorded += 1;
+            // One answer in 50 gets a thumbs up or down from its user ten minutes
+            // later: it joins the minute the selection was counted in.
+            if i % 50 == 0 {
+                let verdict = if accurate && !error { 1.0 } else { 0.0 };
+                pending.push_back((p.name, clock.now(), verdict));
+            }
+        }
+        let due = day_start + Duration::from_secs(minute.saturating_sub(10) * 60);
+        while pending.front().is_some_and(|f| f.1 < due) {
+            let (model, at, verdict) = pending.pop_front().expect("checked");
+            monitor.record_feedback(&Feedback::new(model, at).score("thumbs_up", verdict))?;
         }
         // A few bad inputs from a buggy caller: refused, counted, nothing else touched.
         if minute % 240 == 0 {
@@ -228,6 +257,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
         clock.set(day_start + Duration::from_secs((minute + 1) * 60 + 5));
         monitor.tick();
+    }
+    for (model, at, verdict) in pending {
+        monitor.record_feedback(&Feedback::new(model, at).score("thumbs_up", verdict))?;
     }
     monitor.flush();
     let elapsed = started.elapsed();
@@ -267,6 +299,29 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     println!("{}", "-".repeat(96));
     row("all models", &summary.overview);
+    println!();
+    println!("streams, failures and late feedback:");
+    for (name, s) in &summary.models {
+        let ms = |d: Duration| format!("{:.0}ms", d.as_secs_f64() * 1000.0);
+        let ttft = s.time_to_first_token.map_or("-".into(), |t| {
+            format!("first token p50 {} p95 {}", ms(t.p50), ms(t.p95))
+        });
+        let tpot = s
+            .time_per_output_token
+            .map_or("-".into(), |t| format!("{} per token", ms(t.p50)));
+        let kinds: Vec<String> = s
+            .errors_by_kind
+            .iter()
+            .map(|(k, n)| format!("{k} {n}"))
+            .collect();
+        let thumbs = s.scores.get("thumbs_up").map_or("-".into(), |t| {
+            format!("{:.0}% of {}", t.mean * 100.0, t.samples)
+        });
+        println!(
+            "  {name:<18} {ttft:<32} {tpot:<16} errors: {:<38} thumbs up: {thumbs}",
+            kinds.join(", ")
+        );
+    }
     let health = monitor.health();
     println!();
     println!(
