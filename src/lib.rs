@@ -28,7 +28,10 @@
 //!
 //! Each stage is a module, and data flows one way:
 //!
-//! 1. [`selection`](Selection): the host's report of one request;
+//! 1. [`selection`](Selection): the host's report of one request, with its
+//!    [`failure`](ErrorKind) kind and, for a streamed answer, its time to first token
+//!    (`stream` derives the time per output token); [`feedback`](Feedback) that
+//!    arrives later enters here too, for the minute its selection was counted in;
 //! 2. `registry`: model id to slot, lock-free, capped at `maxModels`;
 //! 3. `accumulate`: per-thread shards of the open minute, dense HDR-compatible buckets;
 //! 4. `seal`: finished minutes become stored buckets at each tick;
