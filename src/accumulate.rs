@@ -115,10 +115,7 @@ impl OpenCell {
 
     /// Adds feedback on a selection of this minute, counting no selection.
     fn add_feedback(&mut self, f: &FeedbackEvent) {
-        self.totals.accuracy.add(f.accuracy);
-        self.totals.satisfaction.add(f.satisfaction);
-        self.totals.feedback += 1;
-        self.scores.merge(&f.scores);
+        f.add_to(&mut self.totals, &mut self.scores);
     }
 
     /// The streaming timings, when a selection in the cell was streamed.

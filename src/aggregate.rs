@@ -95,13 +95,9 @@ impl Event {
                         latency: s.latency,
                     });
                 }
-                // No saturation needed: at most the latency, whose conversion saturated
-                // if anything did, so `ttft_us <= latency_us` holds either way.
-                // One below the sentinel: a saturated time still counts as streamed.
-                ttft.as_secs()
-                    .wrapping_mul(1_000_000)
-                    .wrapping_add(u64::from(ttft.subsec_micros()))
-                    .min(NO_TTFT - 1)
+                // Saturating like the latency, so `ttft_us <= latency_us` holds; one
+                // below the sentinel, so a saturated time still counts as streamed.
+                micros(ttft).min(NO_TTFT - 1)
             }
         };
         Ok(Self {
@@ -164,8 +160,9 @@ impl SumCount {
     }
 
     pub(crate) fn merge(&mut self, o: &SumCount) {
+        // Saturating: merged values may come from a store or a snapshot.
         self.sum = self.sum.saturating_add(o.sum);
-        self.count += o.count;
+        self.count = self.count.saturating_add(o.count);
     }
 
     /// The mean in natural units, or `None` without values.
@@ -285,9 +282,9 @@ impl Totals {
         self.hit_latency_sum_us = self.hit_latency_sum_us.saturating_add(o.hit_latency_sum_us);
         self.error_kinds.merge(&o.error_kinds);
         self.retries = self.retries.saturating_add(o.retries);
-        self.fallbacks += o.fallbacks;
-        self.streaming += o.streaming;
-        self.feedback += o.feedback;
+        self.fallbacks = self.fallbacks.saturating_add(o.fallbacks);
+        self.streaming = self.streaming.saturating_add(o.streaming);
+        self.feedback = self.feedback.saturating_add(o.feedback);
     }
 
     /// Total cost in dollars.

@@ -158,6 +158,14 @@ pub enum RecordError {
         /// The value given.
         value: f64,
     },
+    /// Feedback for a sealed minute while
+    /// [`MAX_PENDING_FEEDBACK_MINUTES`](crate::feedback::MAX_PENDING_FEEDBACK_MINUTES)
+    /// other (model, minute) pairs already wait for the next tick.
+    #[error("{max} minutes of feedback already wait for the next tick")]
+    FeedbackBacklogFull {
+        /// The limit.
+        max: usize,
+    },
     /// A new score name past the limit of distinct names.
     #[error("score {name:?} would be distinct score name number {}, the limit is {max}", .max + 1)]
     TooManyScores {
@@ -189,6 +197,7 @@ impl RecordError {
             Self::EmptyFeedback { .. } => RejectReason::EmptyFeedback,
             Self::InvalidScore { .. } => RejectReason::InvalidScore,
             Self::TooManyScores { .. } => RejectReason::TooManyScores,
+            Self::FeedbackBacklogFull { .. } => RejectReason::FeedbackBacklogFull,
         }
     }
 }
@@ -232,11 +241,13 @@ pub enum RejectReason {
     InvalidScore,
     /// See [`RecordError::TooManyScores`].
     TooManyScores,
+    /// See [`RecordError::FeedbackBacklogFull`].
+    FeedbackBacklogFull,
 }
 
 impl RejectReason {
     /// Every reason, in counter order.
-    pub const ALL: [RejectReason; 17] = [
+    pub const ALL: [RejectReason; 18] = [
         Self::InvalidCost,
         Self::InvalidComplexity,
         Self::InvalidAccuracy,
@@ -254,6 +265,7 @@ impl RejectReason {
         Self::EmptyFeedback,
         Self::InvalidScore,
         Self::TooManyScores,
+        Self::FeedbackBacklogFull,
     ];
 
     pub(crate) fn slot(self) -> usize {
@@ -281,6 +293,7 @@ impl fmt::Display for RejectReason {
             Self::EmptyFeedback => "empty_feedback",
             Self::InvalidScore => "invalid_score",
             Self::TooManyScores => "too_many_scores",
+            Self::FeedbackBacklogFull => "feedback_backlog_full",
         };
         f.write_str(s)
     }

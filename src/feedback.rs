@@ -2,11 +2,18 @@
 //! selection was recorded (a thumbs-up, an eval score, a grader's verdict).
 //!
 //! A [`Feedback`] names the model and the time of the selection it judges. The monitor
-//! adds it to the minute that selection was counted in, exactly as if it had come with
-//! the selection, but without counting the selection again: through the open cell of
-//! that minute when it is still open, and as a delta bucket at the next tick when it was
-//! already sealed, so the hour, day and week that contain it receive it too. No
-//! per-selection state is kept, and recording pays nothing for it.
+//! adds it to the minute that selection was counted in, to the same sums as a value
+//! recorded with the selection, but without counting the selection again: for the
+//! current or the previous minute through that minute's open cell (visible at once),
+//! for an older minute through a backlog that the next tick adds to the stored tiers as
+//! a delta bucket, so the hour, day and week that contain it receive it too. No
+//! per-selection state is kept, and recording pays nothing for it. The backlog holds at
+//! most [`MAX_PENDING_FEEDBACK_MINUTES`] (model, minute) pairs between two ticks.
+//!
+//! Late accuracy and satisfaction reach the minute, hour, day and week buckets and
+//! everything read from them (summaries, reports, rules, exporters), but not the
+//! per-complexity-band counters: a band needs the selection's complexity, which
+//! feedback does not carry.
 //!
 //! Feedback older than the minute tier's retention still reaches the coarser tiers that
 //! cover its time. Feedback for a time no retained tier covers, for a model the monitor
@@ -157,6 +164,56 @@ pub(crate) struct FeedbackEvent {
     pub accuracy: (u64, u64),
     pub satisfaction: (u64, u64),
     pub scores: Scores,
+}
+
+impl FeedbackEvent {
+    /// Adds this feedback to a minute's counters, counting no selection.
+    pub(crate) fn add_to(&self, totals: &mut crate::aggregate::Totals, scores: &mut Scores) {
+        totals.accuracy.add(self.accuracy);
+        totals.satisfaction.add(self.satisfaction);
+        totals.feedback += 1;
+        scores.merge(&self.scores);
+    }
+}
+
+/// Most distinct (model, minute) pairs of feedback for sealed minutes that may wait
+/// for the next tick. Each costs a few hundred bytes until then, so a flood of
+/// feedback for many old minutes is refused
+/// ([`RecordError::FeedbackBacklogFull`]) rather than held.
+pub const MAX_PENDING_FEEDBACK_MINUTES: usize = 16_384;
+
+/// Feedback for minutes already sealed, by model and minute, until the next tick adds
+/// it to the stored tiers as delta buckets. Kept apart from the open cells, whose
+/// latency arrays would cost 13 KiB per minute fed back to.
+#[derive(Debug, Default)]
+pub(crate) struct Backlog(
+    std::collections::BTreeMap<(Arc<str>, u64), (crate::aggregate::Totals, Scores)>,
+);
+
+impl Backlog {
+    pub(crate) fn add(
+        &mut self,
+        model: &Arc<str>,
+        minute: u64,
+        f: &FeedbackEvent,
+    ) -> Result<(), RecordError> {
+        let key = (model.clone(), minute);
+        if !self.0.contains_key(&key) && self.0.len() >= MAX_PENDING_FEEDBACK_MINUTES {
+            return Err(RecordError::FeedbackBacklogFull {
+                max: MAX_PENDING_FEEDBACK_MINUTES,
+            });
+        }
+        let (totals, scores) = self.0.entry(key).or_default();
+        f.add_to(totals, scores);
+        Ok(())
+    }
+
+    /// Everything waiting, in model and minute order, leaving the backlog empty.
+    pub(crate) fn take(
+        &mut self,
+    ) -> impl Iterator<Item = ((Arc<str>, u64), (crate::aggregate::Totals, Scores))> {
+        std::mem::take(&mut self.0).into_iter()
+    }
 }
 
 /// The names a monitor has accepted, shared so each bucket holds one `Arc` per name.

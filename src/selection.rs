@@ -175,9 +175,14 @@ impl<'a> Selection<'a> {
     }
 
     /// Whether the answer was streamed. Implied by
-    /// [`time_to_first_token`](Self::time_to_first_token).
+    /// [`time_to_first_token`](Self::time_to_first_token); `streaming(false)` also
+    /// drops a time to first token set before, so every timed selection counts as
+    /// streamed.
     pub fn streaming(mut self, streaming: bool) -> Self {
         self.marks = self.marks.with_flag(Marks::STREAMING, streaming);
+        if !streaming {
+            self.time_to_first_token = None;
+        }
         self
     }
 

@@ -407,12 +407,25 @@ impl SnapshotModel {
             ("errors", self.errors),
             ("cache_hits", self.cache_hits),
             ("cost_count", self.cost_count),
-            ("accuracy_count", self.accuracy_count),
-            ("satisfaction_count", self.satisfaction_count),
             ("complexity_count", self.complexity_count),
+            ("fallbacks", self.fallbacks),
+            ("streaming", self.streaming),
         ] {
             if n > self.count {
                 return Err(format!("{name} {n} exceeds count {}", self.count));
+            }
+        }
+        // Late feedback adds accuracy and satisfaction without a selection.
+        let judged = self.count.saturating_add(self.feedback);
+        for (name, n) in [
+            ("accuracy_count", self.accuracy_count),
+            ("satisfaction_count", self.satisfaction_count),
+        ] {
+            if n > judged {
+                return Err(format!(
+                    "{name} {n} exceeds count {} plus feedback {}",
+                    self.count, self.feedback
+                ));
             }
         }
         if self.hit_cost_count > self.cache_hits.min(self.cost_count) {

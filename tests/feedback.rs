@@ -208,3 +208,81 @@ fn feedback_that_cannot_land_is_refused_and_counted() {
     let s = &monitor.summary(MINUTE).models["m"];
     assert_eq!((s.count, s.accuracy_samples, s.feedback_samples), (1, 0, 0));
 }
+
+#[test]
+fn feedback_for_many_old_minutes_waits_in_a_bounded_backlog() {
+    use modelmeter::feedback::MAX_PENDING_FEEDBACK_MINUTES;
+    let (clock, monitor) = monitor();
+    let start = clock.now();
+    monitor
+        .record_selection(&Selection::new("m", Duration::from_millis(5)))
+        .unwrap();
+    // Twelve days on: every minute since is sealed and held by the day tier.
+    clock.advance(Duration::from_secs(12 * 86_400));
+    monitor.tick();
+    let old = |k: usize| start + MINUTE * k as u32;
+    for k in 0..MAX_PENDING_FEEDBACK_MINUTES {
+        monitor
+            .record_feedback(&Feedback::new("m", old(k)).accuracy(1.0))
+            .unwrap();
+    }
+    // More feedback for a minute already waiting is merged, not a new entry.
+    monitor
+        .record_feedback(&Feedback::new("m", old(0)).accuracy(0.0))
+        .unwrap();
+    let full = Feedback::new("m", old(MAX_PENDING_FEEDBACK_MINUTES)).accuracy(1.0);
+    assert_eq!(
+        monitor.record_feedback(&full),
+        Err(RecordError::FeedbackBacklogFull {
+            max: MAX_PENDING_FEEDBACK_MINUTES
+        })
+    );
+    assert_eq!(
+        monitor.health().rejected[&RejectReason::FeedbackBacklogFull],
+        1
+    );
+    // Not visible before the tick; all of it after, once.
+    let window = Duration::from_secs(13 * 86_400);
+    assert_eq!(monitor.summary(window).models["m"].feedback_samples, 0);
+    monitor.tick();
+    monitor.record_feedback(&full).unwrap();
+    monitor.tick();
+    let s = &monitor.summary(window).models["m"];
+    assert_eq!(s.count, 1);
+    assert_eq!(s.feedback_samples, MAX_PENDING_FEEDBACK_MINUTES as u64 + 2);
+    assert_eq!(s.accuracy_samples, MAX_PENDING_FEEDBACK_MINUTES as u64 + 2);
+}
+
+#[test]
+fn the_overflow_slot_takes_no_feedback() {
+    let (clock, monitor) = monitor();
+    let f = Feedback::new(modelmeter::OTHER_MODEL, clock.now()).accuracy(1.0);
+    assert_eq!(
+        monitor.record_feedback(&f),
+        Err(RecordError::ReservedModelId)
+    );
+}
+
+#[test]
+fn a_snapshot_with_more_judgements_than_selections_still_merges() {
+    // Two verdicts on one selection: the snapshot holds 2 accuracies for 1 selection,
+    // which is what feedback allows, and another monitor's snapshot accepts it.
+    let (clock, monitor) = monitor();
+    let at = clock.now();
+    monitor
+        .record_selection(&Selection::new("m", Duration::from_millis(5)))
+        .unwrap();
+    for v in [1.0, 0.0] {
+        monitor
+            .record_feedback(&Feedback::new("m", at).accuracy(v))
+            .unwrap();
+    }
+    clock.advance(MINUTE * 2);
+    monitor.tick();
+    let theirs = monitor.snapshot(Duration::from_secs(3600));
+    assert_eq!(theirs.validate(), Ok(()));
+    let (_, other) = common::manual();
+    let mut ours = other.snapshot(Duration::from_secs(3600));
+    ours.merge(&theirs).unwrap();
+    assert_eq!(ours.summary().models["m"].accuracy_samples, 2);
+}

@@ -292,3 +292,24 @@ fn the_slow_response_heuristic_judges_streams_on_their_first_token() {
             .any(|e| e.name == "time_to_first_token_p95_ms" && e.value > 2_500.0)
     );
 }
+
+#[test]
+fn extreme_and_withdrawn_first_tokens_stay_consistent() {
+    let (clock, monitor) = common::manual();
+    // A first token at the far end of `Duration`: saturated like the latency, never
+    // wrapped into a small value.
+    let huge = Selection::new("m", Duration::MAX)
+        .time_to_first_token(Duration::from_secs(18_446_744_073_710));
+    monitor.record_selection(&huge).unwrap();
+    // `streaming(false)` withdraws a time to first token set before it.
+    let withdrawn = Selection::new("m", ms(900))
+        .time_to_first_token(ms(100))
+        .streaming(false);
+    assert!(!withdrawn.is_streaming());
+    monitor.record_selection(&withdrawn).unwrap();
+    clock.advance(Duration::from_secs(30));
+    let s = &monitor.summary(Duration::from_secs(60)).models["m"];
+    assert_eq!(s.streaming, 1);
+    let t = s.time_to_first_token.unwrap();
+    assert!(t.min >= Duration::from_secs(18_446_744_073_709), "{t:?}");
+}

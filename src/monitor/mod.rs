@@ -93,6 +93,8 @@ pub(crate) struct Inner {
     minute_retention: u64,
     /// Score names late feedback has used.
     score_names: crate::feedback::ScoreNames,
+    /// Feedback for sealed minutes, added to the store at the next tick.
+    feedback_backlog: Mutex<crate::feedback::Backlog>,
     /// The persistent store, when the monitor keeps one.
     #[cfg(feature = "persist")]
     persist: Option<crate::persist::Persistence>,
@@ -150,6 +152,7 @@ impl Inner {
             grace_nanos: r.seal_grace.as_nanos() as u64,
             minute_retention: store.tiers[0].retention,
             score_names: Default::default(),
+            feedback_backlog: Mutex::default(),
             store: RwLock::new(store),
             layout,
             clock: GuardedClock::new(clock),
@@ -314,7 +317,8 @@ impl Inner {
         let buckets = {
             let mut store = self.store.write();
             let TickState { sealer, .. } = state;
-            let buckets = sealer.seal(&self.registry, &mut store, &self.layout, before);
+            let mut buckets = sealer.seal(&self.registry, &mut store, &self.layout, before);
+            self.seal_feedback(&mut store, &mut buckets);
             // Under the write lock: a scrape sees each selection open or sealed, once.
             let at = crate::clock::from_unix_nanos(now);
             self.prometheus.lock().observe_sealed(&buckets, at);

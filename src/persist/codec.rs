@@ -245,6 +245,17 @@ pub(crate) fn decode_bucket(bytes: &[u8], buckets: usize) -> Result<Aggregate, S
     totals.fallbacks = r.u64()?;
     totals.streaming = r.u64()?;
     totals.feedback = r.u64()?;
+    for (name, n) in [
+        ("fallbacks", totals.fallbacks),
+        ("streaming", totals.streaming),
+    ] {
+        if n > totals.count {
+            return Err(format!(
+                "{name} {n} exceed the bucket's {} selections",
+                totals.count
+            ));
+        }
+    }
     let latency = decode_counts(r.bytes()?, buckets, totals.count, "latency")?;
     let (&has_stream, rest) = r.0.split_first().ok_or("the value ends early")?;
     r.0 = rest;
@@ -253,6 +264,22 @@ pub(crate) fn decode_bucket(bytes: &[u8], buckets: usize) -> Result<Aggregate, S
         1 => {
             let ttft = r.timing()?;
             let tpot = r.timing()?;
+            // Every timed selection was streamed, and has a first token before its
+            // time per output token.
+            if ttft.count > totals.streaming || tpot.count > ttft.count {
+                return Err(format!(
+                    "{} first tokens and {} per-token times for {} streamed selections",
+                    ttft.count, tpot.count, totals.streaming
+                ));
+            }
+            for t in [&ttft, &tpot] {
+                if t.count > 0 && t.min_us > t.max_us {
+                    return Err(format!(
+                        "a timing's minimum {} exceeds its maximum {}",
+                        t.min_us, t.max_us
+                    ));
+                }
+            }
             let ttft_counts =
                 decode_counts(r.bytes()?, buckets, ttft.count, "time to first token")?;
             let tpot_counts =
@@ -273,6 +300,12 @@ pub(crate) fn decode_bucket(bytes: &[u8], buckets: usize) -> Result<Aggregate, S
     let mut scores = Scores::default();
     for _ in 0..names {
         let name = std::str::from_utf8(r.bytes()?).map_err(|_| "a score name is not UTF-8")?;
+        if name.is_empty()
+            || name.len() > crate::feedback::MAX_SCORE_NAME_LEN
+            || name.chars().any(char::is_control)
+        {
+            return Err(format!("score name {name:?} breaks the name rules"));
+        }
         let name: Arc<str> = name.into();
         scores.add(&name, r.sum()?);
     }
@@ -368,6 +401,19 @@ mod tests {
             })),
             scores,
         }
+    }
+
+    #[test]
+    fn counts_that_contradict_each_other_are_refused() {
+        let mut a = bucket();
+        a.totals.fallbacks = u64::MAX;
+        assert!(decode_bucket(&encode_bucket(&a), 2_000).is_err());
+        let mut a = bucket();
+        a.stream.as_mut().unwrap().tpot.count = 4;
+        assert!(decode_bucket(&encode_bucket(&a), 2_000).is_err());
+        let mut a = bucket();
+        a.scores.add(&"bad\nname".into(), SumCount { sum: 1, count: 1 });
+        assert!(decode_bucket(&encode_bucket(&a), 2_000).is_err());
     }
 
     #[test]
