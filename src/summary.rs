@@ -171,6 +171,10 @@ pub struct Stats {
     /// Time per output token after the first, of the streamed selections that reported
     /// a time to first token and more than one output token; `None` without any.
     pub time_per_output_token: Option<LatencyStats>,
+    /// Selections behind [`time_to_first_token`](Stats::time_to_first_token).
+    pub time_to_first_token_samples: u64,
+    /// Selections behind [`time_per_output_token`](Stats::time_per_output_token).
+    pub time_per_output_token_samples: u64,
     /// Feedback reports added after their selections were recorded
     /// ([`Monitor::record_feedback`](crate::Monitor::record_feedback)).
     pub feedback_samples: u64,
@@ -447,6 +451,8 @@ impl WindowAcc {
             streaming: t.streaming,
             time_to_first_token,
             time_per_output_token,
+            time_to_first_token_samples: self.stream().map_or(0, |s| s.ttft.count),
+            time_per_output_token_samples: self.stream().map_or(0, |s| s.tpot.count),
             feedback_samples: t.feedback,
             scores: self.scores.stats(),
         }

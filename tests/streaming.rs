@@ -44,6 +44,8 @@ fn time_to_first_token_percentiles_are_within_one_percent() {
     let stats = &monitor.summary(Duration::from_secs(3600)).models["gpt-4o"];
     let t = stats.time_to_first_token.expect("streamed selections");
     assert_eq!(stats.streaming, 20_000);
+    assert_eq!(stats.time_to_first_token_samples, 20_000);
+    assert_eq!(stats.time_per_output_token_samples, 20_000);
     for (q, got) in [(0.5, t.p50), (0.9, t.p90), (0.95, t.p95), (0.99, t.p99)] {
         let want = exact(&ttfts, q) as f64;
         let got = got.as_micros() as f64;
@@ -309,7 +311,7 @@ fn extreme_and_withdrawn_first_tokens_stay_consistent() {
     monitor.record_selection(&withdrawn).unwrap();
     clock.advance(Duration::from_secs(30));
     let s = &monitor.summary(Duration::from_secs(60)).models["m"];
-    assert_eq!(s.streaming, 1);
+    assert_eq!((s.streaming, s.time_to_first_token_samples), (1, 1));
     let t = s.time_to_first_token.unwrap();
     assert!(t.min >= Duration::from_secs(18_446_744_073_709), "{t:?}");
 }

@@ -84,7 +84,7 @@ impl SlowResponses {
         s: &Stats,
     ) -> Option<Option<Recommendation>> {
         let ttft = s.time_to_first_token?;
-        if s.streaming * 2 < s.count {
+        if s.time_to_first_token_samples * 2 < s.count {
             return None;
         }
         let target_ms = view.config.optimizer.time_to_first_token_target;
@@ -106,7 +106,7 @@ impl SlowResponses {
                      or route latency-sensitive streams to a model that starts faster.",
                     ms(ttft.p90),
                     ms(ttft.p95),
-                    s.streaming
+                    s.time_to_first_token_samples
                 ))
                 .priority(if ms(ttft.p95) > 2.0 * target_ms {
                     Priority::High
@@ -119,7 +119,11 @@ impl SlowResponses {
                 .evidence("time_to_first_token_target_ms", target_ms, "ms")
                 .evidence("time_to_first_token_p90_ms", ms(ttft.p90), "ms")
                 .evidence("time_to_first_token_p95_ms", ms(ttft.p95), "ms")
-                .evidence("streamed_selections", s.streaming as f64, "count"),
+                .evidence(
+                    "streamed_selections",
+                    s.time_to_first_token_samples as f64,
+                    "count",
+                ),
         ))
     }
 }

@@ -412,7 +412,8 @@ mod tests {
         a.stream.as_mut().unwrap().tpot.count = 4;
         assert!(decode_bucket(&encode_bucket(&a), 2_000).is_err());
         let mut a = bucket();
-        a.scores.add(&"bad\nname".into(), SumCount { sum: 1, count: 1 });
+        a.scores
+            .add(&"bad\nname".into(), SumCount { sum: 1, count: 1 });
         assert!(decode_bucket(&encode_bucket(&a), 2_000).is_err());
     }
 

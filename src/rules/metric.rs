@@ -38,9 +38,8 @@ impl Metric {
             Metric::SelectionAccuracy => stats.accuracy_samples,
             Metric::Satisfaction => stats.satisfaction_samples,
             Metric::CostPerSelection | Metric::CostEfficiency => stats.cost_samples,
-            // Streamed selections: those with a time to first token, and a few
-            // without one (the `streaming` flag alone).
-            Metric::TimeToFirstTokenP95 | Metric::TimePerOutputTokenP95 => stats.streaming,
+            Metric::TimeToFirstTokenP95 => stats.time_to_first_token_samples,
+            Metric::TimePerOutputTokenP95 => stats.time_per_output_token_samples,
             _ => stats.count,
         }
     }

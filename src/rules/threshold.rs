@@ -592,6 +592,8 @@ fn minute_stats<'b>(buckets: impl Iterator<Item = &'b MinuteBucket>) -> Stats {
     s.latency.mean = Duration::from_micros((latency_us / u128::from(s.count)) as u64);
     s.time_to_first_token = timing_stats(&ttft);
     s.time_per_output_token = timing_stats(&tpot);
+    s.time_to_first_token_samples = ttft.iter().map(|d| d.count).sum();
+    s.time_per_output_token_samples = tpot.iter().map(|d| d.count).sum();
     s
 }
 
