@@ -1,13 +1,20 @@
 // Profiling aid for the hot path (see BENCHMARKS.md): records a fixed stream in a loop.
 // `MODE=manual` uses a ManualClock, `MODE=handle` records through ModelHandles;
 // `STREAMED=1` records streamed selections (time to first token, error kinds, retries).
+// `MODE=pair` measures what streaming adds: batches of the 1,024 selections, plain and
+// streamed, recorded alternately (which goes first alternates too), best batch of each
+// over N rounds (the argument, default 2,000). On a shared machine the minimum of many
+// short interleaved runs filters out the interference that makes two separate criterion
+// runs disagree by more than the difference sought.
 use modelmeter::{ErrorKind, ManualClock, Monitor, Selection};
 use std::time::Duration;
 fn main() {
+    let mode = std::env::var("MODE").unwrap_or_default();
     let n: u64 = std::env::args()
         .nth(1)
-        .map_or(30_000_000, |a| a.parse().unwrap());
-    let mode = std::env::var("MODE").unwrap_or_default();
+        .map_or(if mode == "pair" { 2_000 } else { 30_000_000 }, |a| {
+            a.parse().unwrap()
+        });
     let b = Monitor::builder();
     let b = if mode == "manual" {
         b.clock(ManualClock::new(std::time::SystemTime::now()))
@@ -26,7 +33,7 @@ fn main() {
         "mistral-large",
     ];
     let handles: Vec<_> = models.iter().map(|m| monitor.model(m)).collect();
-    let sels: Vec<Selection<'static>> = (0..1024u64)
+    let plain: Vec<Selection<'static>> = (0..1024u64)
         .map(|i| {
             Selection::new(
                 models[(i % 8) as usize],
@@ -38,17 +45,30 @@ fn main() {
             .accuracy(1.0)
             .tokens(100, 20)
         })
-        .map(|s| {
-            if std::env::var_os("STREAMED").is_none() {
-                return s;
-            }
-            let s = s.time_to_first_token(s.latency() / 4).retries(1);
+        .collect();
+    // As `benches/common`'s `Ev::streamed`: first token after a quarter of the
+    // latency, an error kind on the failures, a retry on one in eight.
+    let streamed: Vec<Selection<'static>> = plain
+        .iter()
+        .enumerate()
+        .map(|(i, s)| {
+            let s = s
+                .time_to_first_token(s.latency() / 4)
+                .retries(u32::from(i % 8 == 0));
             match s.failure() {
                 Some(_) => s.error_kind(ErrorKind::RateLimited),
                 None => s,
             }
         })
         .collect();
+    if mode == "pair" {
+        return pair(&monitor, &plain, &streamed, n.min(1_000_000) as usize);
+    }
+    let sels = if std::env::var_os("STREAMED").is_some() {
+        &streamed
+    } else {
+        &plain
+    };
     let t = std::time::Instant::now();
     for i in 0..n as usize {
         let s = &sels[i & 1023];
@@ -65,5 +85,46 @@ fn main() {
     eprintln!(
         "{mode}: {:.1} ns/event",
         t.elapsed().as_nanos() as f64 / n as f64
+    );
+}
+
+/// Best batch of each kind over `rounds` interleaved rounds, after a warm-up.
+fn pair(
+    monitor: &Monitor,
+    plain: &[Selection<'static>],
+    streamed: &[Selection<'static>],
+    rounds: usize,
+) {
+    let batch = |sels: &[Selection<'static>]| {
+        let t = std::time::Instant::now();
+        for s in sels {
+            monitor.record_selection(std::hint::black_box(s)).unwrap();
+        }
+        t.elapsed()
+    };
+    for _ in 0..200 {
+        batch(plain);
+        batch(streamed);
+    }
+    let (mut best_plain, mut best_streamed) = (Duration::MAX, Duration::MAX);
+    for round in 0..rounds {
+        let (p, s) = if round % 2 == 0 {
+            let p = batch(plain);
+            (p, batch(streamed))
+        } else {
+            let s = batch(streamed);
+            (batch(plain), s)
+        };
+        best_plain = best_plain.min(p);
+        best_streamed = best_streamed.min(s);
+    }
+    let per = |d: Duration| d.as_nanos() as f64 / plain.len() as f64;
+    println!(
+        "best of {rounds} interleaved batches of {}: plain {:.1} ns, streamed {:.1} ns per selection: +{:.1} ns ({:.2}x)",
+        plain.len(),
+        per(best_plain),
+        per(best_streamed),
+        per(best_streamed) - per(best_plain),
+        per(best_streamed) / per(best_plain)
     );
 }

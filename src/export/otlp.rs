@@ -337,23 +337,33 @@ impl Instruments {
                 ));
             }
         }
-        if c.ttft.count > 0 {
-            self.ttft.push(histogram(
-                model_attr.clone(),
-                TTFT_BOUNDS.to_vec(),
-                c.ttft.le.to_vec(),
+        for (points, bounds, le, count, sum_us) in [
+            (
+                &mut self.ttft,
+                &TTFT_BOUNDS[..],
+                &c.ttft.le[..],
                 c.ttft.count,
-                c.ttft.sum_us as f64 / 1e6,
-            ));
-        }
-        if c.tpot.count > 0 {
-            self.tpot.push(histogram(
-                model_attr.clone(),
-                TPOT_BOUNDS.to_vec(),
-                c.tpot.le.to_vec(),
+                c.ttft.sum_us,
+            ),
+            (
+                &mut self.tpot,
+                &TPOT_BOUNDS[..],
+                &c.tpot.le[..],
                 c.tpot.count,
-                c.tpot.sum_us as f64 / 1e6,
-            ));
+                c.tpot.sum_us,
+            ),
+        ] {
+            if count > 0 {
+                let attributes = model_attr.clone();
+                let sum = sum_us as f64 / 1e6;
+                points.push(histogram(
+                    attributes,
+                    bounds.to_vec(),
+                    le.to_vec(),
+                    count,
+                    sum,
+                ));
+            }
         }
         let point = |attributes: Vec<KeyValue>, value| NumberDataPoint {
             attributes,
