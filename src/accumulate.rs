@@ -69,7 +69,6 @@ pub(crate) struct OpenCell {
     tokens: Box<[u32; 2 * SLOTS]>,
     has_tokens: bool,
     counts: Dense<u32>,
-    buckets: usize,
     /// Streaming timings, allocated at the first streamed selection and kept (cleared)
     /// when the cell is reused.
     stream: Option<Box<OpenStreams>>,
@@ -86,7 +85,6 @@ impl OpenCell {
             tokens: Box::new([0; 2 * SLOTS]),
             has_tokens: false,
             counts: Dense::new(buckets),
-            buckets,
             stream: None,
             scores: Scores::default(),
         }
@@ -106,7 +104,7 @@ impl OpenCell {
         }
         self.counts.add(e.bucket, 1);
         if let Some(s) = stream {
-            let buckets = self.buckets;
+            let buckets = self.counts.len();
             self.stream
                 .get_or_insert_with(|| Box::new(OpenStreams::new(buckets)))
                 .add(s);
@@ -217,8 +215,8 @@ impl ModelSlot {
         })
     }
 
-    /// Adds feedback to the cell of `minute` in this thread's shard: the sealer merges
-    /// it into the minute (already sealed or not) like late events.
+    /// Adds feedback to the cell of `minute` (the current or the previous one) in this
+    /// thread's shard; the sealer merges it into the minute, sealed before or not.
     pub(crate) fn record_feedback(&self, minute: u64, f: &FeedbackEvent) -> Result<(), Retired> {
         self.with_cell(minute, |cell, _| cell.add_feedback(f))
     }

@@ -60,14 +60,19 @@ impl Sealer {
                 let mut totals = Totals::default();
                 let mut bands = Bands::default();
                 let mut tokens = TokenUsage::default();
-                let mut stream = None;
+                let mut stream: Option<Box<StreamAgg>> = None;
                 let mut scores = Scores::default();
                 let first = i;
                 while i < self.cells.len() && self.cells[i].1.minute == minute {
                     let cell = &self.cells[i].1;
                     totals.merge(&cell.totals);
                     if let Some(s) = cell.stream() {
-                        crate::stream::merge_opt(&mut stream, Some(&StreamAgg::from_open(s)));
+                        let part = StreamAgg::from_open(s);
+                        match &mut stream {
+                            Some(acc) => acc.merge(&part),
+                            // Moved in, not cloned: most minutes have one streamed cell.
+                            None => stream = Some(Box::new(part)),
+                        }
                     }
                     scores.merge(&cell.scores);
                     if cell.totals.complexity.count > 0 {

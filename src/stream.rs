@@ -72,7 +72,7 @@ impl Timing {
 
 /// Values at the given quantiles (ascending), in microseconds, of `n` values between
 /// `min` and `max` whose non-empty buckets (index order) are `buckets`.
-pub(crate) fn quantiles<const N: usize>(
+fn quantiles<const N: usize>(
     layout: &BucketLayout,
     qs: [f64; N],
     (n, min, max): (u64, u64, u64),
@@ -147,6 +147,11 @@ impl<T: Copy + Default + PartialEq + Into<u64> + std::ops::AddAssign> Dense<T> {
 
     pub(crate) fn heap_bytes(&self) -> usize {
         self.counts.len() * std::mem::size_of::<T>()
+    }
+
+    /// Buckets in the layout.
+    pub(crate) fn len(&self) -> usize {
+        self.counts.len()
     }
 }
 

@@ -13,7 +13,7 @@ use crate::aggregate::{RATIO_SCALE, Totals};
 use crate::failure::ErrorKind;
 use crate::feedback::Scores;
 use crate::hdr::BucketLayout;
-use crate::stream::{Dense, StreamAcc, quantiles};
+use crate::stream::{Dense, StreamAcc, Timing};
 
 pub(crate) fn ser_ms<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_f64(d.as_secs_f64() * 1000.0)
@@ -272,7 +272,6 @@ impl Summary {
 pub(crate) struct WindowAcc {
     pub totals: Totals,
     dense: Dense<u64>,
-    buckets: usize,
     /// Allocated at the first streamed bucket and kept, cleared, across models.
     stream: Option<Box<StreamAcc>>,
     has_stream: bool,
@@ -284,7 +283,6 @@ impl WindowAcc {
         Self {
             totals: Totals::default(),
             dense: Dense::new(buckets),
-            buckets,
             stream: None,
             has_stream: false,
             scores: Scores::default(),
@@ -297,7 +295,7 @@ impl WindowAcc {
 
     fn stream_mut(&mut self) -> &mut StreamAcc {
         self.has_stream = true;
-        let buckets = self.buckets;
+        let buckets = self.dense.len();
         self.stream
             .get_or_insert_with(|| Box::new(StreamAcc::new(buckets)))
     }
@@ -364,23 +362,6 @@ impl WindowAcc {
         self.dense.buckets()
     }
 
-    /// Values at the given quantiles (ascending), in microseconds, clamped to the exact
-    /// min and max. `buckets` are this accumulator's non-empty buckets in index order.
-    fn quantiles_over<const N: usize>(
-        &self,
-        layout: &BucketLayout,
-        qs: [f64; N],
-        buckets: impl Iterator<Item = (usize, u64)>,
-    ) -> [u64; N] {
-        let t = &self.totals;
-        quantiles(
-            layout,
-            qs,
-            (t.count, t.latency_min_us, t.latency_max_us),
-            buckets,
-        )
-    }
-
     pub(crate) fn stats(&self, layout: &BucketLayout, span: Duration) -> Stats {
         self.stats_over(layout, span, self.buckets())
     }
@@ -398,9 +379,15 @@ impl WindowAcc {
             return Stats::default();
         }
         let n = t.count as f64;
-        let [p50, p75, p90, p95, p99] =
-            self.quantiles_over(layout, [0.5, 0.75, 0.9, 0.95, 0.99], buckets);
-        let us = Duration::from_micros;
+        // The same exact-extremes-and-HDR-percentiles summary as the streaming timings.
+        let latency = Timing {
+            count: t.count,
+            sum_us: t.latency_sum_us,
+            min_us: t.latency_min_us,
+            max_us: t.latency_max_us,
+        }
+        .stats(layout, buckets)
+        .unwrap_or_default();
         let secs = span.as_secs_f64();
         let (time_to_first_token, time_per_output_token) =
             self.stream().map_or((None, None), |s| s.stats(layout));
@@ -413,16 +400,7 @@ impl WindowAcc {
             throughput_per_sec: if secs > 0.0 { n / secs } else { 0.0 },
             cost_usd: t.cost_usd(),
             mean_cost_usd: t.cost.mean(crate::aggregate::COST_SCALE),
-            latency: LatencyStats {
-                min: us(t.latency_min_us),
-                mean: us(t.latency_sum_us / t.count),
-                p50: us(p50),
-                p75: us(p75),
-                p90: us(p90),
-                p95: us(p95),
-                p99: us(p99),
-                max: us(t.latency_max_us),
-            },
+            latency,
             mean_complexity: t.complexity.mean(RATIO_SCALE),
             mean_accuracy: t.accuracy.mean(RATIO_SCALE),
             mean_satisfaction: t.satisfaction.mean(RATIO_SCALE),
