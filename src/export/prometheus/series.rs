@@ -21,13 +21,13 @@ pub(crate) const LE_SLOTS: usize = DURATION_BOUNDS.len() + 1;
 /// is sealed.
 #[inline]
 pub(crate) fn le_slot(value_us: u64) -> usize {
-    let secs = value_us as f64 / 1e6;
-    DURATION_BOUNDS.partition_point(|&b| secs > b)
+    slot_in(&DURATION_BOUNDS, value_us)
 }
 
 /// The slot of a value in microseconds among `bounds` in seconds (the last slot is
 /// `+Inf` only): the first bound at or above it. Open and sealed values both pass each
 /// HDR bucket's highest value, so a value never changes slot when sealed.
+#[inline]
 fn slot_in(bounds: &[f64], value_us: u64) -> usize {
     let secs = value_us as f64 / 1e6;
     bounds.partition_point(|&b| secs > b)
@@ -133,20 +133,12 @@ impl Counts {
         }
         self.retries += b.retries;
         self.fallbacks += b.fallbacks;
-        let values = |d: &crate::bucket::TimingDistribution| {
-            d.histogram
-                .iter()
-                .map(|v| (v.high.as_micros() as u64, v.count))
-                .collect::<Vec<_>>()
-        };
         let us = |d: std::time::Duration| u64::try_from(d.as_micros()).unwrap_or(u64::MAX);
         if let Some(d) = &b.time_to_first_token {
-            self.ttft
-                .add(&TTFT_BOUNDS, values(d).into_iter(), us(d.sum));
+            self.ttft.add(&TTFT_BOUNDS, bucket_values(d), us(d.sum));
         }
         if let Some(d) = &b.time_per_output_token {
-            self.tpot
-                .add(&TPOT_BOUNDS, values(d).into_iter(), us(d.sum));
+            self.tpot.add(&TPOT_BOUNDS, bucket_values(d), us(d.sum));
         }
     }
 
@@ -183,6 +175,13 @@ impl Counts {
     pub(crate) fn cost_usd(&self) -> f64 {
         self.cost_nano_usd as f64 / crate::aggregate::COST_SCALE
     }
+}
+
+/// A sealed timing's buckets as (highest value µs, count), without collecting them.
+fn bucket_values(d: &crate::bucket::TimingDistribution) -> impl Iterator<Item = (u64, u64)> + '_ {
+    d.histogram
+        .iter()
+        .map(|v| (v.high.as_micros() as u64, v.count))
 }
 
 /// The duration slot of every bucket of `layout`.
