@@ -341,7 +341,33 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         println!("     {}", r.description);
     }
     println!();
-    print!("{}", monitor.cost_report(Duration::from_secs(24 * 3600)));
+    let reports = monitor.reports(Duration::from_secs(24 * 3600));
+    print!("{}", reports.cost);
+    write_reports(&reports)?;
+    Ok(())
+}
+
+/// The day's reports as an HTML page (and a PDF with the `pdf` feature), in
+/// `QUICKSTART_OUT` or the target directory.
+fn write_reports(reports: &modelmeter::Reports) -> Result<(), Box<dyn std::error::Error>> {
+    let dir = std::env::var_os("QUICKSTART_OUT")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target"));
+    std::fs::create_dir_all(&dir)?;
+    println!();
+    #[cfg(feature = "html")]
+    {
+        let path = dir.join("modelmeter-report.html");
+        std::fs::write(&path, reports.to_html())?;
+        println!("HTML report: {}", path.display());
+    }
+    #[cfg(feature = "pdf")]
+    {
+        let path = dir.join("modelmeter-report.pdf");
+        std::fs::write(&path, reports.to_pdf())?;
+        println!("PDF report:  {}", path.display());
+    }
+    let _ = (reports, dir);
     Ok(())
 }
 

@@ -90,6 +90,32 @@ pub(crate) fn collect_range(
     start_nanos
 }
 
+/// Per model, the non-empty latency buckets of minutes `from..to` as
+/// `(lowest µs, highest µs, count)`, for pictures of the distribution.
+pub(crate) fn latency_buckets(
+    (registry, store, layout): (&Registry, &RwLock<Store>, &BucketLayout),
+    (from, to): (u64, u64),
+    now_minute: u64,
+) -> BTreeMap<String, Vec<(u64, u64, u64)>> {
+    let mut out = BTreeMap::new();
+    collect_range(
+        registry,
+        store,
+        layout,
+        from,
+        to,
+        now_minute,
+        |_, name, acc| {
+            let buckets = acc
+                .buckets()
+                .map(|(i, c)| (layout.lowest_value(i), layout.highest_value(i), c))
+                .collect();
+            out.insert(name.to_owned(), buckets);
+        },
+    );
+    out
+}
+
 /// Summaries of the `count` complete intervals of `step_minutes` each that end at or
 /// before minute `end` (intervals aligned to multiples of the step since the epoch:
 /// hours, UTC days), oldest first; an interval without traffic is an empty summary.

@@ -9,8 +9,8 @@ use crate::cost::{BudgetEvent, BudgetPeriod, BudgetStatus, project};
 use crate::heuristics::Recommendation;
 use crate::optimizer::{Analysis, AppliedAction, run};
 use crate::reports::{
-    Baseline, CostReport, HealthScore, ModelComparison, PerformanceReport, ReportInputs,
-    ReportSchedule, Reports, ScheduledReport,
+    Baseline, BudgetBurn, CostReport, HealthScore, ModelComparison, PerformanceReport,
+    ReportCharts, ReportInputs, ReportSchedule, Reports, ScheduledReport, SpendPoint,
 };
 use crate::seal::NANOS_PER_MINUTE;
 use crate::summary::Summary;
@@ -227,6 +227,64 @@ impl Inner {
         points.iter().map(|p| p.1).sum::<f64>() / points.len() as f64 * 720.0
     }
 
+    /// The pictures' series of the reports over minutes `from..to`, whose trend has
+    /// intervals of `step` minutes.
+    fn charts(
+        &self,
+        (from, to): (u64, u64),
+        now: u64,
+        (step, trend): (u64, &[Summary]),
+        (summary, budgets): (&Summary, &[BudgetStatus]),
+    ) -> ReportCharts {
+        let now_minute = now / NANOS_PER_MINUTE;
+        let ctx = (&self.registry, &self.store, &self.layout);
+        let latency_distributions = crate::query::latency_buckets(ctx, (from, to), now_minute)
+            .into_iter()
+            .map(|(name, buckets)| (name, crate::reports::latency_bins(buckets)))
+            .collect();
+        let length = to - from;
+        let previous = self.range_summary(from.saturating_sub(length), from, now);
+        ReportCharts {
+            step: Duration::from_secs(step * 60),
+            models: ReportCharts::series(trend),
+            latency_distributions,
+            budgets: budgets.iter().map(|b| self.budget_burn(b, now)).collect(),
+            comparisons: ReportCharts::compare(&previous, summary),
+        }
+    }
+
+    /// A budget's cumulative spend at the end of each complete hour (daily budget) or
+    /// day (monthly) of its period so far, then at `now`.
+    fn budget_burn(&self, status: &BudgetStatus, now: u64) -> BudgetBurn {
+        let step = match status.period {
+            BudgetPeriod::Daily => HOUR_MIN,
+            BudgetPeriod::Monthly => DAY_MIN,
+        };
+        let start = crate::clock::to_unix_nanos(status.period_start) / NANOS_PER_MINUTE;
+        let now_minute = now / NANOS_PER_MINUTE;
+        let complete = now_minute.saturating_sub(start) / step;
+        let mut cumulative = 0.0;
+        let mut spent = vec![SpendPoint {
+            at: status.period_start,
+            cumulative_usd: 0.0,
+        }];
+        for s in self.series(start + complete * step, now, step, complete) {
+            cumulative += s.overview.cost_usd;
+            spent.push(SpendPoint {
+                at: s.end,
+                cumulative_usd: cumulative,
+            });
+        }
+        spent.push(SpendPoint {
+            at: from_unix_nanos(now),
+            cumulative_usd: status.spent_usd,
+        });
+        BudgetBurn {
+            status: status.clone(),
+            spent,
+        }
+    }
+
     /// Both reports over minutes `from..to`.
     pub(crate) fn reports(
         &self,
@@ -265,6 +323,8 @@ impl Inner {
             let incidents = alerts.incidents().into_iter().chain(ended).collect();
             (alerts.active(), resolved, incidents)
         };
+        let budgets = self.budget_statuses(now);
+        let charts = self.charts((from, to), now, (step, &trend), (&summary, &budgets));
         let inputs = ReportInputs {
             config: &self.config,
             generated_at: crate::clock::floor_ms(from_unix_nanos(now)),
@@ -274,12 +334,13 @@ impl Inner {
             active,
             resolved,
             incidents,
-            budgets: self.budget_statuses(now),
+            budgets,
             projected_30d_usd: self.projected_30d(now),
         };
         Reports {
             performance: PerformanceReport::build(&inputs),
             cost: CostReport::build(&inputs),
+            charts,
         }
     }
 
@@ -306,12 +367,16 @@ impl Inner {
             }
             let to = boundary(n) * len + offset;
             let recs = recs.get_or_insert_with(|| self.optimizer.lock().latest.clone());
-            let Reports { performance, cost } =
-                self.reports((to.saturating_sub(len), to), now, recs);
+            let Reports {
+                performance,
+                cost,
+                charts,
+            } = self.reports((to.saturating_sub(len), to), now, recs);
             out.push(ScheduledReport {
                 schedule,
                 performance,
                 cost,
+                charts,
             });
         }
         out

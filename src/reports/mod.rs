@@ -7,8 +7,17 @@
 //! Every report renders three ways: JSON (`serde_json`, and it reads back), CSV (one
 //! table per section, see [`CsvTable`]) and a plain-text table (`Display`).
 
+mod charts;
 mod compare;
+#[cfg(feature = "html")]
+mod document;
+#[cfg(feature = "html")]
+mod draw;
 mod health;
+#[cfg(feature = "html")]
+mod html;
+#[cfg(feature = "pdf")]
+mod pdf;
 mod render;
 
 use std::collections::BTreeMap;
@@ -16,7 +25,11 @@ use std::time::{Duration, SystemTime};
 
 use serde::{Deserialize, Serialize};
 
+pub(crate) use charts::latency_bins;
+pub use charts::{BINS_PER_DECADE, BudgetBurn, LatencyBin, ModelPoint, ReportCharts, SpendPoint};
 pub use compare::{Baseline, ComparisonRow, ModelComparison};
+#[cfg(feature = "html")]
+pub use document::CHART_NAMES;
 pub use health::{HealthScore, KpiScore};
 pub use render::CsvTable;
 
@@ -214,6 +227,9 @@ pub struct ScheduledReport {
     pub performance: PerformanceReport,
     /// Cost over the period.
     pub cost: CostReport,
+    /// The per-model series the HTML and PDF renderings draw.
+    #[serde(default)]
+    pub charts: ReportCharts,
 }
 
 /// Both reports of one period, sharing one analysis, from
@@ -225,6 +241,9 @@ pub struct Reports {
     pub performance: PerformanceReport,
     /// Cost over the period.
     pub cost: CostReport,
+    /// The per-model series the HTML and PDF renderings draw.
+    #[serde(default)]
+    pub charts: ReportCharts,
 }
 
 /// Everything a pair of reports is built from.

@@ -1,0 +1,133 @@
+//! The HTML and PDF reports, through the public API: every chart is present and drawn
+//! from the recorded data, the chart series equal what was recorded, and nothing
+//! reaches the page unescaped.
+#![cfg(feature = "html")]
+
+mod common;
+
+use std::time::Duration;
+
+use modelmeter::{Config, Selection};
+
+const DAY: Duration = Duration::from_secs(24 * 3600);
+
+/// Three hours of two models with errors, cache hits and costs, a daily budget and the
+/// default alert rules (the flaky model raises an error-rate alert).
+fn day() -> modelmeter::Reports {
+    let mut config = Config::default();
+    config.cost.budget.daily_usd = Some(50.0);
+    let (clock, monitor) = common::build(config);
+    clock.advance(Duration::from_secs(10 * 3600));
+    common::drive(&clock, &monitor, 180, 40, |m, i| {
+        if i % 2 == 0 {
+            Selection::new("steady", Duration::from_millis(200 + (i % 7) * 30))
+                .cost_usd(0.002)
+                .cache_hit(i % 4 == 0)
+        } else {
+            Selection::new("flaky<b>", Duration::from_millis(900 + (m % 13) * 40))
+                .cost_usd(0.01)
+                .error(m > 60 && i % 5 == 1)
+        }
+    });
+    monitor.reports(DAY)
+}
+
+/// Each `<figure data-chart=...>` of the page with its content.
+fn figures(html: &str) -> Vec<(&str, &str)> {
+    html.split("<figure class=\"chart\" data-chart=\"")
+        .skip(1)
+        .map(|f| {
+            let (name, rest) = f.split_once('"').unwrap();
+            (name, rest.split("</figure>").next().unwrap())
+        })
+        .collect()
+}
+
+#[test]
+fn every_chart_is_on_the_page_and_drawn() {
+    let reports = day();
+    let html = reports.to_html();
+    assert!(html.starts_with("<!DOCTYPE html>"));
+    assert!(!html.contains("<script"), "no script");
+    assert!(
+        !html.contains(" src=") && !html.contains(" href=") && !html.contains("url("),
+        "no external assets"
+    );
+    assert!(
+        !html.contains("chart unavailable"),
+        "a chart failed to draw"
+    );
+    let figs = figures(&html);
+    for name in modelmeter::reports::CHART_NAMES {
+        let drawn: Vec<_> = figs.iter().filter(|(n, _)| *n == name).collect();
+        assert!(!drawn.is_empty(), "chart {name} missing");
+        for (_, body) in drawn {
+            assert!(body.contains("<svg"), "{name} has no svg");
+            let marks = body.matches("<polyline").count()
+                + body.matches("<rect").count()
+                + body.matches("<polygon").count()
+                + body.matches("<path").count();
+            assert!(marks > 5, "{name} is nearly empty: {marks} marks");
+            assert!(body.contains("<text"), "{name} has no axis labels");
+        }
+    }
+    // A latency chart per model, and the model id escaped everywhere.
+    assert_eq!(
+        figs.iter()
+            .filter(|(n, _)| *n == "latency-over-time")
+            .count(),
+        2
+    );
+    assert!(html.contains("flaky&lt;b&gt;"));
+    assert!(!html.contains("flaky<b>"));
+    assert!(
+        html.contains("error_rate"),
+        "the error-rate alert is listed"
+    );
+}
+
+#[test]
+fn chart_series_equal_what_was_recorded() {
+    let reports = day();
+    let c = &reports.charts;
+    for (model, points) in &c.models {
+        let total: u64 = points.iter().map(|p| p.selections).sum();
+        assert_eq!(total, reports.performance.models[model].count, "{model}");
+        let spend: f64 = points.iter().map(|p| p.cost_usd).sum();
+        assert!((spend - reports.performance.models[model].cost_usd).abs() < 1e-6);
+        let binned: u64 = c.latency_distributions[model].iter().map(|b| b.count).sum();
+        assert_eq!(binned, total, "{model}: every selection in one latency bin");
+    }
+    assert_eq!(
+        c.models["steady"].iter().map(|p| p.selections).sum::<u64>(),
+        3600
+    );
+    // The steady model's latencies, 200 to 380 ms, fall in the bins that hold them.
+    let bins = &c.latency_distributions["steady"];
+    assert!(bins.first().unwrap().low_ms <= 200.0 && bins.last().unwrap().high_ms >= 380.0);
+    let burn = &c.budgets[0];
+    let last = burn.spent.last().unwrap();
+    assert!((last.cumulative_usd - burn.status.spent_usd).abs() < 1e-9);
+    assert!(
+        burn.spent
+            .windows(2)
+            .all(|w| w[0].cumulative_usd <= w[1].cumulative_usd + 1e-12)
+    );
+    assert!((burn.status.spent_usd - reports.cost.spend_usd).abs() < 1e-6);
+    // A JSON round trip keeps the charts (exporters write them with the reports).
+    let json = serde_json::to_string(&reports).unwrap();
+    let back: modelmeter::Reports = serde_json::from_str(&json).unwrap();
+    assert_eq!(back.charts.models, reports.charts.models);
+}
+
+#[cfg(feature = "pdf")]
+#[test]
+fn the_pdf_has_pages_fonts_and_the_charts_text() {
+    let pdf = day().to_pdf();
+    assert!(pdf.starts_with(b"%PDF-"));
+    let text = String::from_utf8_lossy(&pdf);
+    assert!(text.contains("/Helvetica"));
+    let pages = text.matches("/Type /Page\n").count() + text.matches("/Type /Page ").count();
+    assert!(pages >= 3, "{pages} pages");
+    assert!(text.trim_end().ends_with("%%EOF"));
+}
