@@ -373,7 +373,8 @@ pub struct Monitoring {
     #[serde(with = "ms")]
     pub update_interval: Duration,
     /// How often the worker refreshes the [scoreboard](crate::scoreboard) between
-    /// ticks; it reads the open minute, so it needs no tick. Default 1 s.
+    /// ticks, and how often the HTTP endpoint's live dashboard (`/api/v1/live`) sends
+    /// a snapshot; both read the open minute, so they need no tick. Default 1 s.
     #[serde(with = "ms")]
     pub live_interval: Duration,
     /// How far back history reaches: the retention of the day and week tiers.

@@ -15,6 +15,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+mod live;
 mod routes;
 
 use std::net::{SocketAddr, ToSocketAddrs};
@@ -24,6 +25,11 @@ use std::thread::JoinHandle;
 pub use routes::handle;
 
 use crate::monitor::{Monitor, WeakMonitor};
+
+/// The live dashboard page served at `/`.
+const DASHBOARD: &str = include_str!("dashboard.html");
+
+pub use live::{MAX_CONNECTIONS, SPARK_MINUTES};
 
 /// Threads answering requests; two, so one slow client does not hold up a scrape.
 const WORKERS: usize = 2;
@@ -58,6 +64,7 @@ pub enum HttpError {
 /// flushes and shuts down as usual, and the endpoint answers `503` from then on.
 pub struct HttpEndpoint {
     server: Arc<tiny_http::Server>,
+    live: Arc<live::LiveFeed>,
     addr: SocketAddr,
     workers: Vec<JoinHandle<()>>,
 }
@@ -87,12 +94,13 @@ impl HttpEndpoint {
         })?;
         let addr = server.server_addr().to_ip().unwrap_or(first);
         let server = Arc::new(server);
+        let live = Arc::new(live::LiveFeed::default());
         let mut workers = Vec::with_capacity(WORKERS);
         for i in 0..WORKERS {
-            let (shared, weak) = (server.clone(), monitor.downgrade());
+            let (shared, weak, feed) = (server.clone(), monitor.downgrade(), live.clone());
             let spawned = std::thread::Builder::new()
                 .name(format!("modelmeter-http-{i}"))
-                .spawn(move || serve(&shared, &weak));
+                .spawn(move || serve(&shared, &weak, &feed));
             match spawned {
                 Ok(h) => workers.push(h),
                 Err(e) => {
@@ -103,6 +111,7 @@ impl HttpEndpoint {
         }
         Ok(Self {
             server,
+            live,
             addr,
             workers,
         })
@@ -116,6 +125,9 @@ impl HttpEndpoint {
 
 impl Drop for HttpEndpoint {
     fn drop(&mut self) {
+        // Live connections end at their next wake-up; one blocked writing to a
+        // stalled browser ends when the write fails, so they are not joined.
+        self.live.close();
         for _ in 0..self.workers.len() {
             self.server.unblock();
         }
@@ -125,9 +137,17 @@ impl Drop for HttpEndpoint {
     }
 }
 
-/// Answers requests until the server is unblocked.
-fn serve(server: &tiny_http::Server, monitor: &WeakMonitor) {
+/// Answers requests until the server is unblocked; live dashboard connections get a
+/// thread of their own, so they never hold up a scrape.
+fn serve(server: &tiny_http::Server, monitor: &WeakMonitor, live: &Arc<live::LiveFeed>) {
     while let Ok(request) = server.recv() {
+        if request.method() == &tiny_http::Method::Get
+            && request.url().split('?').next() == Some("/api/v1/live")
+            && monitor.upgrade().is_some()
+        {
+            live.serve(request, monitor);
+            continue;
+        }
         let response = match monitor.upgrade() {
             Some(monitor) => match to_http(&request) {
                 Some(req) => handle(&monitor, &req),

@@ -16,6 +16,8 @@ const MAX_WINDOW: Duration = Duration::from_secs(400 * 24 * 3600);
 ///
 /// | route | answer |
 /// |---|---|
+/// | `GET /` | the live dashboard: one page, no external assets, fed by `/api/v1/live` |
+/// | `GET /api/v1/live` | Server-Sent Events, one `snapshot` event per `monitoring.liveInterval` from the built-in listener; from `handle`, the current snapshot as one event and a `retry` that makes the browser ask again each interval |
 /// | `GET /metrics` | [`Monitor::render_metrics`], OpenMetrics or text by the `Accept` header |
 /// | `GET /healthz` | [`Health`](crate::Health) as JSON |
 /// | `GET /api/v1/summary?window=5m` | [`Summary`](crate::Summary) as JSON (window default 5m) |
@@ -49,6 +51,24 @@ pub fn handle<B>(monitor: &Monitor, request: &Request<B>) -> Response<String> {
     }
     let query = request.uri().query().unwrap_or("");
     match request.uri().path() {
+        "/" => respond(
+            StatusCode::OK,
+            "text/html; charset=utf-8",
+            super::DASHBOARD.to_owned(),
+        ),
+        "/api/v1/live" => {
+            let interval = monitor.config().monitoring.live_interval.as_millis();
+            let body = format!(
+                "retry: {interval}\n{}",
+                super::live::event(&super::live::payload(monitor))
+            );
+            let mut r = respond(StatusCode::OK, "text/event-stream", body);
+            r.headers_mut().insert(
+                header::CACHE_CONTROL,
+                header::HeaderValue::from_static("no-cache"),
+            );
+            r
+        }
         "/metrics" => {
             let accept = request
                 .headers()

@@ -83,6 +83,10 @@ pub(crate) struct Inner {
     /// The duration-histogram slot of every latency bucket, for open cells.
     le_slots: Box<[u8]>,
     subscribers: Mutex<Subscribers>,
+    /// The clock's time at build, nanoseconds since the epoch: how long traffic can
+    /// have been seen, for rates in the first minute.
+    #[cfg_attr(not(feature = "http"), allow(dead_code))]
+    started: u64,
     scores: Publisher,
     /// Whether a tick waits for its batch to be delivered.
     synchronous_export: bool,
@@ -141,6 +145,7 @@ impl Inner {
             ),
             le_slots: crate::export::layout_slots(&layout).into(),
             subscribers: Mutex::new(Subscribers::default()),
+            started: now,
             scores: Publisher::default(),
             synchronous_export,
             alerts: Mutex::new(AlertManager::default()),
@@ -726,6 +731,35 @@ impl Monitor {
         snap
     }
 
+    /// One summary per minute for the last `count` minutes, the open minute last.
+    #[cfg(feature = "http")]
+    pub(crate) fn minute_series(&self, count: u64) -> Vec<Summary> {
+        let i = &*self.inner;
+        let now = i.clock.unix_nanos();
+        let minute = now / crate::seal::NANOS_PER_MINUTE;
+        crate::query::series(
+            &i.registry,
+            &i.store,
+            &i.layout,
+            (minute + 1, minute),
+            1,
+            count,
+            i.config.cost.reference_model.as_deref(),
+        )
+    }
+
+    /// Time since the monitor was built, by its clock.
+    #[cfg(feature = "http")]
+    pub(crate) fn uptime(&self) -> Duration {
+        Duration::from_nanos(self.inner.clock.unix_nanos().saturating_sub(self.inner.started))
+    }
+
+    /// The recommendations of the optimizer's last run, without running it.
+    #[cfg(feature = "http")]
+    pub(crate) fn latest_recommendations(&self) -> Vec<crate::heuristics::Recommendation> {
+        self.inner.optimizer.lock().latest.clone()
+    }
+
     /// The Prometheus text exposition (format 0.0.4): as
     /// [`render_metrics`](Self::render_metrics) with [`ExpositionFormat::Text`].
     ///
@@ -899,6 +933,7 @@ impl Monitor {
 
 /// A handle that does not keep the monitor alive, for the HTTP endpoint's threads.
 #[cfg_attr(not(feature = "http"), allow(dead_code))]
+#[derive(Clone)]
 pub(crate) struct WeakMonitor {
     inner: std::sync::Weak<Inner>,
     lifecycle: std::sync::Weak<Lifecycle>,

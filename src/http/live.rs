@@ -1,0 +1,376 @@
+//! The live dashboard's feed: `/api/v1/live` as Server-Sent Events.
+//!
+//! One broadcaster thread builds the payload once per `monitoring.liveInterval` (1 s)
+//! from the open minute, and only while a browser is connected. Each connection has
+//! its own thread that waits for a newer payload and writes it; a slow browser blocks
+//! only its own thread and skips to the newest payload when it catches up, a gone one
+//! ends its thread at the next write. The monitor's threads never wait for either.
+
+use std::io::Write;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use parking_lot::{Condvar, Mutex};
+use serde::Serialize;
+
+use crate::monitor::{Monitor, WeakMonitor};
+use crate::summary::{Stats, Summary};
+
+/// Dashboards connected at once; more get a `503`, so browsers cannot pile up threads.
+pub const MAX_CONNECTIONS: usize = 32;
+
+/// Minutes of history in the sparklines.
+pub const SPARK_MINUTES: u64 = 15;
+
+/// A comment line sent when no payload came for this long, so proxies keep the
+/// connection open and a gone browser is noticed.
+const KEEPALIVE: Duration = Duration::from_secs(15);
+
+/// What every connection reads: the newest payload and its sequence number.
+#[derive(Default)]
+struct State {
+    seq: u64,
+    payload: Arc<str>,
+    connections: usize,
+    broadcasting: bool,
+    closed: bool,
+}
+
+/// The feed shared by the endpoint's threads.
+#[derive(Default)]
+pub(crate) struct LiveFeed {
+    state: Mutex<State>,
+    changed: Condvar,
+}
+
+/// One model's (or the fleet's) headline numbers over the last minute.
+#[derive(Debug, Serialize)]
+struct Tile {
+    requests_per_sec: f64,
+    p50_ms: f64,
+    p95_ms: f64,
+    error_rate: f64,
+    cache_hit_rate: f64,
+    /// Spend over the sparkline's 15 minutes.
+    spend_usd: f64,
+}
+
+impl Tile {
+    fn of(s: &Stats, spend: f64, requests_per_sec: f64) -> Self {
+        Self {
+            requests_per_sec,
+            p50_ms: s.latency.p50.as_secs_f64() * 1000.0,
+            p95_ms: s.latency.p95.as_secs_f64() * 1000.0,
+            error_rate: s.error_rate,
+            cache_hit_rate: s.cache_hit_rate,
+            spend_usd: spend,
+        }
+    }
+}
+
+/// Per-minute points, oldest first.
+#[derive(Debug, Default, Serialize)]
+struct Spark {
+    selections: Vec<u64>,
+    p95_ms: Vec<f64>,
+    error_rate: Vec<f64>,
+}
+
+#[derive(Debug, Serialize)]
+struct LiveModel {
+    model: String,
+    tile: Tile,
+    spark: Spark,
+}
+
+#[derive(Debug, Serialize)]
+struct LiveAlert {
+    severity: String,
+    rule: String,
+    scope: String,
+    message: String,
+}
+
+#[derive(Debug, Serialize)]
+struct LiveRecommendation {
+    priority: String,
+    title: String,
+    savings_usd_per_30d: Option<f64>,
+}
+
+#[derive(Debug, Serialize)]
+struct Payload {
+    at: String,
+    interval_ms: u64,
+    overall: Tile,
+    models: Vec<LiveModel>,
+    alerts: Vec<LiveAlert>,
+    recommendations: Vec<LiveRecommendation>,
+}
+
+/// The dashboard's payload now, as JSON: the last minute (open minute included) per
+/// model and overall, 15 one-minute sparkline points, the open alerts and the
+/// optimizer's latest recommendations (from the last tick: never computed here).
+pub(crate) fn payload(monitor: &Monitor) -> String {
+    let now = monitor.summary(Duration::from_secs(60));
+    let minutes = monitor.minute_series(SPARK_MINUTES);
+    // Requests per second over the previous minute and the open one's elapsed part;
+    // when the previous minute was quiet, over the open part alone or the monitor's
+    // uptime if shorter, so the rate is right from the first second.
+    let into = now
+        .end
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_secs_f64()
+        % 60.0;
+    let fresh = into.min(monitor.uptime().as_secs_f64()).max(1.0);
+    let rate = |model: Option<&str>| -> f64 {
+        let count = |s: &Summary| match model {
+            Some(m) => s.models.get(m).map_or(0, |x| x.count),
+            None => s.overview.count,
+        };
+        let mut last = minutes.iter().rev();
+        let open = last.next().map_or(0, count) as f64;
+        match last.next().map_or(0, count) {
+            0 => open / fresh,
+            prev => (prev as f64 + open) / (60.0 + into),
+        }
+    };
+    let spend = |model: Option<&str>| -> f64 {
+        minutes
+            .iter()
+            .map(|s| match model {
+                Some(m) => s.models.get(m).map_or(0.0, |x| x.cost_usd),
+                None => s.overview.cost_usd,
+            })
+            .sum()
+    };
+    let spark = |model: &str| {
+        let mut sp = Spark::default();
+        for s in &minutes {
+            let st = s.models.get(model);
+            sp.selections.push(st.map_or(0, |x| x.count));
+            sp.p95_ms
+                .push(st.map_or(0.0, |x| x.latency.p95.as_secs_f64() * 1000.0));
+            sp.error_rate.push(st.map_or(0.0, |x| x.error_rate));
+        }
+        sp
+    };
+    let mut names: Vec<&String> = minutes
+        .iter()
+        .flat_map(|s: &Summary| s.models.keys())
+        .chain(now.models.keys())
+        .collect();
+    names.sort();
+    names.dedup();
+    let empty = Stats::default();
+    let models = names
+        .into_iter()
+        .map(|m| LiveModel {
+            model: m.clone(),
+            tile: Tile::of(
+                now.models.get(m).unwrap_or(&empty),
+                spend(Some(m)),
+                rate(Some(m)),
+            ),
+            spark: spark(m),
+        })
+        .collect();
+    let alerts = monitor
+        .active_alerts()
+        .into_iter()
+        .map(|a| LiveAlert {
+            severity: a.severity.to_string(),
+            rule: a.rule_id,
+            scope: a.scope.to_string(),
+            message: a.message,
+        })
+        .collect();
+    let recommendations = monitor
+        .latest_recommendations()
+        .into_iter()
+        .take(5)
+        .map(|r| LiveRecommendation {
+            priority: r.priority.to_string(),
+            title: r.title,
+            savings_usd_per_30d: r.savings_usd_per_30d,
+        })
+        .collect();
+    let p = Payload {
+        at: crate::calendar::rfc3339_time(now.end),
+        interval_ms: monitor.config().monitoring.live_interval.as_millis() as u64,
+        overall: Tile::of(&now.overview, spend(None), rate(None)),
+        models,
+        alerts,
+        recommendations,
+    };
+    serde_json::to_string(&p).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
+}
+
+/// One SSE event carrying `payload`.
+pub(crate) fn event(payload: &str) -> String {
+    format!("event: snapshot\ndata: {payload}\n\n")
+}
+
+impl LiveFeed {
+    /// Registers a connection, starting the broadcaster if none runs; `None` at
+    /// [`MAX_CONNECTIONS`] or after close.
+    fn connect(self: &Arc<Self>, monitor: &WeakMonitor) -> Option<()> {
+        let mut s = self.state.lock();
+        if s.closed || s.connections >= MAX_CONNECTIONS {
+            return None;
+        }
+        s.connections += 1;
+        if !s.broadcasting {
+            s.broadcasting = true;
+            let (feed, weak) = (self.clone(), monitor.clone());
+            let spawned = std::thread::Builder::new()
+                .name("modelmeter-live".into())
+                .spawn(move || feed.broadcast(&weak));
+            if spawned.is_err() {
+                s.broadcasting = false;
+                s.connections -= 1;
+                return None;
+            }
+        }
+        Some(())
+    }
+
+    fn disconnect(&self) {
+        self.state.lock().connections -= 1;
+        self.changed.notify_all();
+    }
+
+    /// Builds a payload every interval while a connection is open and the monitor
+    /// lives.
+    fn broadcast(&self, monitor: &WeakMonitor) {
+        loop {
+            let Some(m) = monitor.upgrade() else {
+                // The monitor is gone: wake the connections so they end.
+                let mut s = self.state.lock();
+                s.closed = true;
+                s.broadcasting = false;
+                self.changed.notify_all();
+                return;
+            };
+            let interval = m.config().monitoring.live_interval;
+            let payload: Arc<str> = payload(&m).into();
+            drop(m);
+            let mut s = self.state.lock();
+            s.seq += 1;
+            s.payload = payload;
+            self.changed.notify_all();
+            let until = Instant::now() + interval;
+            while !s.closed && s.connections > 0 && Instant::now() < until {
+                self.changed.wait_until(&mut s, until);
+            }
+            // Decided under the lock `connect` takes, so a browser arriving now
+            // either sees this thread still running or starts a new one.
+            if s.closed || s.connections == 0 {
+                s.broadcasting = false;
+                return;
+            }
+        }
+    }
+
+    /// Wakes every thread of the feed to end it.
+    pub(crate) fn close(&self) {
+        self.state.lock().closed = true;
+        self.changed.notify_all();
+    }
+
+    /// Serves one dashboard connection until the browser or the endpoint goes.
+    pub(crate) fn serve(self: &Arc<Self>, request: tiny_http::Request, monitor: &WeakMonitor) {
+        if self.connect(monitor).is_none() {
+            let body = r#"{"error":"too many live dashboards connected"}"#;
+            let _ = request.respond(tiny_http::Response::from_string(body).with_status_code(503));
+            return;
+        }
+        // HTTP/1.1 streams are chunked, so the end of the stream is the end of the
+        // response and the connection lives on (the browser reconnects or goes);
+        // HTTP/1.0 has no chunks, and tiny_http closes such a connection afterwards.
+        let chunked = request.http_version() >= &tiny_http::HTTPVersion(1, 1);
+        let feed = self.clone();
+        let spawned = std::thread::Builder::new()
+            .name("modelmeter-sse".into())
+            .spawn(move || {
+                let mut out = request.into_writer();
+                let _ = feed.stream(&mut Sse {
+                    out: &mut out,
+                    chunked,
+                });
+                feed.disconnect();
+            });
+        if spawned.is_err() {
+            self.disconnect();
+        }
+    }
+
+    fn stream(&self, out: &mut Sse<'_>) -> std::io::Result<()> {
+        out.head()?;
+        out.send(b"retry: 2000\n\n")?;
+        let mut seen = 0;
+        loop {
+            let next = {
+                let mut s = self.state.lock();
+                let deadline = Instant::now() + KEEPALIVE;
+                while !s.closed && s.seq == seen && Instant::now() < deadline {
+                    self.changed.wait_until(&mut s, deadline);
+                }
+                if s.closed {
+                    return out.end();
+                }
+                (s.seq != seen).then(|| (s.seq, s.payload.clone()))
+            };
+            // Written outside the lock: a slow browser holds up only this thread.
+            match next {
+                Some((seq, payload)) => {
+                    seen = seq;
+                    out.send(event(&payload).as_bytes())?;
+                }
+                None => out.send(b": keepalive\n\n")?,
+            }
+        }
+    }
+}
+
+/// The raw response of one stream, written past tiny_http's buffering so that each
+/// event leaves at once.
+struct Sse<'a> {
+    out: &'a mut dyn Write,
+    chunked: bool,
+}
+
+impl Sse<'_> {
+    fn head(&mut self) -> std::io::Result<()> {
+        let framing = if self.chunked {
+            "Transfer-Encoding: chunked"
+        } else {
+            "Connection: close"
+        };
+        write!(
+            self.out,
+            "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\n\
+             X-Accel-Buffering: no\r\n{framing}\r\n\r\n"
+        )?;
+        self.out.flush()
+    }
+
+    fn send(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        if self.chunked {
+            write!(self.out, "{:x}\r\n", bytes.len())?;
+            self.out.write_all(bytes)?;
+            self.out.write_all(b"\r\n")?;
+        } else {
+            self.out.write_all(bytes)?;
+        }
+        self.out.flush()
+    }
+
+    fn end(&mut self) -> std::io::Result<()> {
+        if self.chunked {
+            self.out.write_all(b"0\r\n\r\n")?;
+        }
+        self.out.flush()
+    }
+}
