@@ -123,21 +123,8 @@ fn counts_and_buckets_are_exact_for_every_id() {
 #[test]
 fn promtool_accepts_the_exposition() {
     let (monitor, path) = filled("promtool");
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/promtool.sh");
-    let found = Command::new("sh").arg(script).output();
-    let promtool = match found {
-        Ok(o) if o.status.success() => String::from_utf8(o.stdout).unwrap().trim().to_owned(),
-        other => {
-            let why = match other {
-                Ok(o) => String::from_utf8_lossy(&o.stderr).trim().to_owned(),
-                Err(e) => format!("cannot run {script}: {e}"),
-            };
-            if std::env::var_os("MODELMETER_SKIP_REAL_SERVERS").is_some() {
-                eprintln!("SKIPPED (MODELMETER_SKIP_REAL_SERVERS): promtool unavailable: {why}");
-                return;
-            }
-            panic!("promtool unavailable: {why} (set MODELMETER_SKIP_REAL_SERVERS=1 to skip)");
-        }
+    let Some(promtool) = common::real_tool("promtool.sh", &[]) else {
+        return;
     };
     for format in [ExpositionFormat::Text, ExpositionFormat::OpenMetrics] {
         check_with_promtool(&promtool, &monitor.render_metrics(format), format);

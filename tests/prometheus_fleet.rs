@@ -210,17 +210,9 @@ fn bucket_of(secs: f64) -> usize {
 #[test]
 fn the_fleet_as_prometheus_sees_it() {
     let deadline = Instant::now() + Duration::from_secs(240);
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/prometheus.sh");
-    let found = Command::new("sh").arg(script).output().unwrap();
-    if !found.status.success() {
-        let why = String::from_utf8_lossy(&found.stderr);
-        if std::env::var_os("MODELMETER_SKIP_REAL_SERVERS").is_some() {
-            eprintln!("SKIPPED (MODELMETER_SKIP_REAL_SERVERS): {why}");
-            return;
-        }
-        panic!("no Prometheus server: {why}(set MODELMETER_SKIP_REAL_SERVERS=1 to skip)");
-    }
-    let prometheus_bin = String::from_utf8(found.stdout).unwrap().trim().to_owned();
+    let Some(prometheus_bin) = common::real_tool("prometheus.sh", &[]) else {
+        return;
+    };
     let dir = std::env::temp_dir().join(format!("modelmeter-fleet-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let mut cleanup = Cleanup {

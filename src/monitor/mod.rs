@@ -751,7 +751,12 @@ impl Monitor {
     /// Time since the monitor was built, by its clock.
     #[cfg(feature = "http")]
     pub(crate) fn uptime(&self) -> Duration {
-        Duration::from_nanos(self.inner.clock.unix_nanos().saturating_sub(self.inner.started))
+        Duration::from_nanos(
+            self.inner
+                .clock
+                .unix_nanos()
+                .saturating_sub(self.inner.started),
+        )
     }
 
     /// The recommendations of the optimizer's last run, without running it.

@@ -129,3 +129,29 @@ impl Batches {
             .collect()
     }
 }
+
+/// The path a `scripts/` installer prints for a real tool (Prometheus, Chromium,
+/// pdftoppm), installing it if needed; `None` (the test is skipped) only when the tool
+/// is unavailable and `MODELMETER_SKIP_REAL_SERVERS` is set, otherwise a panic naming
+/// the reason.
+pub fn real_tool(script: &str, args: &[&str]) -> Option<String> {
+    let path = format!("{}/scripts/{script}", env!("CARGO_MANIFEST_DIR"));
+    let found = std::process::Command::new("sh")
+        .arg(&path)
+        .args(args)
+        .output();
+    match found {
+        Ok(o) if o.status.success() => Some(String::from_utf8(o.stdout).unwrap().trim().to_owned()),
+        other => {
+            let why = match other {
+                Ok(o) => String::from_utf8_lossy(&o.stderr).trim().to_owned(),
+                Err(e) => format!("cannot run {path}: {e}"),
+            };
+            if std::env::var_os("MODELMETER_SKIP_REAL_SERVERS").is_some() {
+                eprintln!("SKIPPED (MODELMETER_SKIP_REAL_SERVERS): {script}: {why}");
+                return None;
+            }
+            panic!("{script} failed: {why} (set MODELMETER_SKIP_REAL_SERVERS=1 to skip)");
+        }
+    }
+}
