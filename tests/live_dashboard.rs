@@ -12,7 +12,8 @@ use std::time::Duration;
 use common::http::get;
 use modelmeter::{Config, Monitor, Selection};
 
-/// A monitor on the manual clock whose live feed runs every 20 ms of wall time.
+/// A monitor on the manual clock whose live feed asks for 20 ms of wall time, and
+/// gets the floor of 50 ms.
 fn monitor() -> (modelmeter::ManualClock, Monitor) {
     let mut config = Config::default();
     config.monitoring.live_interval = Duration::from_millis(20);
@@ -98,15 +99,14 @@ fn snapshots_stream_and_follow_what_is_recorded() {
     assert!(head.contains("text/event-stream"), "{head}");
     let first = stream.next().unwrap();
     assert_eq!(first["models"][0]["model"], "gpt-4o");
-    assert_eq!(first["interval_ms"], 20);
-    assert_eq!(
-        first["models"][0]["spark"]["selections"]
-            .as_array()
-            .unwrap()
-            .len(),
-        15
-    );
-    assert_eq!(first["models"][0]["spark"]["selections"][14], 1);
+    assert_eq!(first["interval_ms"], 50, "modelmeter::http::MIN_INTERVAL");
+    let spark = first["models"][0]["spark"]["selections"]
+        .as_array()
+        .unwrap();
+    assert_eq!(spark.len(), 15);
+    // One selection in the first second of the open minute: 60 a minute.
+    assert_eq!(spark[14], 60);
+    assert_eq!(first["overall_spark"]["selections"][14], 60);
     // A new model and an error show up in a later snapshot, without a tick.
     clock.advance(Duration::from_secs(1));
     monitor
@@ -133,7 +133,7 @@ fn open_streams_leave_scrapes_alone_and_are_capped() {
     assert!(refused.starts_with("HTTP/1.1 503"), "{refused}");
     // Closing one makes room.
     drop(open.pop());
-    // The closed stream's thread notices the hang-up at its next writes (every 20
+    // The closed stream's thread notices the hang-up at its next writes (every 50
     // ms): poll the real server for it, for at most 10 s.
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
     let mut reopened = None;
@@ -172,10 +172,15 @@ fn hosts_mounting_the_routes_get_one_event_and_a_retry() {
     assert_eq!(r.status(), 200);
     assert_eq!(r.headers()["content-type"], "text/event-stream");
     let body = r.body();
-    assert!(body.starts_with("retry: 20\n"), "{body}");
+    assert!(body.starts_with("retry: 50\n"), "{body}");
     let data = body.lines().find_map(|l| l.strip_prefix("data: ")).unwrap();
     let v: serde_json::Value = serde_json::from_str(data).unwrap();
     assert_eq!(v["models"][0]["model"], "gpt-4o");
+    let head = http::Request::head("/api/v1/live").body(()).unwrap();
+    assert_eq!(
+        modelmeter::http::handle(&monitor, &head).body(),
+        "retry: 50\n"
+    );
     let page = modelmeter::http::handle(&monitor, &http::Request::get("/").body(()).unwrap());
     assert!(page.body().contains("<title>modelmeter live</title>"));
 }

@@ -63,11 +63,8 @@ fn every_chart_is_on_the_page_and_drawn() {
         assert!(!drawn.is_empty(), "chart {name} missing");
         for (_, body) in drawn {
             assert!(body.contains("<svg"), "{name} has no svg");
-            let marks = body.matches("<polyline").count()
-                + body.matches("<rect").count()
-                + body.matches("<polygon").count()
-                + body.matches("<path").count();
-            assert!(marks > 5, "{name} is nearly empty: {marks} marks");
+            let marks = common::data_marks(body);
+            assert!(marks > 0, "{name} draws no data");
             assert!(body.contains("<text"), "{name} has no axis labels");
         }
     }
@@ -87,10 +84,60 @@ fn every_chart_is_on_the_page_and_drawn() {
 }
 
 #[test]
+fn a_chart_without_data_has_no_data_marks() {
+    // The check above must be able to fail: a report of a monitor with no traffic.
+    let (_clock, monitor) = common::manual();
+    let html = monitor.reports(DAY).to_html();
+    for (name, body) in figures(&html) {
+        assert_eq!(common::data_marks(body), 0, "{name}");
+    }
+}
+
+#[test]
+fn one_interval_still_draws_and_the_newest_minutes_count() {
+    let (clock, monitor) = common::manual();
+    clock.advance(Duration::from_secs(90));
+    monitor
+        .record_selection(&Selection::new("solo", Duration::from_millis(300)).cost_usd(0.5))
+        .unwrap();
+    let reports = monitor.reports(Duration::from_secs(300));
+    // The selection is in the partial interval after the last complete one.
+    assert_eq!(
+        reports
+            .charts
+            .fleet
+            .iter()
+            .map(|p| p.selections)
+            .sum::<u64>(),
+        1
+    );
+    assert_eq!(reports.charts.models["solo"].last().unwrap().selections, 1);
+    let html = reports.to_html();
+    for (name, body) in figures(&html) {
+        if name != "alert-timeline" {
+            assert!(
+                common::data_marks(body) > 0,
+                "{name} draws nothing for one interval"
+            );
+        }
+    }
+}
+
+#[test]
 fn chart_series_equal_what_was_recorded() {
     let reports = day();
     let c = &reports.charts;
+    let fleet: u64 = c.fleet.iter().map(|p| p.selections).sum();
+    assert_eq!(
+        fleet, reports.performance.overview.count,
+        "the fleet series covers the period"
+    );
     for (model, points) in &c.models {
+        assert_eq!(
+            points.len(),
+            c.fleet.len(),
+            "{model}: aligned with the fleet"
+        );
         let total: u64 = points.iter().map(|p| p.selections).sum();
         assert_eq!(total, reports.performance.models[model].count, "{model}");
         let spend: f64 = points.iter().map(|p| p.cost_usd).sum();
@@ -130,4 +177,63 @@ fn the_pdf_has_pages_fonts_and_the_charts_text() {
     let pages = text.matches("/Type /Page\n").count() + text.matches("/Type /Page ").count();
     assert!(pages >= 3, "{pages} pages");
     assert!(text.trim_end().ends_with("%%EOF"));
+}
+
+/// Keeps the scheduled reports handed to exporters.
+#[derive(Clone, Default)]
+struct Scheduled(std::sync::Arc<parking_lot::Mutex<Vec<modelmeter::ScheduledReport>>>);
+
+impl modelmeter::Exporter for Scheduled {
+    fn export(&mut self, batch: &modelmeter::ExportBatch) -> Result<(), modelmeter::ExportError> {
+        self.0.lock().extend(batch.reports.iter().cloned());
+        Ok(())
+    }
+}
+
+#[test]
+fn a_daily_report_shows_the_budget_of_the_day_it_covers() {
+    let mut config = Config::default();
+    config.cost.budget.daily_usd = Some(100.0);
+    config.reporting.schedules.daily.enabled = true;
+    config.monitoring.alerting.enabled = false;
+    let scheduled = Scheduled::default();
+    let clock = modelmeter::ManualClock::new(common::start());
+    let monitor = modelmeter::Monitor::builder()
+        .clock(clock.clone())
+        .config(config)
+        .exporter(scheduled.clone())
+        .background(false)
+        .build()
+        .unwrap();
+    // A day at $0.50 a minute, then the tick after midnight builds the daily report.
+    common::drive(&clock, &monitor, 24 * 60, 1, |_, _| {
+        Selection::new("m", Duration::from_millis(300)).cost_usd(0.5)
+    });
+    clock.advance(Duration::from_secs(5));
+    monitor.tick();
+    let reports = scheduled.0.lock().clone();
+    let daily = reports
+        .iter()
+        .find(|r| r.schedule == modelmeter::reports::ReportSchedule::Daily)
+        .expect("a daily report");
+    let budget = &daily.cost.budgets[0];
+    assert_eq!(
+        budget.period_start,
+        common::start(),
+        "the day the report covers"
+    );
+    assert!(
+        (budget.spent_usd - 720.0).abs() < 1e-6,
+        "{}",
+        budget.spent_usd
+    );
+    let burn = &daily.charts.budgets[0];
+    assert_eq!(
+        burn.spent.len(),
+        25,
+        "midnight, 23 hour ends, the report's last instant"
+    );
+    assert!((burn.spent[12].cumulative_usd - 360.0).abs() < 1e-6);
+    assert!((burn.spent.last().unwrap().cumulative_usd - 720.0).abs() < 1e-6);
+    assert!(daily.to_html().contains("modelmeter daily report"));
 }

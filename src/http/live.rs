@@ -19,6 +19,11 @@ use crate::summary::{Stats, Summary};
 /// Dashboards connected at once; more get a `503`, so browsers cannot pile up threads.
 pub const MAX_CONNECTIONS: usize = 32;
 
+/// The shortest interval between two snapshots, whatever `monitoring.liveInterval`
+/// says: it also refreshes the scoreboard, and may be set far lower than a browser
+/// needs.
+pub const MIN_INTERVAL: Duration = Duration::from_millis(50);
+
 /// Minutes of history in the sparklines.
 pub const SPARK_MINUTES: u64 = 15;
 
@@ -103,108 +108,143 @@ struct Payload {
     at: String,
     interval_ms: u64,
     overall: Tile,
+    overall_spark: Spark,
     models: Vec<LiveModel>,
     alerts: Vec<LiveAlert>,
     recommendations: Vec<LiveRecommendation>,
 }
 
-/// The dashboard's payload now, as JSON: the last minute (open minute included) per
-/// model and overall, 15 one-minute sparkline points, the open alerts and the
-/// optimizer's latest recommendations (from the last tick: never computed here).
-pub(crate) fn payload(monitor: &Monitor) -> String {
-    let now = monitor.summary(Duration::from_secs(60));
-    let minutes = monitor.minute_series(SPARK_MINUTES);
-    // Requests per second over the previous minute and the open one's elapsed part;
-    // when the previous minute was quiet, over the open part alone or the monitor's
-    // uptime if shorter, so the rate is right from the first second.
-    let into = now
-        .end
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default()
-        .as_secs_f64()
-        % 60.0;
-    let fresh = into.min(monitor.uptime().as_secs_f64()).max(1.0);
-    let rate = |model: Option<&str>| -> f64 {
-        let count = |s: &Summary| match model {
+/// Builds the dashboard's payloads, keeping the closed minutes of the sparklines
+/// between calls: each payload costs two summaries (the last minute, and the open
+/// minute), plus fourteen once a minute when a minute closes.
+#[derive(Default)]
+pub(crate) struct Payloads {
+    minutes: Vec<Summary>,
+}
+
+impl Payloads {
+    /// The payload now, as JSON: the last minute (open minute included) per model and
+    /// overall, 15 one-minute sparkline points (the open minute's count scaled to a
+    /// whole minute), the open alerts and the optimizer's latest recommendations (from
+    /// the last tick: never computed here).
+    pub(crate) fn build(&mut self, monitor: &Monitor) -> String {
+        let now = monitor.summary(Duration::from_secs(60));
+        let open = monitor.minute_series(1).pop();
+        match (open, self.minutes.last_mut()) {
+            (Some(o), Some(last)) if o.start == last.start => *last = o,
+            _ => self.minutes = monitor.minute_series(SPARK_MINUTES),
+        }
+        let minutes = &self.minutes;
+        let into = now
+            .end
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_secs_f64()
+            % 60.0;
+        // Seconds the open minute could have seen traffic: not more than the monitor
+        // has run, so the first minute's rates are not diluted.
+        let fresh = into.min(monitor.uptime().as_secs_f64()).max(1.0);
+        let count = |s: &Summary, model: Option<&str>| match model {
             Some(m) => s.models.get(m).map_or(0, |x| x.count),
             None => s.overview.count,
         };
-        let mut last = minutes.iter().rev();
-        let open = last.next().map_or(0, count) as f64;
-        match last.next().map_or(0, count) {
-            0 => open / fresh,
-            prev => (prev as f64 + open) / (60.0 + into),
-        }
-    };
-    let spend = |model: Option<&str>| -> f64 {
-        minutes
+        // Requests per second over the previous minute and the open one's elapsed
+        // part, or over the open part alone when the previous minute was quiet.
+        let rate = |model: Option<&str>| -> f64 {
+            let mut last = minutes.iter().rev();
+            let open = last.next().map_or(0, |s| count(s, model)) as f64;
+            match last.next().map_or(0, |s| count(s, model)) {
+                0 => open / fresh,
+                prev => (prev as f64 + open) / (60.0 + into),
+            }
+        };
+        let spend = |model: Option<&str>| -> f64 {
+            minutes
+                .iter()
+                .map(|s| match model {
+                    Some(m) => s.models.get(m).map_or(0.0, |x| x.cost_usd),
+                    None => s.overview.cost_usd,
+                })
+                .sum()
+        };
+        let spark = |model: Option<&str>| {
+            let mut sp = Spark::default();
+            let n = minutes.len();
+            for (k, s) in minutes.iter().enumerate() {
+                let st = match model {
+                    Some(m) => s.models.get(m),
+                    None => Some(&s.overview),
+                };
+                let c = count(s, model);
+                // The open minute is partial: its count as a per-minute rate.
+                let c = if k + 1 == n {
+                    (c as f64 * 60.0 / fresh).round() as u64
+                } else {
+                    c
+                };
+                sp.selections.push(c);
+                sp.p95_ms
+                    .push(st.map_or(0.0, |x| x.latency.p95.as_secs_f64() * 1000.0));
+                sp.error_rate.push(st.map_or(0.0, |x| x.error_rate));
+            }
+            sp
+        };
+        let mut names: Vec<&String> = minutes
             .iter()
-            .map(|s| match model {
-                Some(m) => s.models.get(m).map_or(0.0, |x| x.cost_usd),
-                None => s.overview.cost_usd,
+            .flat_map(|s: &Summary| s.models.keys())
+            .chain(now.models.keys())
+            .collect();
+        names.sort();
+        names.dedup();
+        let empty = Stats::default();
+        let models = names
+            .into_iter()
+            .map(|m| LiveModel {
+                model: m.clone(),
+                tile: Tile::of(
+                    now.models.get(m).unwrap_or(&empty),
+                    spend(Some(m)),
+                    rate(Some(m)),
+                ),
+                spark: spark(Some(m)),
             })
-            .sum()
-    };
-    let spark = |model: &str| {
-        let mut sp = Spark::default();
-        for s in &minutes {
-            let st = s.models.get(model);
-            sp.selections.push(st.map_or(0, |x| x.count));
-            sp.p95_ms
-                .push(st.map_or(0.0, |x| x.latency.p95.as_secs_f64() * 1000.0));
-            sp.error_rate.push(st.map_or(0.0, |x| x.error_rate));
-        }
-        sp
-    };
-    let mut names: Vec<&String> = minutes
-        .iter()
-        .flat_map(|s: &Summary| s.models.keys())
-        .chain(now.models.keys())
-        .collect();
-    names.sort();
-    names.dedup();
-    let empty = Stats::default();
-    let models = names
-        .into_iter()
-        .map(|m| LiveModel {
-            model: m.clone(),
-            tile: Tile::of(
-                now.models.get(m).unwrap_or(&empty),
-                spend(Some(m)),
-                rate(Some(m)),
-            ),
-            spark: spark(m),
-        })
-        .collect();
-    let alerts = monitor
-        .active_alerts()
-        .into_iter()
-        .map(|a| LiveAlert {
-            severity: a.severity.to_string(),
-            rule: a.rule_id,
-            scope: a.scope.to_string(),
-            message: a.message,
-        })
-        .collect();
-    let recommendations = monitor
-        .latest_recommendations()
-        .into_iter()
-        .take(5)
-        .map(|r| LiveRecommendation {
-            priority: r.priority.to_string(),
-            title: r.title,
-            savings_usd_per_30d: r.savings_usd_per_30d,
-        })
-        .collect();
-    let p = Payload {
-        at: crate::calendar::rfc3339_time(now.end),
-        interval_ms: monitor.config().monitoring.live_interval.as_millis() as u64,
-        overall: Tile::of(&now.overview, spend(None), rate(None)),
-        models,
-        alerts,
-        recommendations,
-    };
-    serde_json::to_string(&p).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
+            .collect();
+        let alerts = monitor
+            .active_alerts()
+            .into_iter()
+            .map(|a| LiveAlert {
+                severity: a.severity.to_string(),
+                rule: a.rule_id,
+                scope: a.scope.to_string(),
+                message: a.message,
+            })
+            .collect();
+        let recommendations = monitor
+            .latest_recommendations()
+            .into_iter()
+            .take(5)
+            .map(|r| LiveRecommendation {
+                priority: r.priority.to_string(),
+                title: r.title,
+                savings_usd_per_30d: r.savings_usd_per_30d,
+            })
+            .collect();
+        let p = Payload {
+            at: crate::calendar::rfc3339_time(now.end),
+            interval_ms: interval(monitor).as_millis() as u64,
+            overall: Tile::of(&now.overview, spend(None), rate(None)),
+            overall_spark: spark(None),
+            models,
+            alerts,
+            recommendations,
+        };
+        serde_json::to_string(&p).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
+    }
+}
+
+/// The feed's interval: `monitoring.liveInterval`, at least [`MIN_INTERVAL`].
+pub(crate) fn interval(monitor: &Monitor) -> Duration {
+    monitor.config().monitoring.live_interval.max(MIN_INTERVAL)
 }
 
 /// One SSE event carrying `payload`.
@@ -244,6 +284,7 @@ impl LiveFeed {
     /// Builds a payload every interval while a connection is open and the monitor
     /// lives.
     fn broadcast(&self, monitor: &WeakMonitor) {
+        let mut payloads = Payloads::default();
         loop {
             let Some(m) = monitor.upgrade() else {
                 // The monitor is gone: wake the connections so they end.
@@ -253,8 +294,8 @@ impl LiveFeed {
                 self.changed.notify_all();
                 return;
             };
-            let interval = m.config().monitoring.live_interval;
-            let payload: Arc<str> = payload(&m).into();
+            let interval = interval(&m);
+            let payload: Arc<str> = payloads.build(&m).into();
             drop(m);
             let mut s = self.state.lock();
             s.seq += 1;
@@ -268,6 +309,8 @@ impl LiveFeed {
             // either sees this thread still running or starts a new one.
             if s.closed || s.connections == 0 {
                 s.broadcasting = false;
+                // A browser arriving later must not get this snapshot, hours old.
+                s.payload = Arc::from("");
                 return;
             }
         }
@@ -320,7 +363,7 @@ impl LiveFeed {
                 if s.closed {
                     return out.end();
                 }
-                (s.seq != seen).then(|| (s.seq, s.payload.clone()))
+                (s.seq != seen && !s.payload.is_empty()).then(|| (s.seq, s.payload.clone()))
             };
             // Written outside the lock: a slow browser holds up only this thread.
             match next {

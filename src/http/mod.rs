@@ -29,7 +29,7 @@ use crate::monitor::{Monitor, WeakMonitor};
 /// The live dashboard page served at `/`.
 const DASHBOARD: &str = include_str!("dashboard.html");
 
-pub use live::{MAX_CONNECTIONS, SPARK_MINUTES};
+pub use live::{MAX_CONNECTIONS, MIN_INTERVAL, SPARK_MINUTES};
 
 /// Threads answering requests; two, so one slow client does not hold up a scrape.
 const WORKERS: usize = 2;

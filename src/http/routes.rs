@@ -57,11 +57,14 @@ pub fn handle<B>(monitor: &Monitor, request: &Request<B>) -> Response<String> {
             super::DASHBOARD.to_owned(),
         ),
         "/api/v1/live" => {
-            let interval = monitor.config().monitoring.live_interval.as_millis();
-            let body = format!(
-                "retry: {interval}\n{}",
-                super::live::event(&super::live::payload(monitor))
-            );
+            let interval = super::live::interval(monitor).as_millis();
+            // A HEAD learns the headers without a payload being built.
+            let event = if request.method() == Method::HEAD {
+                String::new()
+            } else {
+                super::live::event(&super::live::Payloads::default().build(monitor))
+            };
+            let body = format!("retry: {interval}\n{event}");
             let mut r = respond(StatusCode::OK, "text/event-stream", body);
             r.headers_mut().insert(
                 header::CACHE_CONTROL,

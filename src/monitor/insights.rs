@@ -9,7 +9,7 @@ use crate::cost::{BudgetEvent, BudgetPeriod, BudgetStatus, project};
 use crate::heuristics::Recommendation;
 use crate::optimizer::{Analysis, AppliedAction, run};
 use crate::reports::{
-    Baseline, BudgetBurn, CostReport, HealthScore, ModelComparison, PerformanceReport,
+    Baseline, BudgetBurn, CostReport, HealthScore, ModelComparison, ModelPoint, PerformanceReport,
     ReportCharts, ReportInputs, ReportSchedule, Reports, ScheduledReport, SpendPoint,
 };
 use crate::seal::NANOS_PER_MINUTE;
@@ -227,14 +227,15 @@ impl Inner {
         points.iter().map(|p| p.1).sum::<f64>() / points.len() as f64 * 720.0
     }
 
-    /// The pictures' series of the reports over minutes `from..to`, whose trend has
-    /// intervals of `step` minutes.
+    /// The pictures' series of the reports over minutes `from..to`: the trend's
+    /// intervals of `step` minutes, then the partial interval after the last complete
+    /// one (so the newest minutes are drawn too); budgets as they stood at `at`.
     fn charts(
         &self,
         (from, to): (u64, u64),
         now: u64,
         (step, trend): (u64, &[Summary]),
-        (summary, budgets): (&Summary, &[BudgetStatus]),
+        (summary, budgets, at): (&Summary, &[BudgetStatus], u64),
     ) -> ReportCharts {
         let now_minute = now / NANOS_PER_MINUTE;
         let ctx = (&self.registry, &self.store, &self.layout);
@@ -244,39 +245,53 @@ impl Inner {
             .collect();
         let length = to - from;
         let previous = self.range_summary(from.saturating_sub(length), from, now);
+        let end = to.min(now_minute + 1);
+        let last = end / step * step;
+        let partial = (last < end && last >= from).then(|| self.range_summary(last, end, now));
+        let intervals: Vec<&Summary> = trend.iter().chain(partial.as_ref()).collect();
         ReportCharts {
             step: Duration::from_secs(step * 60),
-            models: ReportCharts::series(trend),
+            fleet: intervals
+                .iter()
+                .map(|s| ModelPoint::of(s.start, Some(&s.overview)))
+                .collect(),
+            models: ReportCharts::series(&intervals),
             latency_distributions,
-            budgets: budgets.iter().map(|b| self.budget_burn(b, now)).collect(),
+            budgets: budgets.iter().map(|b| self.budget_burn(b, at)).collect(),
             comparisons: ReportCharts::compare(&previous, summary),
         }
     }
 
     /// A budget's cumulative spend at the end of each complete hour (daily budget) or
-    /// day (monthly) of its period so far, then at `now`.
-    fn budget_burn(&self, status: &BudgetStatus, now: u64) -> BudgetBurn {
+    /// day (monthly) of its period up to `at`, then at `at`: spend counters only, no
+    /// latency.
+    fn budget_burn(&self, status: &BudgetStatus, at: u64) -> BudgetBurn {
         let step = match status.period {
             BudgetPeriod::Daily => HOUR_MIN,
             BudgetPeriod::Monthly => DAY_MIN,
         };
         let start = crate::clock::to_unix_nanos(status.period_start) / NANOS_PER_MINUTE;
-        let now_minute = now / NANOS_PER_MINUTE;
-        let complete = now_minute.saturating_sub(start) / step;
+        let at_minute = at / NANOS_PER_MINUTE;
+        let now_minute = self.clock.unix_nanos() / NANOS_PER_MINUTE;
+        let spend = |from: u64, to: u64| {
+            crate::query::spend(&self.registry, &self.store, (from, to), now_minute)
+        };
         let mut cumulative = 0.0;
         let mut spent = vec![SpendPoint {
             at: status.period_start,
             cumulative_usd: 0.0,
         }];
-        for s in self.series(start + complete * step, now, step, complete) {
-            cumulative += s.overview.cost_usd;
+        let mut edge = start;
+        while edge + step <= at_minute {
+            cumulative += spend(edge, edge + step);
+            edge += step;
             spent.push(SpendPoint {
-                at: s.end,
+                at: from_unix_nanos(edge * NANOS_PER_MINUTE),
                 cumulative_usd: cumulative,
             });
         }
         spent.push(SpendPoint {
-            at: from_unix_nanos(now),
+            at: from_unix_nanos(at),
             cumulative_usd: status.spent_usd,
         });
         BudgetBurn {
@@ -323,8 +338,11 @@ impl Inner {
             let incidents = alerts.incidents().into_iter().chain(ended).collect();
             (alerts.active(), resolved, incidents)
         };
-        let budgets = self.budget_statuses(now);
-        let charts = self.charts((from, to), now, (step, &trend), (&summary, &budgets));
+        // A scheduled report shows its budgets as they stood at its end (a daily
+        // report built just after midnight shows the day it covers, not the new one).
+        let at = now.min((to * NANOS_PER_MINUTE).saturating_sub(1));
+        let budgets = self.budget_statuses(at);
+        let charts = self.charts((from, to), now, (step, &trend), (&summary, &budgets, at));
         let inputs = ReportInputs {
             config: &self.config,
             generated_at: crate::clock::floor_ms(from_unix_nanos(now)),

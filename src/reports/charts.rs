@@ -25,8 +25,12 @@ pub struct ReportCharts {
     /// The length of one interval of the series (as the reports' trend).
     #[serde(serialize_with = "ser_ms", deserialize_with = "de_ms")]
     pub step: Duration,
-    /// Per model with traffic in the period, one point per interval of the reports'
-    /// trend (an interval without traffic is a point with 0 selections).
+    /// All models together, one point per interval: the reports' trend, then the
+    /// partial interval after it up to the report's end (so the newest minutes show).
+    pub fleet: Vec<ModelPoint>,
+    /// Per model with traffic in the period, one point per interval of
+    /// [`fleet`](Self::fleet) (an interval without traffic is a point with 0
+    /// selections).
     pub models: BTreeMap<String, Vec<ModelPoint>>,
     /// Per model, the latency distribution of the whole period in log-spaced bins
     /// ([`BINS_PER_DECADE`] per decade), from the first to the last non-empty bin.
@@ -61,7 +65,7 @@ pub struct ModelPoint {
 }
 
 impl ModelPoint {
-    fn of(start: SystemTime, s: Option<&Stats>) -> Self {
+    pub(crate) fn of(start: SystemTime, s: Option<&Stats>) -> Self {
         let ms = |d: Duration| d.as_secs_f64() * 1000.0;
         match s {
             Some(s) => Self {
@@ -120,8 +124,8 @@ pub struct SpendPoint {
 }
 
 impl ReportCharts {
-    /// Per-model points from the reports' trend summaries, one per interval.
-    pub(crate) fn series(trend: &[Summary]) -> BTreeMap<String, Vec<ModelPoint>> {
+    /// Per-model points from consecutive interval summaries, one per interval.
+    pub(crate) fn series(trend: &[&Summary]) -> BTreeMap<String, Vec<ModelPoint>> {
         let mut out: BTreeMap<String, Vec<ModelPoint>> = BTreeMap::new();
         for s in trend {
             for name in s.models.keys() {

@@ -66,14 +66,14 @@ impl Chart {
         area: &DrawingArea<DB, Shift>,
         src: &Source<'_>,
     ) -> DrawResult {
+        let c = src.charts;
+        let period = (src.performance.period.start, src.performance.period.end);
         match self {
-            Self::LatencyOverTime(m) => draw::latency_over_time(area, m, src.charts),
-            Self::LatencyDistribution(m) => draw::latency_distribution(area, &names(m), src.charts),
-            Self::SelectionsAndErrors => {
-                draw::requests_and_errors(area, &src.performance.trends, src.charts.step)
-            }
-            Self::CacheHitRate(m) => draw::cache_hit_rate(area, &names(m), src.charts),
-            Self::SpendByModel(m) => draw::spend_by_model(area, &names(m), src.charts),
+            Self::LatencyOverTime(m) => draw::latency_over_time(area, m, c, period),
+            Self::LatencyDistribution(m) => draw::latency_distribution(area, &names(m), c),
+            Self::SelectionsAndErrors => draw::selections_and_errors(area, c, period),
+            Self::CacheHitRate(m) => draw::cache_hit_rate(area, &names(m), c, period),
+            Self::SpendByModel(m) => draw::spend_by_model(area, &names(m), c, period),
             Self::BudgetBurn(i) => match src.charts.budgets.get(*i) {
                 Some(b) => draw::budget_burn(area, b),
                 None => Err(format!("no budget {i}")),
@@ -247,7 +247,7 @@ impl Document {
         blocks.push(Block::Heading("Cost".into()));
         let mut cost_charts = vec![(
             Chart::SpendByModel(busiest.clone()),
-            "Spend per interval, stacked by model.".into(),
+            "Spend per hour in each interval, stacked by model; the models not drawn separately are one grey layer on top.".into(),
         )];
         for (i, b) in src.charts.budgets.iter().enumerate() {
             let s = &b.status;
@@ -296,7 +296,7 @@ impl Document {
         blocks.push(Block::Heading("Alerts and incidents".into()));
         blocks.push(Block::Charts(vec![(
             Chart::AlertTimeline,
-            "Incidents (dark) and alerts (light) from start to resolution; open ones run to the end of the period.".into(),
+            "Incidents (red) and alerts (grey) from start to resolution; open ones run to the end of the period.".into(),
         )]));
         let a = &p.alerts;
         let mut rows: Vec<Vec<String>> = a
@@ -377,5 +377,35 @@ impl Document {
             ),
             blocks,
         }
+    }
+}
+
+impl crate::reports::Reports {
+    /// The content to render and what its charts are drawn from.
+    pub(crate) fn document(&self) -> (Document, Source<'_>) {
+        let src = Source {
+            performance: &self.performance,
+            cost: &self.cost,
+            charts: &self.charts,
+        };
+        (Document::build("modelmeter report", &src), src)
+    }
+}
+
+impl crate::reports::ScheduledReport {
+    /// The content to render, titled by the schedule, and what its charts are drawn
+    /// from.
+    pub(crate) fn document(&self) -> (Document, Source<'_>) {
+        let src = Source {
+            performance: &self.performance,
+            cost: &self.cost,
+            charts: &self.charts,
+        };
+        let title = match self.schedule {
+            crate::reports::ReportSchedule::Hourly => "modelmeter hourly report",
+            crate::reports::ReportSchedule::Daily => "modelmeter daily report",
+            crate::reports::ReportSchedule::Weekly => "modelmeter weekly report",
+        };
+        (Document::build(title, &src), src)
     }
 }

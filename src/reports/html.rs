@@ -162,16 +162,8 @@ impl Reports {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn to_html(&self) -> String {
-        let src = self.source();
-        render(&Document::build("modelmeter report", &src), &src)
-    }
-
-    pub(crate) fn source(&self) -> Source<'_> {
-        Source {
-            performance: &self.performance,
-            cost: &self.cost,
-            charts: &self.charts,
-        }
+        let (doc, src) = self.document();
+        render(&doc, &src)
     }
 }
 
@@ -179,23 +171,8 @@ impl ScheduledReport {
     /// The scheduled reports as one self-contained HTML page; see
     /// [`Reports::to_html`].
     pub fn to_html(&self) -> String {
-        let src = self.source();
-        render(&Document::build(&self.title(), &src), &src)
-    }
-
-    pub(crate) fn source(&self) -> Source<'_> {
-        Source {
-            performance: &self.performance,
-            cost: &self.cost,
-            charts: &self.charts,
-        }
-    }
-
-    pub(crate) fn title(&self) -> String {
-        let s = self.schedule.to_string();
-        let mut c = s.chars();
-        let first = c.next().map(|f| f.to_ascii_uppercase()).unwrap_or_default();
-        format!("modelmeter {first}{} report", c.as_str())
+        let (doc, src) = self.document();
+        render(&doc, &src)
     }
 }
 

@@ -155,3 +155,23 @@ pub fn real_tool(script: &str, args: &[&str]) -> Option<String> {
         }
     }
 }
+
+/// The marks in a chart's SVG that only data draws: markers (circles), areas
+/// (polygons), lines through three or more points, and rectangles beyond the four
+/// that an empty chart has (background, legend box, legend swatches).
+pub fn data_marks(svg: &str) -> usize {
+    let long_lines = svg
+        .split("<polyline")
+        .skip(1)
+        .filter(|p| {
+            p.split("points=\"")
+                .nth(1)
+                .and_then(|rest| rest.split('"').next())
+                .is_some_and(|pts| pts.split_whitespace().count() >= 3)
+        })
+        .count();
+    svg.matches("<circle").count()
+        + svg.matches("<polygon").count()
+        + long_lines
+        + svg.matches("<rect").count().saturating_sub(4)
+}

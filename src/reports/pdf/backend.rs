@@ -17,7 +17,7 @@ pub(crate) const REGULAR: Name<'static> = Name(b"F1");
 pub(crate) const BOLD: Name<'static> = Name(b"F2");
 
 /// Helvetica's advance widths (per 1000 em) of the printable ASCII characters, from
-/// its Adobe font metrics; other characters are written as `?`.
+/// its Adobe font metrics.
 const WIDTHS: [u16; 95] = [
     278, 278, 355, 556, 556, 889, 667, 222, 333, 333, 389, 584, 278, 333, 278,
     278, // ' '..'/'
@@ -32,26 +32,50 @@ const WIDTHS: [u16; 95] = [
     556, 556, 333, 500, 278, 556, 500, 722, 500, 500, 500, 334, 260, 334, 584, // 'p'..'~'
 ];
 
-/// `text` in the bytes Helvetica's standard encoding shows: printable ASCII, `?` for
-/// the rest.
+/// The WinAnsi (Windows-1252) byte of the characters it adds to Latin-1 in its
+/// 0x80–0x9F range, with their Helvetica widths.
+const WIN_ANSI_EXTRA: [(char, u8, u16); 16] = [
+    ('€', 0x80, 556),
+    ('‚', 0x82, 222),
+    ('„', 0x84, 333),
+    ('…', 0x85, 1000),
+    ('‰', 0x89, 1000),
+    ('‘', 0x91, 222),
+    ('’', 0x92, 222),
+    ('“', 0x93, 333),
+    ('”', 0x94, 333),
+    ('•', 0x95, 350),
+    ('–', 0x96, 556),
+    ('—', 0x97, 1000),
+    ('™', 0x99, 1000),
+    ('Œ', 0x8c, 1000),
+    ('œ', 0x9c, 944),
+    ('Ÿ', 0x9f, 667),
+];
+
+/// A character's byte in WinAnsiEncoding (the fonts' declared encoding) and its width;
+/// `?` for a character the encoding lacks.
+fn glyph(c: char) -> (u8, u16) {
+    match c {
+        ' '..='~' => (c as u8, WIDTHS[c as usize - 0x20]),
+        // Latin-1's upper half is WinAnsi's too; accented letters are about as wide
+        // as their base letters, which are mostly 556 or wider capitals.
+        '\u{a0}'..='\u{ff}' => (c as u32 as u8, if c.is_uppercase() { 667 } else { 556 }),
+        _ => WIN_ANSI_EXTRA
+            .iter()
+            .find(|e| e.0 == c)
+            .map_or((b'?', 556), |e| (e.1, e.2)),
+    }
+}
+
+/// `text` in the bytes the fonts' WinAnsiEncoding shows.
 pub(crate) fn encode(text: &str) -> Vec<u8> {
-    text.chars()
-        .map(|c| {
-            if (' '..='~').contains(&c) {
-                c as u8
-            } else {
-                b'?'
-            }
-        })
-        .collect()
+    text.chars().map(|c| glyph(c).0).collect()
 }
 
 /// The width of `text` in Helvetica (bold about 5% wider) at `size` points.
 pub(crate) fn text_width(text: &str, size: f64, bold: bool) -> f64 {
-    let units: u32 = encode(text)
-        .iter()
-        .map(|&b| u32::from(WIDTHS[usize::from(b - b' ')]))
-        .sum();
+    let units: u32 = text.chars().map(|c| u32::from(glyph(c).1)).sum();
     let w = f64::from(units) * size / 1000.0;
     if bold { w * 1.05 } else { w }
 }
@@ -327,6 +351,7 @@ mod tests {
     fn widths_follow_helvetica() {
         assert_eq!(text_width("0", 10.0, false), 5.56);
         assert_eq!(text_width("Ww", 1000.0, false), 944.0 + 722.0);
-        assert_eq!(encode("p95 — 3µs"), b"p95 ? 3?s");
+        assert_eq!(encode("p95 — 3µs r² ✓"), b"p95 \x97 3\xb5s r\xb2 ?");
+        assert_eq!(text_width("—", 1000.0, false), 1000.0);
     }
 }

@@ -72,8 +72,9 @@ impl Layout {
         self.y += size * 0.5;
     }
 
-    fn heading(&mut self, text: &str) {
-        self.room(60.0);
+    /// A section heading, kept on one page with the first `keep` points after it.
+    fn heading(&mut self, text: &str, keep: f64) {
+        self.room(40.0 + keep);
         self.y += 14.0;
         self.paragraph(text, 13.0, true);
         let y = (PAGE.1 - self.y + 3.0) as f32;
@@ -157,7 +158,7 @@ impl Layout {
 
     fn chart(&mut self, chart: &Chart, caption: &str, src: &Source<'_>) {
         let scale = CHART_WIDTH / f64::from(CHART_PX.0);
-        let h = f64::from(CHART_PX.1) * scale;
+        let h = chart_height();
         self.room(h + 24.0);
         let top = PAGE.1 - self.y;
         let drawn = {
@@ -182,11 +183,20 @@ impl Layout {
     }
 }
 
-/// `text` split into lines no wider than `width`.
+/// A chart's height on the page, in points.
+fn chart_height() -> f64 {
+    f64::from(CHART_PX.1) * CHART_WIDTH / f64::from(CHART_PX.0)
+}
+
+/// `text` split into lines no wider than `width`; a word longer than a line is cut.
 fn wrap(text: &str, width: f64, size: f64, bold: bool) -> Vec<String> {
     let mut lines = Vec::new();
     let mut line = String::new();
-    for word in text.split_whitespace() {
+    let words = text
+        .split_whitespace()
+        .flat_map(|w| split_long(w, width, size, bold));
+    for word in words {
+        let word = word.as_str();
         let candidate = if line.is_empty() {
             word.to_owned()
         } else {
@@ -202,6 +212,20 @@ fn wrap(text: &str, width: f64, size: f64, bold: bool) -> Vec<String> {
         lines.push(line);
     }
     lines
+}
+
+/// `word` in pieces no wider than `width` (itself when it fits).
+fn split_long(word: &str, width: f64, size: f64, bold: bool) -> Vec<String> {
+    let mut pieces = vec![String::new()];
+    for c in word.chars() {
+        let last = pieces.last_mut().expect("one piece");
+        last.push(c);
+        if text_width(last, size, bold) > width && last.chars().count() > 1 {
+            last.pop();
+            pieces.push(c.to_string());
+        }
+    }
+    pieces
 }
 
 /// `text` cut with an ellipsis to fit `width`.
@@ -220,9 +244,15 @@ fn render(doc: &Document, src: &Source<'_>) -> Vec<u8> {
     let mut l = Layout::new();
     l.paragraph(&doc.title, 20.0, true);
     l.paragraph(&doc.subtitle, BODY, false);
-    for block in &doc.blocks {
+    for (i, block) in doc.blocks.iter().enumerate() {
         match block {
-            Block::Heading(t) => l.heading(t),
+            Block::Heading(t) => {
+                let keep = match doc.blocks.get(i + 1) {
+                    Some(Block::Charts(_)) => chart_height() + 24.0,
+                    _ => 60.0,
+                };
+                l.heading(t, keep);
+            }
             Block::Text(t) => l.paragraph(t, BODY, false),
             Block::Tiles(t) => l.tiles(t),
             Block::Table(head, rows) => l.table(head, rows),
@@ -264,8 +294,11 @@ fn write(doc: &Document, pages: Vec<Content>) -> Vec<u8> {
         page.finish();
         pdf.stream(content_id, &content.finish());
     }
-    pdf.type1_font(regular).base_font(Name(b"Helvetica"));
-    pdf.type1_font(bold).base_font(Name(b"Helvetica-Bold"));
+    for (id, name) in [(regular, &b"Helvetica"[..]), (bold, b"Helvetica-Bold")] {
+        pdf.type1_font(id)
+            .base_font(Name(name))
+            .encoding_predefined(Name(b"WinAnsiEncoding"));
+    }
     pdf.document_info(info)
         .title(TextStr(&doc.title))
         .subject(TextStr(&doc.subtitle))
@@ -289,16 +322,16 @@ impl Reports {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn to_pdf(&self) -> Vec<u8> {
-        let src = self.source();
-        render(&Document::build("modelmeter report", &src), &src)
+        let (doc, src) = self.document();
+        render(&doc, &src)
     }
 }
 
 impl ScheduledReport {
     /// The scheduled reports as a PDF; see [`Reports::to_pdf`].
     pub fn to_pdf(&self) -> Vec<u8> {
-        let src = self.source();
-        render(&Document::build(&self.title(), &src), &src)
+        let (doc, src) = self.document();
+        render(&doc, &src)
     }
 }
 
