@@ -31,7 +31,20 @@ struct Stream {
 
 impl Stream {
     fn open(addr: SocketAddr) -> (Self, String) {
-        let mut conn = TcpStream::connect_timeout(&addr, Duration::from_secs(5)).unwrap();
+        let conn = TcpStream::connect_timeout(&addr, Duration::from_secs(5)).unwrap();
+        Self::on(conn, addr)
+    }
+
+    /// A stream on a socket with a small receive buffer, so that not reading it
+    /// stalls the server's writes within a second (Linux).
+    #[cfg(target_os = "linux")]
+    fn open_small(addr: SocketAddr) -> (Self, String) {
+        let conn = TcpStream::connect_timeout(&addr, Duration::from_secs(5)).unwrap();
+        rustix::net::sockopt::set_socket_recv_buffer_size(&conn, 4096).unwrap();
+        Self::on(conn, addr)
+    }
+
+    fn on(mut conn: TcpStream, addr: SocketAddr) -> (Self, String) {
         conn.set_read_timeout(Some(Duration::from_secs(20)))
             .unwrap();
         write!(conn, "GET /api/v1/live HTTP/1.1\r\nHost: {addr}\r\n\r\n").unwrap();
@@ -183,4 +196,39 @@ fn hosts_mounting_the_routes_get_one_event_and_a_retry() {
     );
     let page = modelmeter::http::handle(&monitor, &http::Request::get("/").body(()).unwrap());
     assert!(page.body().contains("<title>modelmeter live</title>"));
+}
+
+/// A browser that stops reading loses its stream after `http::SEND_TIMEOUT` without
+/// progress, and its slot serves someone else (Linux: accepted sockets inherit the
+/// listener's send timeout).
+#[cfg(target_os = "linux")]
+#[test]
+fn a_stalled_browser_frees_its_slot() {
+    let (_clock, monitor) = monitor();
+    // Many models make each snapshot tens of kilobytes, so unread ones fill the
+    // socket buffers within a second.
+    for i in 0..400 {
+        let model = format!("model-with-a-long-name-{i:04}");
+        let s = Selection::new(&model, Duration::from_millis(300));
+        monitor.record_selection(&s).unwrap();
+    }
+    let endpoint = monitor.serve_http("127.0.0.1:0").unwrap();
+    let addr = endpoint.local_addr();
+    let started = std::time::Instant::now();
+    let _stalled: Vec<Stream> = (0..modelmeter::http::MAX_CONNECTIONS)
+        .map(|_| Stream::open_small(addr).0)
+        .collect();
+    assert!(Stream::open(addr).1.starts_with("HTTP/1.1 503"));
+    let deadline = started + modelmeter::http::SEND_TIMEOUT * 3;
+    let mut served = false;
+    while !served && std::time::Instant::now() < deadline {
+        served = Stream::open(addr).1.starts_with("HTTP/1.1 200");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(
+        served,
+        "no slot freed within {:?}",
+        modelmeter::http::SEND_TIMEOUT * 3
+    );
+    eprintln!("a slot freed after {:?}", started.elapsed());
 }

@@ -31,6 +31,11 @@ const DASHBOARD: &str = include_str!("dashboard.html");
 
 pub use live::{MAX_CONNECTIONS, MIN_INTERVAL, SPARK_MINUTES};
 
+/// How long a write to a client may make no progress before it fails: a browser that
+/// stops reading a live stream frees its thread and its connection slot after this
+/// (Linux, where accepted sockets inherit the listener's send timeout).
+pub const SEND_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// Threads answering requests; two, so one slow client does not hold up a scrape.
 const WORKERS: usize = 2;
 
@@ -88,10 +93,21 @@ impl HttpEndpoint {
         let first = *addrs.first().ok_or_else(|| HttpError::Resolve {
             message: "it resolved to no address".into(),
         })?;
-        let server = tiny_http::Server::http(&addrs[..]).map_err(|e| HttpError::Bind {
+        let bind_error = |message: String| HttpError::Bind {
             addr: first,
-            message: e.to_string(),
-        })?;
+            message,
+        };
+        let listener =
+            std::net::TcpListener::bind(&addrs[..]).map_err(|e| bind_error(e.to_string()))?;
+        #[cfg(target_os = "linux")]
+        rustix::net::sockopt::set_socket_timeout(
+            &listener,
+            rustix::net::sockopt::Timeout::Send,
+            Some(SEND_TIMEOUT),
+        )
+        .map_err(|e| bind_error(format!("cannot set the send timeout: {e}")))?;
+        let server = tiny_http::Server::from_listener(listener, None)
+            .map_err(|e| bind_error(e.to_string()))?;
         let addr = server.server_addr().to_ip().unwrap_or(first);
         let server = Arc::new(server);
         let live = Arc::new(live::LiveFeed::default());
@@ -194,4 +210,22 @@ fn from_http(
         Some(len),
         None,
     )
+}
+
+#[cfg(all(test, target_os = "linux"))]
+mod tests {
+    use rustix::net::sockopt::{Timeout, set_socket_timeout, socket_timeout};
+
+    #[test]
+    fn accepted_sockets_inherit_the_send_timeout() {
+        // What the endpoint relies on to free a stalled browser's thread.
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        set_socket_timeout(&listener, Timeout::Send, Some(super::SEND_TIMEOUT)).unwrap();
+        let _client = std::net::TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        let (accepted, _) = listener.accept().unwrap();
+        assert_eq!(
+            socket_timeout(&accepted, Timeout::Send).unwrap(),
+            Some(super::SEND_TIMEOUT)
+        );
+    }
 }
