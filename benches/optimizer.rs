@@ -50,6 +50,27 @@ fn analysis(c: &mut Criterion) {
         b.iter(|| monitor.reports(day))
     });
     g.bench_function("budget_status", |b| b.iter(|| monitor.budget_status()));
+    // Rendering prebuilt reports: the charts' drawing and the page's assembly.
+    #[cfg(feature = "html")]
+    {
+        let reports = monitor.reports(day);
+        g.bench_function("reports_24h_to_html_100_models", |b| {
+            b.iter(|| reports.to_html())
+        });
+        #[cfg(feature = "pdf")]
+        g.bench_function("reports_24h_to_pdf_100_models", |b| {
+            b.iter(|| reports.to_pdf())
+        });
+    }
+    // One live-dashboard snapshot built from scratch (the feed itself keeps the
+    // closed minutes between snapshots and rebuilds only the open one).
+    #[cfg(feature = "http")]
+    {
+        let live = http::Request::get("/api/v1/live").body(()).unwrap();
+        g.bench_function("live_snapshot_100_models", |b| {
+            b.iter(|| modelmeter::http::handle(&monitor, &live))
+        });
+    }
     g.finish();
 }
 

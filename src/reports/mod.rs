@@ -5,7 +5,10 @@
 //! [`ExportBatch::reports`](crate::ExportBatch::reports)).
 //!
 //! Every report renders three ways: JSON (`serde_json`, and it reads back), CSV (one
-//! table per section, see [`CsvTable`]) and a plain-text table (`Display`).
+//! table per section, see [`CsvTable`]) and a plain-text table (`Display`). Both
+//! reports together ([`Reports`], [`ScheduledReport`]) also render as one
+//! self-contained HTML page with charts (`to_html`, feature `html`, on by default) and
+//! as a PDF (`to_pdf`, feature `pdf`), drawn from [`ReportCharts`].
 
 mod charts;
 mod compare;
