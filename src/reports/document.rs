@@ -193,7 +193,7 @@ impl Document {
         blocks.push(Block::Charts(vec![
             (
                 Chart::SelectionsAndErrors,
-                "Selections per interval (bars) and the fleet's error rate (line, right axis)."
+                "Selections per interval (bars) and the fleet's error rate (line, right axis); the last interval may be partial."
                     .into(),
             ),
             (
