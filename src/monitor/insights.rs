@@ -340,7 +340,8 @@ impl Inner {
         };
         // A scheduled report shows its budgets as they stood at its end (a daily
         // report built just after midnight shows the day it covers, not the new one).
-        let at = now.min((to * NANOS_PER_MINUTE).saturating_sub(1));
+        // Whole milliseconds, as every time the crate writes.
+        let at = now.min((to * NANOS_PER_MINUTE).saturating_sub(1)) / 1_000_000 * 1_000_000;
         let budgets = self.budget_statuses(at);
         let charts = self.charts((from, to), now, (step, &trend), (&summary, &budgets, at));
         let inputs = ReportInputs {
