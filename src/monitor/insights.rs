@@ -9,7 +9,7 @@ use crate::cost::{BudgetEvent, BudgetPeriod, BudgetStatus, project};
 use crate::heuristics::Recommendation;
 use crate::optimizer::{Analysis, AppliedAction, run};
 use crate::reports::{
-    Baseline, BudgetBurn, CostReport, HealthScore, ModelComparison, ModelPoint, PerformanceReport,
+    Baseline, BudgetBurn, CostReport, HealthScore, ModelComparison, PerformanceReport,
     ReportCharts, ReportInputs, ReportSchedule, Reports, ScheduledReport, SpendPoint,
 };
 use crate::seal::NANOS_PER_MINUTE;
@@ -253,7 +253,7 @@ impl Inner {
             step: Duration::from_secs(step * 60),
             fleet: intervals
                 .iter()
-                .map(|s| ModelPoint::of(s.start, Some(&s.overview)))
+                .map(|s| crate::reports::TrendPoint::of_stats(s.start, Some(&s.overview)))
                 .collect(),
             models: ReportCharts::series(&intervals),
             latency_distributions,

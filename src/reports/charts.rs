@@ -8,8 +8,8 @@ use std::time::{Duration, SystemTime};
 use serde::{Deserialize, Serialize};
 
 use crate::cost::BudgetStatus;
-use crate::reports::ModelComparison;
-use crate::summary::{Stats, Summary, de_ms, de_time, ser_ms, ser_time};
+use crate::reports::{ModelComparison, TrendPoint};
+use crate::summary::{Summary, de_ms, de_time, ser_ms, ser_time};
 
 /// Log-spaced latency bins per decade: fine enough to show two modes a factor of two
 /// apart, coarse enough that a day of one model is a few dozen bars.
@@ -27,11 +27,11 @@ pub struct ReportCharts {
     pub step: Duration,
     /// All models together, one point per interval: the reports' trend, then the
     /// partial interval after it up to the report's end (so the newest minutes show).
-    pub fleet: Vec<ModelPoint>,
+    pub fleet: Vec<TrendPoint>,
     /// Per model with traffic in the period, one point per interval of
     /// [`fleet`](Self::fleet) (an interval without traffic is a point with 0
     /// selections).
-    pub models: BTreeMap<String, Vec<ModelPoint>>,
+    pub models: BTreeMap<String, Vec<TrendPoint>>,
     /// Per model, the latency distribution of the whole period in log-spaced bins
     /// ([`BINS_PER_DECADE`] per decade), from the first to the last non-empty bin.
     pub latency_distributions: BTreeMap<String, Vec<LatencyBin>>,
@@ -40,56 +40,6 @@ pub struct ReportCharts {
     /// Per model with traffic in both, this period against the previous period of the
     /// same length (`a` is the previous period, `b` this one).
     pub comparisons: BTreeMap<String, ModelComparison>,
-}
-
-/// One model over one interval.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ModelPoint {
-    /// Start of the interval.
-    #[serde(serialize_with = "ser_time", deserialize_with = "de_time")]
-    pub start: SystemTime,
-    /// Selections.
-    pub selections: u64,
-    /// Failed share.
-    pub error_rate: f64,
-    /// Cache-hit share.
-    pub cache_hit_rate: f64,
-    /// Median latency, ms.
-    pub p50_ms: f64,
-    /// 95th percentile latency, ms.
-    pub p95_ms: f64,
-    /// 99th percentile latency, ms.
-    pub p99_ms: f64,
-    /// Spend, US dollars.
-    pub cost_usd: f64,
-}
-
-impl ModelPoint {
-    pub(crate) fn of(start: SystemTime, s: Option<&Stats>) -> Self {
-        let ms = |d: Duration| d.as_secs_f64() * 1000.0;
-        match s {
-            Some(s) => Self {
-                start,
-                selections: s.count,
-                error_rate: s.error_rate,
-                cache_hit_rate: s.cache_hit_rate,
-                p50_ms: ms(s.latency.p50),
-                p95_ms: ms(s.latency.p95),
-                p99_ms: ms(s.latency.p99),
-                cost_usd: s.cost_usd,
-            },
-            None => Self {
-                start,
-                selections: 0,
-                error_rate: 0.0,
-                cache_hit_rate: 0.0,
-                p50_ms: 0.0,
-                p95_ms: 0.0,
-                p99_ms: 0.0,
-                cost_usd: 0.0,
-            },
-        }
-    }
 }
 
 /// Selections whose latency fell in `[low_ms, high_ms)`.
@@ -125,8 +75,8 @@ pub struct SpendPoint {
 
 impl ReportCharts {
     /// Per-model points from consecutive interval summaries, one per interval.
-    pub(crate) fn series(trend: &[&Summary]) -> BTreeMap<String, Vec<ModelPoint>> {
-        let mut out: BTreeMap<String, Vec<ModelPoint>> = BTreeMap::new();
+    pub(crate) fn series(trend: &[&Summary]) -> BTreeMap<String, Vec<TrendPoint>> {
+        let mut out: BTreeMap<String, Vec<TrendPoint>> = BTreeMap::new();
         for s in trend {
             for name in s.models.keys() {
                 out.entry(name.clone()).or_default();
@@ -136,7 +86,7 @@ impl ReportCharts {
             points.extend(
                 trend
                     .iter()
-                    .map(|s| ModelPoint::of(s.start, s.models.get(name))),
+                    .map(|s| TrendPoint::of_stats(s.start, s.models.get(name))),
             );
         }
         out

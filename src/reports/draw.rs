@@ -13,7 +13,7 @@ use plotters::coord::Shift;
 use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 
-use crate::reports::{LatencyBin, ModelPoint, PerformanceReport, ReportCharts};
+use crate::reports::{LatencyBin, PerformanceReport, ReportCharts, TrendPoint};
 
 /// A drawing failure, as text: the page shows it in place of the chart.
 pub(crate) type DrawResult = Result<(), String>;
@@ -240,7 +240,7 @@ pub(crate) fn latency_over_time<DB: DrawingBackend>(
         &plain,
     )?;
     let half = ax.len(charts.step) / 2.0;
-    type Pick = fn(&ModelPoint) -> f64;
+    type Pick = fn(&TrendPoint) -> f64;
     let picks: [(&str, Pick); 3] = [
         ("p99", |p| p.p99_ms),
         ("p95", |p| p.p95_ms),

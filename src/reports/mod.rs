@@ -29,7 +29,7 @@ use std::time::{Duration, SystemTime};
 use serde::{Deserialize, Serialize};
 
 pub(crate) use charts::latency_bins;
-pub use charts::{BINS_PER_DECADE, BudgetBurn, LatencyBin, ModelPoint, ReportCharts, SpendPoint};
+pub use charts::{BINS_PER_DECADE, BudgetBurn, LatencyBin, ReportCharts, SpendPoint};
 pub use compare::{Baseline, ComparisonRow, ModelComparison};
 #[cfg(feature = "html")]
 pub use document::CHART_NAMES;
@@ -87,6 +87,9 @@ pub struct TrendPoint {
     pub p50_ms: f64,
     /// p95 latency, ms.
     pub p95_ms: f64,
+    /// p99 latency, ms.
+    #[serde(default)]
+    pub p99_ms: f64,
     /// Spend, US dollars.
     pub cost_usd: f64,
     /// Mean cost per selection.
@@ -95,16 +98,35 @@ pub struct TrendPoint {
 
 impl TrendPoint {
     fn of(s: &Summary) -> Self {
-        let o = &s.overview;
-        Self {
-            start: s.start,
-            selections: o.count,
-            error_rate: o.error_rate,
-            cache_hit_rate: o.cache_hit_rate,
-            p50_ms: o.latency.p50.as_secs_f64() * 1000.0,
-            p95_ms: o.latency.p95.as_secs_f64() * 1000.0,
-            cost_usd: o.cost_usd,
-            mean_cost_usd: o.mean_cost_usd,
+        Self::of_stats(s.start, Some(&s.overview))
+    }
+
+    /// The point of an interval starting at `start` with `stats`; all zero without.
+    pub(crate) fn of_stats(start: SystemTime, stats: Option<&Stats>) -> Self {
+        let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+        match stats {
+            Some(s) => Self {
+                start,
+                selections: s.count,
+                error_rate: s.error_rate,
+                cache_hit_rate: s.cache_hit_rate,
+                p50_ms: ms(s.latency.p50),
+                p95_ms: ms(s.latency.p95),
+                p99_ms: ms(s.latency.p99),
+                cost_usd: s.cost_usd,
+                mean_cost_usd: s.mean_cost_usd,
+            },
+            None => Self {
+                start,
+                selections: 0,
+                error_rate: 0.0,
+                cache_hit_rate: 0.0,
+                p50_ms: 0.0,
+                p95_ms: 0.0,
+                p99_ms: 0.0,
+                cost_usd: 0.0,
+                mean_cost_usd: None,
+            },
         }
     }
 }
