@@ -237,3 +237,28 @@ fn a_daily_report_shows_the_budget_of_the_day_it_covers() {
     assert!((burn.spent.last().unwrap().cumulative_usd - 720.0).abs() < 1e-6);
     assert!(daily.to_html().contains("modelmeter daily report"));
 }
+
+#[test]
+fn a_saved_baseline_replaces_the_previous_period_in_the_model_table() {
+    let (clock, monitor) = common::manual();
+    common::drive(&clock, &monitor, 30, 10, |_, _| {
+        Selection::new("gpt-4o", Duration::from_millis(500))
+    });
+    let saved = serde_json::to_string(&monitor.baseline("before the change", DAY)).unwrap();
+    common::drive(&clock, &monitor, 30, 10, |_, _| {
+        Selection::new("gpt-4o", Duration::from_millis(1000))
+    });
+    let baseline: modelmeter::Baseline = serde_json::from_str(&saved).unwrap();
+    let reports = monitor.reports(DAY).with_baseline(&baseline);
+    let cmp = &reports.charts.comparisons["gpt-4o"];
+    assert_eq!(cmp.a, "before the change");
+    assert_eq!(cmp.row("count").unwrap().change_pct, Some(100.0));
+    let html = reports.to_html();
+    assert!(html.contains("against the baseline &quot;before the change&quot;"));
+    let p95 = cmp.row("p95_ms").unwrap().change_pct.unwrap();
+    assert!(p95 > 90.0, "{p95}");
+    assert!(
+        html.contains(&format!("<td class=\"n\">{p95:+.1}%</td>")),
+        "the p95 change is in the table"
+    );
+}

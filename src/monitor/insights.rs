@@ -258,7 +258,10 @@ impl Inner {
             models: ReportCharts::series(&intervals),
             latency_distributions,
             budgets: budgets.iter().map(|b| self.budget_burn(b, at)).collect(),
-            comparisons: ReportCharts::compare(&previous, summary),
+            comparisons: ReportCharts::compare(
+                ("previous period", &previous.models),
+                &summary.models,
+            ),
         }
     }
 

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::cost::BudgetStatus;
 use crate::reports::{ModelComparison, TrendPoint};
-use crate::summary::{Summary, de_ms, de_time, ser_ms, ser_time};
+use crate::summary::{Stats, Summary, de_ms, de_time, ser_ms, ser_time};
 
 /// Log-spaced latency bins per decade: fine enough to show two modes a factor of two
 /// apart, coarse enough that a day of one model is a few dozen bars.
@@ -38,7 +38,8 @@ pub struct ReportCharts {
     /// Per configured budget, the spend so far in its period.
     pub budgets: Vec<BudgetBurn>,
     /// Per model with traffic in both, this period against the previous period of the
-    /// same length (`a` is the previous period, `b` this one).
+    /// same length (`a` is the previous period, `b` this one), or against a saved
+    /// baseline after [`Reports::with_baseline`](crate::reports::Reports::with_baseline).
     pub comparisons: BTreeMap<String, ModelComparison>,
 }
 
@@ -94,18 +95,44 @@ impl ReportCharts {
 
     /// Per model with traffic in both, `previous` against `current`.
     pub(crate) fn compare(
-        previous: &Summary,
-        current: &Summary,
+        (label, before): (&str, &BTreeMap<String, Stats>),
+        now: &BTreeMap<String, Stats>,
     ) -> BTreeMap<String, ModelComparison> {
-        current
-            .models
-            .iter()
-            .filter_map(|(name, now)| {
-                let before = previous.models.get(name)?;
-                let c = ModelComparison::new("previous period", before, "this period", now);
+        now.iter()
+            .filter_map(|(name, stats)| {
+                let c = ModelComparison::new(label, before.get(name)?, "this period", stats);
                 Some((name.clone(), c))
             })
             .collect()
+    }
+}
+
+impl crate::reports::Reports {
+    /// The reports with each model compared against its figures in a saved
+    /// `baseline` instead of the previous period: the HTML and PDF model tables then
+    /// show the change since the baseline, labelled with its name.
+    ///
+    /// ```
+    /// use modelmeter::{ManualClock, Monitor, Selection};
+    /// use std::time::{Duration, SystemTime};
+    ///
+    /// let clock = ManualClock::new(SystemTime::UNIX_EPOCH + Duration::from_secs(1_795_392_000));
+    /// let monitor = Monitor::builder().clock(clock.clone()).background(false).build()?;
+    /// monitor.record_selection(&Selection::new("gpt-4o", Duration::from_millis(800)))?;
+    /// let before = monitor.baseline("before the prompt change", Duration::from_secs(3600));
+    /// monitor.record_selection(&Selection::new("gpt-4o", Duration::from_millis(1600)))?;
+    /// let reports = monitor.reports(Duration::from_secs(3600)).with_baseline(&before);
+    /// let cmp = &reports.charts.comparisons["gpt-4o"];
+    /// assert_eq!(cmp.a, "before the prompt change");
+    /// assert_eq!(cmp.row("count").unwrap().change_pct, Some(100.0));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn with_baseline(mut self, baseline: &crate::reports::Baseline) -> Self {
+        self.charts.comparisons = ReportCharts::compare(
+            (&baseline.name, &baseline.summary.models),
+            &self.performance.models,
+        );
+        self
     }
 }
 

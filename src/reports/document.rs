@@ -241,7 +241,12 @@ impl Document {
                 .collect(),
         ));
         blocks.push(Block::Text(
-            "Changes are against the previous period of the same length; '-' where a model had no traffic then.".into(),
+            match src.charts.comparisons.values().next().map(|c| c.a.as_str()) {
+                Some(label) if label != "previous period" => format!(
+                    "Changes are against the baseline \"{label}\"; '-' where a model had no traffic in it."
+                ),
+                _ => "Changes are against the previous period of the same length; '-' where a model had no traffic then.".to_owned(),
+            },
         ));
 
         blocks.push(Block::Heading("Cost".into()));
