@@ -77,6 +77,7 @@ pub mod optimizer;
 #[cfg(feature = "persist")]
 #[cfg_attr(docsrs, doc(cfg(feature = "persist")))]
 pub mod persist;
+pub mod pricing;
 mod query;
 mod registry;
 pub mod reports;
@@ -142,6 +143,7 @@ pub use histogram::{HistogramSettings, LatencyHistogram, MergeError};
 pub use live::{LiveModel, LiveReceiver, LiveSnapshot, LiveStats};
 pub use monitor::{ModelHandle, Monitor};
 pub use optimizer::{ActionOutcome, Actuator, AppliedAction};
+pub use pricing::{Price, Pricing, TokenCounts};
 pub use registry::OTHER_MODEL;
 pub use reports::{
     Baseline, Bottleneck, ComparisonRow, CostReport, CsvTable, HealthScore, KpiScore,
