@@ -85,6 +85,14 @@ impl Event {
         let satisfaction = ratio(s.satisfaction, |value| RecordError::InvalidSatisfaction {
             value,
         })?;
+        if s.cached_input_tokens > s.input_tokens || s.reasoning_tokens > s.output_tokens {
+            return Err(RecordError::InvalidTokens {
+                input: s.input_tokens,
+                cached_input: s.cached_input_tokens,
+                output: s.output_tokens,
+                reasoning: s.reasoning_tokens,
+            });
+        }
         let latency_us = micros(s.latency);
         let ttft_us = match s.time_to_first_token {
             None => NO_TTFT,

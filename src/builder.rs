@@ -37,6 +37,7 @@ pub struct MonitorBuilder {
     synchronous_export: Option<bool>,
     #[cfg(feature = "persist")]
     persist: Option<std::path::PathBuf>,
+    pricing: Option<crate::pricing::Pricing>,
 }
 
 impl Default for MonitorBuilder {
@@ -52,6 +53,7 @@ impl Default for MonitorBuilder {
             synchronous_export: None,
             #[cfg(feature = "persist")]
             persist: None,
+            pricing: None,
         }
     }
 }
@@ -137,6 +139,31 @@ impl MonitorBuilder {
         self
     }
 
+    /// A price table: a selection that reports tokens and no cost is priced from it
+    /// (cached input and reasoning tokens at their own prices), one that reports both
+    /// keeps its cost and the difference is counted, and one whose model has no price
+    /// is recorded without a cost and counted as unpriced, never guessed
+    /// ([`Health::pricing`](crate::Health::pricing)).
+    ///
+    /// ```
+    /// use modelmeter::{Monitor, Price, Pricing, Selection};
+    /// use std::time::Duration;
+    ///
+    /// let pricing = Pricing::new().with_price("gpt-4o", Price::new(2.5, 10.0).cached_input(1.25))?;
+    /// let monitor = Monitor::builder().pricing(pricing).background(false).build()?;
+    /// let s = Selection::new("gpt-4o", Duration::from_millis(700))
+    ///     .tokens(1_000, 200)
+    ///     .cached_input_tokens(400);
+    /// monitor.record_selection(&s)?;
+    /// let cost = monitor.summary(Duration::from_secs(60)).models["gpt-4o"].cost_usd;
+    /// assert!((cost - 0.004).abs() < 1e-9); // 600 × $2.50/M + 400 × $1.25/M + 200 × $10/M
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn pricing(mut self, pricing: crate::pricing::Pricing) -> Self {
+        self.pricing = Some(pricing);
+        self
+    }
+
     /// Validates the configuration and builds the monitor.
     ///
     /// # Errors
@@ -199,7 +226,6 @@ impl MonitorBuilder {
             Vec::new()
         };
         heuristics.extend(self.heuristics);
-        #[cfg_attr(not(feature = "persist"), allow(unused_mut))]
         let mut inner = Inner::new(
             self.config,
             self.clock,
@@ -208,6 +234,7 @@ impl MonitorBuilder {
             synchronous,
             (heuristics, self.actuator),
         );
+        inner.pricing = self.pricing.map(crate::monitor::Priced::new);
         #[cfg(feature = "persist")]
         if let Some((persistence, loaded)) = opened {
             inner.attach(persistence, loaded);

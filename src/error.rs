@@ -125,6 +125,21 @@ pub enum RecordError {
         /// The selection's latency.
         latency: Duration,
     },
+    /// More cached input tokens than input tokens, or more reasoning tokens than output
+    /// tokens: the parts are counted within their wholes.
+    #[error(
+        "cached input tokens {cached_input} of {input} input, reasoning tokens {reasoning} of {output} output: a part exceeds its whole"
+    )]
+    InvalidTokens {
+        /// Input tokens.
+        input: u64,
+        /// Cached input tokens given.
+        cached_input: u64,
+        /// Output tokens.
+        output: u64,
+        /// Reasoning tokens given.
+        reasoning: u64,
+    },
     /// Feedback named a model the monitor holds nothing for.
     #[error("feedback for model {model:?}, which the monitor has never seen or no longer holds")]
     UnknownModel {
@@ -192,6 +207,7 @@ impl RecordError {
             Self::TooOld { .. } => RejectReason::TooOld,
             Self::InFuture { .. } => RejectReason::InFuture,
             Self::TimeToFirstTokenAfterEnd { .. } => RejectReason::InvalidTimeToFirstToken,
+            Self::InvalidTokens { .. } => RejectReason::InvalidTokens,
             Self::UnknownModel { .. } => RejectReason::UnknownModel,
             Self::FeedbackTooOld { .. } => RejectReason::FeedbackTooOld,
             Self::EmptyFeedback { .. } => RejectReason::EmptyFeedback,
@@ -243,11 +259,13 @@ pub enum RejectReason {
     TooManyScores,
     /// See [`RecordError::FeedbackBacklogFull`].
     FeedbackBacklogFull,
+    /// See [`RecordError::InvalidTokens`].
+    InvalidTokens,
 }
 
 impl RejectReason {
     /// Every reason, in counter order.
-    pub const ALL: [RejectReason; 18] = [
+    pub const ALL: [RejectReason; 19] = [
         Self::InvalidCost,
         Self::InvalidComplexity,
         Self::InvalidAccuracy,
@@ -266,6 +284,7 @@ impl RejectReason {
         Self::InvalidScore,
         Self::TooManyScores,
         Self::FeedbackBacklogFull,
+        Self::InvalidTokens,
     ];
 
     pub(crate) fn slot(self) -> usize {
@@ -294,6 +313,7 @@ impl fmt::Display for RejectReason {
             Self::InvalidScore => "invalid_score",
             Self::TooManyScores => "too_many_scores",
             Self::FeedbackBacklogFull => "feedback_backlog_full",
+            Self::InvalidTokens => "invalid_tokens",
         };
         f.write_str(s)
     }

@@ -71,6 +71,28 @@ pub struct Health {
     /// The persistent store (`MonitorBuilder::persist`, feature `persist`); `None`
     /// without one.
     pub persistence: Option<PersistenceHealth>,
+    /// What the price table (`MonitorBuilder::pricing`) did; `None` without one.
+    #[serde(default)]
+    pub pricing: Option<PricingHealth>,
+}
+
+/// What the price table did, in [`Health::pricing`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct PricingHealth {
+    /// Selections that reported tokens and no cost, priced from the table.
+    pub priced: u64,
+    /// Selections that reported tokens and no cost, for a model (or a time) the table
+    /// has no price for: recorded without a cost, never guessed.
+    pub unpriced: u64,
+    /// Selections that reported both a cost and tokens of a priced model: they keep
+    /// the reported cost.
+    pub compared: u64,
+    /// Over the compared selections, the reported cost minus the table's price, in US
+    /// dollars (positive: the provider billed more than the table says).
+    pub reported_minus_priced_usd: f64,
+    /// Models the monitor tracks that have no price now, by id.
+    pub models_without_price: Vec<String>,
 }
 
 /// How the persistent store is doing, in [`Health::persistence`].

@@ -133,7 +133,7 @@ pub use export::{OtlpExporter, Temporality};
 pub use failure::ErrorKind;
 pub use feedback::Feedback;
 pub use global::{global, record_selection, set_global};
-pub use health::{Health, PersistenceHealth, RulePanics};
+pub use health::{Health, PersistenceHealth, PricingHealth, RulePanics};
 pub use heuristics::{
     Action, AnalysisView, CheaperEquivalent, Correlation, ErrorHotspot, Evidence, Heuristic,
     HighCostPerSelection, Level, LowCacheHitRate, Priority, RateLimitHotspot, Recommendation,

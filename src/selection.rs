@@ -54,6 +54,10 @@ pub struct Selection<'a> {
     /// Whether [`Selection::tokens`] was called: zero tokens reported is not the same as
     /// none reported, for the token-usage histograms.
     pub(crate) tokens_reported: bool,
+    /// Of the input tokens, those served from the provider's prompt cache; of the
+    /// output tokens, those spent reasoning: for pricing.
+    pub(crate) cached_input_tokens: u64,
+    pub(crate) reasoning_tokens: u64,
     pub(crate) at: Option<SystemTime>,
     pub(crate) time_to_first_token: Option<Duration>,
     /// The retries, the error kind, and the fallback and streaming flags in one word
@@ -119,6 +123,8 @@ impl<'a> Selection<'a> {
             input_tokens: 0,
             output_tokens: 0,
             tokens_reported: false,
+            cached_input_tokens: 0,
+            reasoning_tokens: 0,
             at: None,
             time_to_first_token: None,
             marks: Marks::PLAIN,
@@ -231,6 +237,31 @@ impl<'a> Selection<'a> {
         self.output_tokens = output;
         self.tokens_reported = true;
         self
+    }
+
+    /// Of the input tokens, how many the provider served from its prompt cache (as
+    /// OpenAI's `cached_tokens`, part of `prompt_tokens`): priced at the cached-input
+    /// price by a [`Pricing`](crate::Pricing). More than the input tokens is
+    /// [`RecordError::InvalidTokens`](crate::RecordError::InvalidTokens).
+    pub fn cached_input_tokens(mut self, n: u64) -> Self {
+        self.cached_input_tokens = n;
+        self
+    }
+
+    /// Of the output tokens, how many were spent reasoning (as OpenAI's
+    /// `reasoning_tokens`, part of `completion_tokens`): priced at the reasoning price
+    /// by a [`Pricing`](crate::Pricing). More than the output tokens is
+    /// [`RecordError::InvalidTokens`](crate::RecordError::InvalidTokens).
+    pub fn reasoning_tokens(mut self, n: u64) -> Self {
+        self.reasoning_tokens = n;
+        self
+    }
+
+    /// The token counts a [`Pricing`](crate::Pricing) prices.
+    pub(crate) fn token_counts(&self) -> crate::pricing::TokenCounts {
+        crate::pricing::TokenCounts::new(self.input_tokens, self.output_tokens)
+            .cached_input(self.cached_input_tokens)
+            .reasoning(self.reasoning_tokens)
     }
 
     /// When the request happened, for replays and late reports; defaults to the

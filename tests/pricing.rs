@@ -78,3 +78,126 @@ fn a_new_price_takes_over_from_its_date() {
     let after = p.cost_usd("gpt-4o", cut, &t).unwrap();
     assert!((before - 2.5).abs() < 1e-9 && (after - 2.0).abs() < 1e-9);
 }
+
+mod common;
+
+use modelmeter::{Monitor, RecordError, Selection};
+
+fn monitor(pricing: Pricing) -> (modelmeter::ManualClock, Monitor) {
+    let clock = modelmeter::ManualClock::new(common::start());
+    let monitor = Monitor::builder()
+        .clock(clock.clone())
+        .pricing(pricing)
+        .background(false)
+        .build()
+        .unwrap();
+    (clock, monitor)
+}
+
+#[test]
+fn selections_without_a_cost_are_priced_and_the_rest_counted() {
+    let (_clock, monitor) = monitor(sample());
+    let ms = Duration::from_millis(500);
+    // Priced: gpt-4o, 12,000 input (10,000 cached), 800 output = $0.0255 each.
+    for _ in 0..10 {
+        let s = Selection::new("gpt-4o", ms)
+            .tokens(12_000, 800)
+            .cached_input_tokens(10_000);
+        monitor.record_selection(&s).unwrap();
+    }
+    // Reported and priced: keeps $0.03, $0.0045 more than the table's price.
+    for _ in 0..4 {
+        let s = Selection::new("gpt-4o", ms)
+            .tokens(12_000, 800)
+            .cached_input_tokens(10_000)
+            .cost_usd(0.03);
+        monitor.record_selection(&s).unwrap();
+    }
+    // Unpriced: no price for this model, so no cost, and counted.
+    for _ in 0..3 {
+        let s = Selection::new("house-model", ms).tokens(1_000, 100);
+        monitor.record_selection(&s).unwrap();
+    }
+    // Without tokens nothing is priced or counted.
+    monitor
+        .record_selection(&Selection::new("gpt-4o", ms))
+        .unwrap();
+
+    let summary = monitor.summary(Duration::from_secs(60));
+    let gpt = &summary.models["gpt-4o"];
+    assert!(
+        (gpt.cost_usd - (10.0 * 0.0255 + 4.0 * 0.03)).abs() < 1e-9,
+        "{}",
+        gpt.cost_usd
+    );
+    assert_eq!(gpt.cost_samples, 14);
+    let house = &summary.models["house-model"];
+    assert_eq!(
+        (house.count, house.cost_samples, house.cost_usd),
+        (3, 0, 0.0)
+    );
+
+    let h = monitor.health().pricing.expect("a price table");
+    assert_eq!((h.priced, h.compared, h.unpriced), (10, 4, 3));
+    assert!((h.reported_minus_priced_usd - 4.0 * 0.0045).abs() < 1e-9);
+    assert_eq!(h.models_without_price, ["house-model"]);
+}
+
+#[test]
+fn parts_larger_than_their_wholes_are_refused_and_counted() {
+    let (_clock, monitor) = monitor(sample());
+    let ms = Duration::from_millis(500);
+    let e = monitor
+        .record_selection(
+            &Selection::new("gpt-4o", ms)
+                .tokens(100, 10)
+                .cached_input_tokens(101),
+        )
+        .unwrap_err();
+    assert!(
+        matches!(
+            e,
+            RecordError::InvalidTokens {
+                cached_input: 101,
+                input: 100,
+                ..
+            }
+        ),
+        "{e}"
+    );
+    let e = monitor
+        .record_selection(
+            &Selection::new("o1", ms)
+                .tokens(100, 10)
+                .reasoning_tokens(11),
+        )
+        .unwrap_err();
+    assert!(
+        e.to_string().contains("reasoning tokens 11 of 10 output"),
+        "{e}"
+    );
+    let h = monitor.health();
+    assert_eq!(h.rejected[&modelmeter::RejectReason::InvalidTokens], 2);
+    assert_eq!(h.recorded, 0);
+}
+
+#[test]
+fn a_monitor_without_a_table_prices_nothing() {
+    let clock = modelmeter::ManualClock::new(common::start());
+    let monitor = Monitor::builder()
+        .clock(clock)
+        .background(false)
+        .build()
+        .unwrap();
+    monitor
+        .record_selection(&Selection::new("gpt-4o", Duration::from_millis(5)).tokens(10, 10))
+        .unwrap();
+    assert_eq!(
+        monitor
+            .summary(Duration::from_secs(60))
+            .overview
+            .cost_samples,
+        0
+    );
+    assert!(monitor.health().pricing.is_none());
+}

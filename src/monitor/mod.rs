@@ -2,6 +2,9 @@
 
 mod feedback;
 mod insights;
+mod pricing;
+
+pub(crate) use pricing::Priced;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
@@ -91,6 +94,8 @@ pub(crate) struct Inner {
     /// Whether a tick waits for its batch to be delivered.
     synchronous_export: bool,
     rejects: Box<[CachePadded<RejectCounters>]>,
+    /// The price table, when one was given (`MonitorBuilder::pricing`).
+    pub(crate) pricing: Option<pricing::Priced>,
     ticks: AtomicU64,
     tick_nanos: AtomicU64,
     grace_nanos: u64,
@@ -152,6 +157,7 @@ impl Inner {
             rejects: (0..REJECT_LANES)
                 .map(|_| CachePadded::new(Default::default()))
                 .collect(),
+            pricing: None,
             ticks: AtomicU64::new(0),
             tick_nanos: AtomicU64::new(0),
             grace_nanos: r.seal_grace.as_nanos() as u64,
@@ -272,7 +278,7 @@ impl Inner {
         // The event and its minute come from two results, so the event is not moved
         // into a tuple and out again (it is about 150 bytes; those copies showed in
         // the instruction counts).
-        let event = match Event::from_selection(s, &self.layout) {
+        let mut event = match Event::from_selection(s, &self.layout) {
             Ok(event) => event,
             Err(e) => return Err(self.refuse(e)),
         };
@@ -280,6 +286,9 @@ impl Inner {
             Ok(minute) => minute,
             Err(e) => return Err(self.refuse(e)),
         };
+        if let Some(p) = &self.pricing {
+            p.apply(s, minute, &mut event);
+        }
         // Derived here, not carried through `prepare`'s result: it is 48 bytes.
         let stream = event.stream(&self.layout);
         let stream = stream.as_ref();
@@ -593,6 +602,10 @@ impl Inner {
             persistence: self.persist.as_ref().map(|p| p.health()),
             #[cfg(not(feature = "persist"))]
             persistence: None,
+            pricing: self
+                .pricing
+                .as_ref()
+                .map(|p| p.health(slots.iter().map(|s| &*s.name))),
         }
     }
 }
