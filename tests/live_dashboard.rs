@@ -232,3 +232,20 @@ fn a_stalled_browser_frees_its_slot() {
     );
     eprintln!("a slot freed after {:?}", started.elapsed());
 }
+
+#[test]
+fn http_1_0_clients_get_one_event_and_the_end() {
+    // HTTP/1.0 has no chunked framing: the listener answers with one snapshot and a
+    // `retry`, as for hosts mounting the routes, and the response ends.
+    let (_clock, monitor) = monitor();
+    let endpoint = monitor.serve_http("127.0.0.1:0").unwrap();
+    let r = get(endpoint.local_addr(), "/api/v1/live");
+    assert_eq!(r.status, 200);
+    assert!(r.body.starts_with("retry: 50\n"), "{}", r.body);
+    assert_eq!(r.body.matches("event: snapshot").count(), 1);
+    assert_eq!(
+        r.header("content-length")
+            .map(|n| n.parse::<usize>().unwrap()),
+        Some(r.body.len())
+    );
+}

@@ -4,7 +4,8 @@
 //! from the open minute, and only while a browser is connected. Each connection has
 //! its own thread that waits for a newer payload and writes it; a slow browser blocks
 //! only its own thread and skips to the newest payload when it catches up, a gone one
-//! ends its thread at the next write. The monitor's threads never wait for either.
+//! ends its thread at the next write. Neither is waited for by the monitor's threads;
+//! the broadcaster's queries take the store's read lock briefly, as any query does.
 
 use std::io::Write;
 use std::sync::Arc;
@@ -48,7 +49,10 @@ pub(crate) struct LiveFeed {
     changed: Condvar,
 }
 
-/// One model's (or the fleet's) headline numbers over the last minute.
+/// One model's (or the fleet's) headline numbers: percentiles and shares over the
+/// window of `summary(60 s)` (the minute holding "60 s ago" through the open one, so
+/// 60 to 120 s), the request rate as [`Payloads::build`] says, the spend over the
+/// sparkline's minutes.
 #[derive(Debug, Serialize)]
 struct Tile {
     requests_per_sec: f64,
@@ -116,7 +120,7 @@ struct Payload {
 
 /// Builds the dashboard's payloads, keeping the closed minutes of the sparklines
 /// between calls: each payload costs two summaries (the last minute, and the open
-/// minute), plus fourteen once a minute when a minute closes.
+/// minute), and fifteen more (all the sparkline's minutes) when a minute closes.
 #[derive(Default)]
 pub(crate) struct Payloads {
     minutes: Vec<Summary>,
@@ -135,15 +139,19 @@ impl Payloads {
             _ => self.minutes = monitor.minute_series(SPARK_MINUTES),
         }
         let minutes = &self.minutes;
-        let into = now
-            .end
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap_or_default()
-            .as_secs_f64()
-            % 60.0;
-        // Seconds the open minute could have seen traffic: not more than the monitor
-        // has run, so the first minute's rates are not diluted.
-        let fresh = into.min(monitor.uptime().as_secs_f64()).max(1.0);
+        // Seconds into the open minute, from the same reading as that minute, so a
+        // minute boundary between two clock readings cannot put 60 s on a fresh one.
+        let into = minutes.last().map_or(0.0, |open| {
+            now.end
+                .duration_since(open.start)
+                .unwrap_or_default()
+                .as_secs_f64()
+                .clamp(0.0, 60.0)
+        });
+        // Seconds the open minute (and the one before) could have seen traffic: not
+        // more than the monitor has run, so rates just after a start are not diluted.
+        let uptime = monitor.uptime().as_secs_f64();
+        let fresh = into.min(uptime).max(1.0);
         let count = |s: &Summary, model: Option<&str>| match model {
             Some(m) => s.models.get(m).map_or(0, |x| x.count),
             None => s.overview.count,
@@ -155,7 +163,7 @@ impl Payloads {
             let open = last.next().map_or(0, |s| count(s, model)) as f64;
             match last.next().map_or(0, |s| count(s, model)) {
                 0 => open / fresh,
-                prev => (prev as f64 + open) / (60.0 + into),
+                prev => (prev as f64 + open) / (60.0 + into).min(uptime).max(1.0),
             }
         };
         let spend = |model: Option<&str>| -> f64 {
@@ -253,12 +261,15 @@ pub(crate) fn event(payload: &str) -> String {
 }
 
 impl LiveFeed {
-    /// Registers a connection, starting the broadcaster if none runs; `None` at
-    /// [`MAX_CONNECTIONS`] or after close.
-    fn connect(self: &Arc<Self>, monitor: &WeakMonitor) -> Option<()> {
+    /// Registers a connection, starting the broadcaster if none runs; why not at
+    /// [`MAX_CONNECTIONS`], after close, or without a thread.
+    fn connect(self: &Arc<Self>, monitor: &WeakMonitor) -> Result<(), &'static str> {
         let mut s = self.state.lock();
-        if s.closed || s.connections >= MAX_CONNECTIONS {
-            return None;
+        if s.closed {
+            return Err("the live feed is closed");
+        }
+        if s.connections >= MAX_CONNECTIONS {
+            return Err("too many live dashboards connected");
         }
         s.connections += 1;
         if !s.broadcasting {
@@ -270,10 +281,10 @@ impl LiveFeed {
             if spawned.is_err() {
                 s.broadcasting = false;
                 s.connections -= 1;
-                return None;
+                return Err("cannot start the live feed's thread");
             }
         }
-        Some(())
+        Ok(())
     }
 
     fn disconnect(&self) {
@@ -284,6 +295,21 @@ impl LiveFeed {
     /// Builds a payload every interval while a connection is open and the monitor
     /// lives.
     fn broadcast(&self, monitor: &WeakMonitor) {
+        // If building a payload panics, the next browser must still find no
+        // broadcaster running, and start one. (Normal exits clear the mark under the
+        // lock `connect` takes; this guard acts only while unwinding.)
+        struct Unwinding<'a>(&'a LiveFeed);
+        impl Drop for Unwinding<'_> {
+            fn drop(&mut self) {
+                if std::thread::panicking() {
+                    let mut s = self.0.state.lock();
+                    s.broadcasting = false;
+                    s.payload = Arc::from("");
+                    self.0.changed.notify_all();
+                }
+            }
+        }
+        let _unwinding = Unwinding(self);
         let mut payloads = Payloads::default();
         loop {
             let Some(m) = monitor.upgrade() else {
@@ -306,10 +332,10 @@ impl LiveFeed {
                 self.changed.wait_until(&mut s, until);
             }
             // Decided under the lock `connect` takes, so a browser arriving now
-            // either sees this thread still running or starts a new one.
+            // either sees this thread still running or starts a new one. A browser
+            // arriving later must not get this snapshot, hours old.
             if s.closed || s.connections == 0 {
                 s.broadcasting = false;
-                // A browser arriving later must not get this snapshot, hours old.
                 s.payload = Arc::from("");
                 return;
             }
@@ -323,30 +349,36 @@ impl LiveFeed {
     }
 
     /// Serves one dashboard connection until the browser or the endpoint goes.
+    /// Streams are chunked, so the end of a stream is the end of its response and
+    /// the connection lives on; the caller sends HTTP/1.0 requests, which have no
+    /// chunks, to the one-event answer of [`handle`](super::handle) instead.
     pub(crate) fn serve(self: &Arc<Self>, request: tiny_http::Request, monitor: &WeakMonitor) {
-        if self.connect(monitor).is_none() {
-            let body = r#"{"error":"too many live dashboards connected"}"#;
-            let _ = request.respond(tiny_http::Response::from_string(body).with_status_code(503));
+        if let Err(why) = self.connect(monitor) {
+            let body = serde_json::json!({ "error": why }).to_string();
+            let json = tiny_http::Header::from_bytes("Content-Type", "application/json")
+                .expect("a valid header");
+            let response = tiny_http::Response::from_string(body)
+                .with_status_code(503)
+                .with_header(json);
+            let _ = request.respond(response);
             return;
         }
-        // HTTP/1.1 streams are chunked, so the end of the stream is the end of the
-        // response and the connection lives on (the browser reconnects or goes);
-        // HTTP/1.0 has no chunks, and tiny_http closes such a connection afterwards.
-        let chunked = request.http_version() >= &tiny_http::HTTPVersion(1, 1);
-        let feed = self.clone();
-        let spawned = std::thread::Builder::new()
+        // Whatever ends the thread, a panic included, frees its slot.
+        struct Connected(Arc<LiveFeed>);
+        impl Drop for Connected {
+            fn drop(&mut self) {
+                self.0.disconnect();
+            }
+        }
+        let connected = Connected(self.clone());
+        // If the thread cannot start, the closure and the guard in it are dropped,
+        // and the slot with them.
+        let _ = std::thread::Builder::new()
             .name("modelmeter-sse".into())
             .spawn(move || {
                 let mut out = request.into_writer();
-                let _ = feed.stream(&mut Sse {
-                    out: &mut out,
-                    chunked,
-                });
-                feed.disconnect();
+                let _ = connected.0.stream(&mut Sse { out: &mut out });
             });
-        if spawned.is_err() {
-            self.disconnect();
-        }
     }
 
     fn stream(&self, out: &mut Sse<'_>) -> std::io::Result<()> {
@@ -357,7 +389,11 @@ impl LiveFeed {
             let next = {
                 let mut s = self.state.lock();
                 let deadline = Instant::now() + KEEPALIVE;
-                while !s.closed && s.seq == seen && Instant::now() < deadline {
+                // An empty payload is a stopped broadcaster's: wait for the new one.
+                while !s.closed
+                    && (s.seq == seen || s.payload.is_empty())
+                    && Instant::now() < deadline
+                {
                     self.changed.wait_until(&mut s, deadline);
                 }
                 if s.closed {
@@ -377,43 +413,30 @@ impl LiveFeed {
     }
 }
 
-/// The raw response of one stream, written past tiny_http's buffering so that each
-/// event leaves at once.
+/// The raw, chunked response of one stream, written past tiny_http's buffering so
+/// that each event leaves at once.
 struct Sse<'a> {
     out: &'a mut dyn Write,
-    chunked: bool,
 }
 
 impl Sse<'_> {
     fn head(&mut self) -> std::io::Result<()> {
-        let framing = if self.chunked {
-            "Transfer-Encoding: chunked"
-        } else {
-            "Connection: close"
-        };
-        write!(
-            self.out,
-            "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\n\
-             X-Accel-Buffering: no\r\n{framing}\r\n\r\n"
+        self.out.write_all(
+            b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\n\
+              X-Accel-Buffering: no\r\nTransfer-Encoding: chunked\r\n\r\n",
         )?;
         self.out.flush()
     }
 
     fn send(&mut self, bytes: &[u8]) -> std::io::Result<()> {
-        if self.chunked {
-            write!(self.out, "{:x}\r\n", bytes.len())?;
-            self.out.write_all(bytes)?;
-            self.out.write_all(b"\r\n")?;
-        } else {
-            self.out.write_all(bytes)?;
-        }
+        write!(self.out, "{:x}\r\n", bytes.len())?;
+        self.out.write_all(bytes)?;
+        self.out.write_all(b"\r\n")?;
         self.out.flush()
     }
 
     fn end(&mut self) -> std::io::Result<()> {
-        if self.chunked {
-            self.out.write_all(b"0\r\n\r\n")?;
-        }
+        self.out.write_all(b"0\r\n\r\n")?;
         self.out.flush()
     }
 }

@@ -159,6 +159,7 @@ fn serve(server: &tiny_http::Server, monitor: &WeakMonitor, live: &Arc<live::Liv
     while let Ok(request) = server.recv() {
         if request.method() == &tiny_http::Method::Get
             && request.url().split('?').next() == Some("/api/v1/live")
+            && request.http_version() >= &tiny_http::HTTPVersion(1, 1)
             && monitor.upgrade().is_some()
         {
             live.serve(request, monitor);

@@ -257,7 +257,10 @@ impl Inner {
                 .collect(),
             models: ReportCharts::series(&intervals),
             latency_distributions,
-            budgets: budgets.iter().map(|b| self.budget_burn(b, at)).collect(),
+            budgets: budgets
+                .iter()
+                .map(|b| self.budget_burn(b, at, now))
+                .collect(),
             comparisons: ReportCharts::compare(
                 ("previous period", &previous.models),
                 &summary.models,
@@ -268,14 +271,14 @@ impl Inner {
     /// A budget's cumulative spend at the end of each complete hour (daily budget) or
     /// day (monthly) of its period up to `at`, then at `at`: spend counters only, no
     /// latency.
-    fn budget_burn(&self, status: &BudgetStatus, at: u64) -> BudgetBurn {
+    fn budget_burn(&self, status: &BudgetStatus, at: u64, now: u64) -> BudgetBurn {
         let step = match status.period {
             BudgetPeriod::Daily => HOUR_MIN,
             BudgetPeriod::Monthly => DAY_MIN,
         };
         let start = crate::clock::to_unix_nanos(status.period_start) / NANOS_PER_MINUTE;
         let at_minute = at / NANOS_PER_MINUTE;
-        let now_minute = self.clock.unix_nanos() / NANOS_PER_MINUTE;
+        let now_minute = now / NANOS_PER_MINUTE;
         let spend = |from: u64, to: u64| {
             crate::query::spend(&self.registry, &self.store, (from, to), now_minute)
         };
