@@ -17,7 +17,7 @@ const MAX_WINDOW: Duration = Duration::from_secs(400 * 24 * 3600);
 /// | route | answer |
 /// |---|---|
 /// | `GET /` | the live dashboard: one page, no external assets, fed by `/api/v1/live` |
-/// | `GET /api/v1/live` | Server-Sent Events, one `snapshot` event per `monitoring.liveInterval` from the built-in listener; from `handle`, the current snapshot as one event and a `retry` that makes the browser ask again each interval |
+/// | `GET /api/v1/live` | Server-Sent Events, one `snapshot` event per `monitoring.liveInterval` from the built-in listener; from `handle` (and for HTTP/1.0 clients), the current snapshot as one event and a `retry` that makes the browser ask again each interval, built afresh for each request |
 /// | `GET /metrics` | [`Monitor::render_metrics`], OpenMetrics or text by the `Accept` header |
 /// | `GET /healthz` | [`Health`](crate::Health) as JSON |
 /// | `GET /api/v1/summary?window=5m` | [`Summary`](crate::Summary) as JSON (window default 5m) |
