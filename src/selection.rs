@@ -242,7 +242,7 @@ impl<'a> Selection<'a> {
     /// Of the input tokens, how many the provider served from its prompt cache (as
     /// OpenAI's `cached_tokens`, part of `prompt_tokens`): priced at the cached-input
     /// price by a [`Pricing`](crate::Pricing). More than the input tokens is
-    /// [`RecordError::InvalidTokens`](crate::RecordError::InvalidTokens).
+    /// [`RecordError::InvalidTokens`].
     pub fn cached_input_tokens(mut self, n: u64) -> Self {
         self.cached_input_tokens = n;
         self
@@ -251,7 +251,7 @@ impl<'a> Selection<'a> {
     /// Of the output tokens, how many were spent reasoning (as OpenAI's
     /// `reasoning_tokens`, part of `completion_tokens`): priced at the reasoning price
     /// by a [`Pricing`](crate::Pricing). More than the output tokens is
-    /// [`RecordError::InvalidTokens`](crate::RecordError::InvalidTokens).
+    /// [`RecordError::InvalidTokens`].
     pub fn reasoning_tokens(mut self, n: u64) -> Self {
         self.reasoning_tokens = n;
         self
