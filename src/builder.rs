@@ -234,7 +234,12 @@ impl MonitorBuilder {
             synchronous,
             (heuristics, self.actuator),
         );
-        inner.pricing = self.pricing.map(crate::monitor::Priced::new);
+        inner.pricing = match (inner.config.cost.pricing()?, self.pricing) {
+            (config, Some(given)) => Some(config.overridden_by(given)),
+            (config, None) if !config.is_empty() => Some(config),
+            _ => None,
+        }
+        .map(crate::monitor::Priced::new);
         #[cfg(feature = "persist")]
         if let Some((persistence, loaded)) = opened {
             inner.attach(persistence, loaded);

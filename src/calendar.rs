@@ -49,6 +49,50 @@ pub(crate) fn rfc3339(secs: u64) -> String {
     format!("{y:04}-{mo:02}-{d:02}T{h:02}:{m:02}:{s:02}Z")
 }
 
+/// Unix milliseconds of an RFC 3339 UTC time, `YYYY-MM-DDTHH:MM:SSZ` with optional
+/// fractional seconds (to the millisecond); `None` for anything else (other offsets
+/// included: configuration times are written in UTC).
+pub(crate) fn parse_rfc3339(s: &str) -> Option<u64> {
+    let b = s.as_bytes();
+    let num = |r: std::ops::Range<usize>| -> Option<u32> {
+        let t = s.get(r)?;
+        t.bytes()
+            .all(|c| c.is_ascii_digit())
+            .then(|| t.parse().ok())?
+    };
+    if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b'T' | b't') {
+        return None;
+    }
+    if b[13] != b':' || b[16] != b':' || !matches!(b[b.len() - 1], b'Z' | b'z') {
+        return None;
+    }
+    let (y, mo, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
+    let (h, mi, sec) = (num(11..13)?, num(14..16)?, num(17..19)?);
+    let ms = match &s[19..s.len() - 1] {
+        "" => 0,
+        f if f.starts_with('.') && f.len() > 1 => {
+            let digits = &f[1..];
+            if !digits.bytes().all(|c| c.is_ascii_digit()) {
+                return None;
+            }
+            let padded = format!("{:0<3}", &digits[..digits.len().min(3)]);
+            padded.parse::<u64>().ok()?
+        }
+        _ => return None,
+    };
+    let days_in = |y: i64, m: u32| {
+        days_from_civil(y + i64::from(m == 12), m % 12 + 1, 1) - days_from_civil(y, m, 1)
+    };
+    if !(1970..=9999).contains(&y) || !(1..=12).contains(&mo) || h > 23 || mi > 59 || sec > 59 {
+        return None;
+    }
+    if d < 1 || i64::from(d) > days_in(i64::from(y), mo) {
+        return None;
+    }
+    let days = days_from_civil(i64::from(y), mo, d) as u64;
+    Some(((days * DAY + u64::from(h) * 3600 + u64::from(mi) * 60 + u64::from(sec)) * 1000) + ms)
+}
+
 /// RFC 3339 in UTC of a time, with milliseconds when it has any
 /// (`2026-11-23T01:01:05.250Z`); times before 1970 read as the epoch.
 pub(crate) fn rfc3339_time(t: std::time::SystemTime) -> String {
@@ -65,6 +109,31 @@ pub(crate) fn rfc3339_time(t: std::time::SystemTime) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rfc3339_parses_back_what_it_writes_and_refuses_the_rest() {
+        for secs in [0, 1_795_392_000, 1_795_392_000 + 86_399, 4_102_444_800] {
+            assert_eq!(parse_rfc3339(&rfc3339(secs)), Some(secs * 1000));
+        }
+        assert_eq!(
+            parse_rfc3339("2026-11-23T00:00:00.25Z"),
+            Some(1_795_392_000_250)
+        );
+        for bad in [
+            "",
+            "2026-11-23",
+            "2026-11-23T00:00:00",
+            "2026-11-23T00:00:00+01:00",
+            "2026-02-30T00:00:00Z",
+            "2026-13-01T00:00:00Z",
+            "2026-11-23T24:00:00Z",
+            "2026-11-23T00:00:00.Z",
+            "1969-12-31T23:59:59Z",
+            "２026-11-23T00:00:00Z",
+        ] {
+            assert_eq!(parse_rfc3339(bad), None, "{bad}");
+        }
+    }
 
     #[test]
     fn civil_dates() {

@@ -112,8 +112,8 @@ pub use builder::MonitorBuilder;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::{
     AggregationLevel, Alerting, AnomalySettings, Budget, Config, Cost, Direction, Kpi, Monitoring,
-    Optimizer, PerformanceMetrics, Prometheus, Recording, Reporting, Schedule, Schedules,
-    Thresholds,
+    Optimizer, PerformanceMetrics, PriceConfig, Prometheus, Recording, Reporting, Schedule,
+    Schedules, Thresholds,
 };
 pub use cost::{BudgetEvent, BudgetPeriod, BudgetStatus, ModelCost, Savings};
 pub use error::{

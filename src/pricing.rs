@@ -272,6 +272,12 @@ impl Pricing {
         Ok(pricing)
     }
 
+    /// `self` with every model of `other` taking `other`'s prices.
+    pub(crate) fn overridden_by(mut self, other: Pricing) -> Self {
+        self.models.extend(other.models);
+        self
+    }
+
     /// The price of `model` in effect at `at`: the latest that took effect at or
     /// before it.
     pub fn price_at(&self, model: &str, at: SystemTime) -> Option<&Price> {

@@ -201,3 +201,67 @@ fn a_monitor_without_a_table_prices_nothing() {
     );
     assert!(monitor.health().pricing.is_none());
 }
+
+#[test]
+fn prices_from_the_config_apply_and_a_given_table_overrides_their_models() {
+    let json = r#"{ "cost": { "prices": {
+        "gpt-4o": [
+            { "inputPerMillion": 2.5, "outputPerMillion": 10, "cachedInputPerMillion": 1.25 },
+            { "inputPerMillion": 2.0, "outputPerMillion": 8, "effectiveFrom": "2026-11-23T12:00:00Z" }
+        ],
+        "house-model": [ { "inputPerMillion": 1, "outputPerMillion": 1 } ]
+    } } }"#;
+    let config = modelmeter::Config::from_json_str(json).unwrap();
+    let clock = modelmeter::ManualClock::new(common::start());
+    let build = |pricing: Option<Pricing>| {
+        let b = Monitor::builder()
+            .clock(clock.clone())
+            .config(config.clone())
+            .background(false);
+        match pricing {
+            Some(p) => b.pricing(p),
+            None => b,
+        }
+        .build()
+        .unwrap()
+    };
+    let tokens = |m: &'static str| Selection::new(m, Duration::from_millis(9)).tokens(1_000_000, 0);
+    let monitor = build(None);
+    monitor.record_selection(&tokens("gpt-4o")).unwrap();
+    monitor.record_selection(&tokens("house-model")).unwrap();
+    let s = monitor.summary(Duration::from_secs(60));
+    assert!((s.models["gpt-4o"].cost_usd - 2.5).abs() < 1e-9);
+    assert!((s.models["house-model"].cost_usd - 1.0).abs() < 1e-9);
+    // The second gpt-4o price takes effect at noon.
+    clock.set(common::start() + Duration::from_secs(13 * 3600));
+    monitor.record_selection(&tokens("gpt-4o")).unwrap();
+    let s = monitor.summary(Duration::from_secs(60));
+    assert!((s.models["gpt-4o"].cost_usd - 2.0).abs() < 1e-9);
+    clock.set(common::start());
+    // A table given to the builder replaces the models it names, and only those.
+    let given = Pricing::new()
+        .with_price("gpt-4o", Price::new(5.0, 5.0))
+        .unwrap();
+    let monitor = build(Some(given));
+    monitor.record_selection(&tokens("gpt-4o")).unwrap();
+    monitor.record_selection(&tokens("house-model")).unwrap();
+    let s = monitor.summary(Duration::from_secs(60));
+    assert!((s.models["gpt-4o"].cost_usd - 5.0).abs() < 1e-9);
+    assert!((s.models["house-model"].cost_usd - 1.0).abs() < 1e-9);
+}
+
+#[test]
+fn a_bad_configured_price_names_its_model() {
+    let json = r#"{ "cost": { "prices": { "gpt-4o": [ { "inputPerMillion": -2, "outputPerMillion": 10 } ] } } }"#;
+    let e = modelmeter::Config::from_json_str(json).unwrap_err();
+    let text = e.to_string();
+    assert!(
+        text.contains("cost.prices.gpt-4o") && text.contains("-2"),
+        "{text}"
+    );
+    let typo = r#"{ "cost": { "prices": { "gpt-4o": [ { "inputPerMilion": 2, "outputPerMillion": 10 } ] } } }"#;
+    assert!(
+        modelmeter::Config::from_json_str(typo).is_err(),
+        "unknown fields are refused"
+    );
+}

@@ -21,6 +21,7 @@
 //! assert_eq!(config.recording.max_models, 200);
 //! ```
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -113,6 +114,19 @@ pub struct Cost {
     pub max_cost_per_selection: f64,
     /// Spending limits (`cost.budget`); none by default.
     pub budget: Budget,
+    /// Prices per model (`cost.prices`), each model's list by effective date: a
+    /// selection that reports tokens and no cost is priced from them (see
+    /// [`Pricing`](crate::Pricing)); a table given to
+    /// [`MonitorBuilder::pricing`](crate::MonitorBuilder::pricing) replaces the models
+    /// it names. None by default.
+    ///
+    /// ```json
+    /// "cost": { "prices": { "gpt-4o": [
+    ///     { "inputPerMillion": 2.5, "outputPerMillion": 10, "cachedInputPerMillion": 1.25 },
+    ///     { "inputPerMillion": 2.0, "outputPerMillion": 8, "effectiveFrom": "2027-01-01T00:00:00Z" }
+    /// ] } }
+    /// ```
+    pub prices: BTreeMap<String, Vec<PriceConfig>>,
 }
 
 impl Default for Cost {
@@ -121,7 +135,67 @@ impl Default for Cost {
             reference_model: None,
             max_cost_per_selection: 0.05,
             budget: Budget::default(),
+            prices: BTreeMap::new(),
         }
+    }
+}
+
+/// One price of `cost.prices`, in US dollars per million tokens.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[non_exhaustive]
+pub struct PriceConfig {
+    /// Per million input tokens.
+    pub input_per_million: f64,
+    /// Per million output tokens.
+    pub output_per_million: f64,
+    /// Per million cached input tokens; the input price when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cached_input_per_million: Option<f64>,
+    /// Per million reasoning tokens; the output price when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reasoning_per_million: Option<f64>,
+    /// When the price took effect (RFC 3339); always, when absent.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "ser_rfc3339",
+        deserialize_with = "de_rfc3339"
+    )]
+    pub effective_from: Option<std::time::SystemTime>,
+}
+
+fn ser_rfc3339<S: serde::Serializer>(
+    t: &Option<std::time::SystemTime>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    match t {
+        Some(t) => s.serialize_str(&crate::calendar::rfc3339_time(*t)),
+        None => s.serialize_none(),
+    }
+}
+
+fn de_rfc3339<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Option<std::time::SystemTime>, D::Error> {
+    let Some(text) = Option::<String>::deserialize(d)? else {
+        return Ok(None);
+    };
+    let ms = crate::calendar::parse_rfc3339(&text).ok_or_else(|| {
+        serde::de::Error::custom(format!(
+            "{text:?} is not a UTC time such as \"2027-01-01T00:00:00Z\""
+        ))
+    })?;
+    Ok(Some(crate::clock::from_unix_nanos(ms * 1_000_000)))
+}
+
+impl From<PriceConfig> for crate::pricing::Price {
+    fn from(p: PriceConfig) -> Self {
+        let mut price = Self::new(p.input_per_million, p.output_per_million);
+        price.cached_input_per_million = p.cached_input_per_million;
+        price.reasoning_per_million = p.reasoning_per_million;
+        price.effective_from = p.effective_from;
+        price
     }
 }
 
@@ -159,7 +233,30 @@ impl Cost {
         if let Some(v) = self.budget.monthly_usd {
             positive("cost.budget.monthlyUsd", v)?;
         }
-        Ok(())
+        self.pricing().map(|_| ())
+    }
+
+    /// `cost.prices` as a price table.
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError::Invalid`] naming `cost.prices.<model>` and the bad value.
+    pub fn pricing(&self) -> Result<crate::pricing::Pricing, ConfigError> {
+        let mut table = crate::pricing::Pricing::new();
+        for (model, prices) in &self.prices {
+            for p in prices {
+                table = table.with_price(model, (*p).into()).map_err(|e| {
+                    let value = match &e {
+                        crate::pricing::PricingError::InvalidPrice { value, .. } => {
+                            value.to_string()
+                        }
+                        _ => format!("{p:?}"),
+                    };
+                    ConfigError::invalid(&format!("cost.prices.{model}"), value, &e.to_string())
+                })?;
+            }
+        }
+        Ok(table)
     }
 }
 
