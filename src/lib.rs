@@ -148,7 +148,7 @@ pub use registry::OTHER_MODEL;
 pub use reports::{
     Baseline, Bottleneck, ComparisonRow, CostReport, CsvTable, HealthScore, KpiScore,
     ModelComparison, PerformanceReport, ReportAlerts, ReportPeriod, ReportSchedule, Reports,
-    ScheduledReport, Trend, TrendPoint,
+    ScheduledReport, Trend, TrendPoint, UnpricedModel,
 };
 pub use rules::{
     AlertPolicy, AnomalyRule, DEFAULT_WINDOW, Finding, Metric, NoDataPolicy, Rule, RuleScope,

@@ -265,3 +265,30 @@ fn a_bad_configured_price_names_its_model() {
         "unknown fields are refused"
     );
 }
+
+#[test]
+fn the_cost_report_names_what_it_could_not_price() {
+    let (_clock, monitor) = monitor(sample());
+    let ms = Duration::from_millis(50);
+    for _ in 0..3 {
+        monitor
+            .record_selection(&Selection::new("gpt-4o", ms).tokens(1_000, 10))
+            .unwrap();
+        monitor
+            .record_selection(&Selection::new("house-model", ms).tokens(1_000, 10))
+            .unwrap();
+    }
+    let report = monitor.cost_report(Duration::from_secs(3600));
+    assert_eq!(report.unpriced.len(), 1);
+    assert_eq!(report.unpriced[0].model, "house-model");
+    assert_eq!(report.unpriced[0].selections_without_cost, 3);
+    assert!(report.to_string().contains("house-model (3)"));
+    let tables = report.to_csv().unwrap();
+    assert!(
+        tables
+            .iter()
+            .any(|t| t.name == "unpriced" && t.csv.contains("house-model,3"))
+    );
+    let reports = monitor.reports(Duration::from_secs(3600));
+    assert!(reports.to_html().contains("house-model (3 selections)"));
+}

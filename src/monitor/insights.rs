@@ -361,6 +361,7 @@ impl Inner {
             incidents,
             budgets,
             projected_30d_usd: self.projected_30d(now),
+            pricing: self.pricing.as_ref().map(|p| p.table()),
         };
         Reports {
             performance: PerformanceReport::build(&inputs),

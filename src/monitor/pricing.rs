@@ -64,6 +64,11 @@ impl Priced {
         }
     }
 
+    /// The price table.
+    pub(crate) fn table(&self) -> &Pricing {
+        &self.table
+    }
+
     /// The counts, and which of `models` have no price.
     pub(crate) fn health<'a>(&self, models: impl Iterator<Item = &'a str>) -> PricingHealth {
         let sum = |k: usize| {

@@ -298,6 +298,18 @@ impl Document {
                 .collect(),
         ));
 
+        if !c.unpriced.is_empty() {
+            let list: Vec<String> = c
+                .unpriced
+                .iter()
+                .map(|u| format!("{} ({} selections)", u.model, u.selections_without_cost))
+                .collect();
+            blocks.push(Block::Text(format!(
+                "Not in the spend: selections without a cost of models the price table has no price for: {}.",
+                list.join(", ")
+            )));
+        }
+
         blocks.push(Block::Heading("Alerts and incidents".into()));
         blocks.push(Block::Charts(vec![(
             Chart::AlertTimeline,

@@ -31,6 +31,7 @@ use serde::{Deserialize, Serialize};
 pub(crate) use charts::latency_bins;
 pub use charts::{BINS_PER_DECADE, BudgetBurn, LatencyBin, ReportCharts, SpendPoint};
 pub use compare::{Baseline, ComparisonRow, ModelComparison};
+
 #[cfg(feature = "html")]
 pub use document::CHART_NAMES;
 pub use health::{HealthScore, KpiScore};
@@ -227,6 +228,20 @@ pub struct CostReport {
     pub budgets: Vec<BudgetStatus>,
     /// The recommendations that save money.
     pub recommendations: Vec<Recommendation>,
+    /// With a price table (`MonitorBuilder::pricing`, `cost.prices`): the models of
+    /// the period it has no price for that recorded selections without a cost, which
+    /// the spend above leaves out. Empty without a table.
+    #[serde(default)]
+    pub unpriced: Vec<UnpricedModel>,
+}
+
+/// A model with selections recorded without a cost and no price to give them one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UnpricedModel {
+    /// The model.
+    pub model: String,
+    /// Its selections in the period that carry no cost.
+    pub selections_without_cost: u64,
 }
 
 /// Which schedule produced a report.
@@ -283,6 +298,7 @@ pub(crate) struct ReportInputs<'a> {
     pub incidents: Vec<Incident>,
     pub budgets: Vec<BudgetStatus>,
     pub projected_30d_usd: f64,
+    pub pricing: Option<&'a crate::pricing::Pricing>,
 }
 
 fn bottlenecks(summary: &Summary, config: &Config) -> Vec<Bottleneck> {
@@ -405,6 +421,18 @@ impl CostReport {
                 .filter(|r| r.savings_usd_per_30d.is_some_and(|s| s > 0.0))
                 .cloned()
                 .collect(),
+            unpriced: i.pricing.map_or_else(Vec::new, |table| {
+                let end = i.summary.end;
+                i.summary
+                    .models
+                    .iter()
+                    .filter(|(m, s)| s.count > s.cost_samples && table.price_at(m, end).is_none())
+                    .map(|(m, s)| UnpricedModel {
+                        model: m.clone(),
+                        selections_without_cost: s.count - s.cost_samples,
+                    })
+                    .collect()
+            }),
         }
     }
 }

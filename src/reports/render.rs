@@ -277,7 +277,7 @@ impl CostReport {
     }
 
     /// One CSV table per section: `summary`, `trend`, `models`, `savings`, `budgets`,
-    /// `recommendations`, `evidence`.
+    /// `unpriced`, `recommendations`, `evidence`.
     ///
     /// # Errors
     ///
@@ -318,6 +318,7 @@ impl CostReport {
             table("models", &self.models)?,
             table("savings", [&self.savings])?,
             table("budgets", &self.budgets)?,
+            table("unpriced", &self.unpriced)?,
             recs,
             evidence,
         ])
@@ -545,6 +546,18 @@ impl fmt::Display for CostReport {
                     ", runs out {}",
                     rfc3339(to_unix_nanos(t) / 1_000_000_000)
                 ))
+            )?;
+        }
+        if !self.unpriced.is_empty() {
+            let list: Vec<String> = self
+                .unpriced
+                .iter()
+                .map(|u| format!("{} ({})", u.model, u.selections_without_cost))
+                .collect();
+            writeln!(
+                f,
+                "unpriced, selections without a cost and no price: {}",
+                list.join(", ")
             )?;
         }
         write_trend(f, &self.trend)?;
