@@ -6,6 +6,7 @@
 //! | record/str_lookup            | `Monitor::record_selection`                       |
 //! | record/model_handle          | `ModelHandle::record_selection`                   |
 //! | record/str_lookup_streamed   | the same, with time to first token, error kind, retries |
+//! | record/str_lookup_priced     | the same selections without a cost, priced from a `Pricing` |
 
 mod common;
 
@@ -44,6 +45,29 @@ fn record(c: &mut Criterion) {
         b.iter(|| {
             for e in &evs {
                 monitor.record_selection(black_box(&e.streamed())).unwrap();
+            }
+        })
+    });
+
+    // Pricing's cost: the same selections without their cost, priced from a table of
+    // all eight models (cached input tokens a tenth of the input), on a monitor of
+    // its own; `str_lookup` of the same run is the baseline.
+    let mut table = modelmeter::Pricing::new();
+    for (i, m) in MODELS.iter().enumerate() {
+        let price = modelmeter::Price::new(1.0 + i as f64, 4.0 + i as f64).cached_input(0.5);
+        table = table.with_price(m, price).unwrap();
+    }
+    let priced = Monitor::builder().pricing(table).build().unwrap();
+    g.bench_function("str_lookup_priced", |b| {
+        b.iter(|| {
+            for e in &evs {
+                let s = modelmeter::Selection::new(MODELS[e.model], e.latency)
+                    .cache_hit(e.cache_hit)
+                    .error(e.error)
+                    .accuracy(e.accuracy)
+                    .tokens(e.input_tokens, e.output_tokens)
+                    .cached_input_tokens(e.input_tokens / 10);
+                priced.record_selection(black_box(&s)).unwrap();
             }
         })
     });
