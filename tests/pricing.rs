@@ -282,7 +282,7 @@ fn the_cost_report_names_what_it_could_not_price() {
     assert_eq!(report.unpriced.len(), 1);
     assert_eq!(report.unpriced[0].model, "house-model");
     assert_eq!(report.unpriced[0].selections_without_cost, 3);
-    assert!(report.to_string().contains("house-model (3)"));
+    assert!(report.to_string().contains("house-model (3 selections)"));
     let tables = report.to_csv().unwrap();
     assert!(
         tables

@@ -299,11 +299,7 @@ impl Document {
         ));
 
         if !c.unpriced.is_empty() {
-            let list: Vec<String> = c
-                .unpriced
-                .iter()
-                .map(|u| format!("{} ({} selections)", u.model, u.selections_without_cost))
-                .collect();
+            let list: Vec<String> = c.unpriced.iter().map(ToString::to_string).collect();
             blocks.push(Block::Text(format!(
                 "Not in the spend: selections without a cost of models the price table has no price for: {}.",
                 list.join(", ")

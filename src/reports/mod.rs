@@ -244,6 +244,17 @@ pub struct UnpricedModel {
     pub selections_without_cost: u64,
 }
 
+impl std::fmt::Display for UnpricedModel {
+    /// `model (n selections)`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} ({} selections)",
+            self.model, self.selections_without_cost
+        )
+    }
+}
+
 /// Which schedule produced a report.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

@@ -549,11 +549,7 @@ impl fmt::Display for CostReport {
             )?;
         }
         if !self.unpriced.is_empty() {
-            let list: Vec<String> = self
-                .unpriced
-                .iter()
-                .map(|u| format!("{} ({})", u.model, u.selections_without_cost))
-                .collect();
+            let list: Vec<String> = self.unpriced.iter().map(ToString::to_string).collect();
             writeln!(
                 f,
                 "unpriced, selections without a cost and no price: {}",
