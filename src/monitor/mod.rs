@@ -602,10 +602,10 @@ impl Inner {
             persistence: self.persist.as_ref().map(|p| p.health()),
             #[cfg(not(feature = "persist"))]
             persistence: None,
-            pricing: self
-                .pricing
-                .as_ref()
-                .map(|p| p.health(slots.iter().map(|s| &*s.name))),
+            pricing: self.pricing.as_ref().map(|p| {
+                let now = crate::clock::from_unix_nanos(self.clock.unix_nanos());
+                p.health(slots.iter().map(|s| &*s.name), now)
+            }),
         }
     }
 }

@@ -69,14 +69,17 @@ impl Priced {
         &self.table
     }
 
-    /// The counts, and which of `models` have no price.
-    pub(crate) fn health<'a>(&self, models: impl Iterator<Item = &'a str>) -> PricingHealth {
+    /// The counts, and which of `models` have no price at `now`.
+    pub(crate) fn health<'a>(
+        &self,
+        models: impl Iterator<Item = &'a str>,
+        now: SystemTime,
+    ) -> PricingHealth {
         let sum = |k: usize| {
             self.lanes.iter().fold(0u64, |acc, lane| {
                 acc.wrapping_add(lane[k].load(Ordering::Relaxed))
             })
         };
-        let now = SystemTime::now();
         let mut models_without_price: Vec<String> = models
             .filter(|m| *m != crate::registry::OTHER_MODEL && self.table.price_at(m, now).is_none())
             .map(str::to_owned)
