@@ -34,6 +34,7 @@ use crossbeam_utils::CachePadded;
 
 use crate::aggregate::{Event, Totals};
 use crate::bands::Bands;
+use crate::dimension::{Combo, DimCell};
 use crate::feedback::{FeedbackEvent, Scores};
 use crate::stream::{Dense, OpenStreams, StreamEvent};
 use crate::tokens::SLOTS;
@@ -74,6 +75,9 @@ pub(crate) struct OpenCell {
     stream: Option<Box<OpenStreams>>,
     /// Named feedback scores (empty unless feedback carried one).
     pub scores: Scores,
+    /// Counters by dimension combination, allocated at the first selection with a
+    /// provider, operation, requested model or attribute, and kept across reuse.
+    pub dims: Option<Box<DimCell>>,
 }
 
 impl OpenCell {
@@ -87,11 +91,12 @@ impl OpenCell {
             counts: Dense::new(buckets),
             stream: None,
             scores: Scores::default(),
+            dims: None,
         }
     }
 
     #[inline]
-    fn add(&mut self, e: &Event, stream: Option<&StreamEvent>) {
+    fn add(&mut self, e: &Event, stream: Option<&StreamEvent>, combo: Option<Combo>) {
         self.totals.add(e);
         // Only selections with a complexity touch the band counters' cache lines.
         if e.complexity.1 != 0 {
@@ -109,6 +114,17 @@ impl OpenCell {
                 .get_or_insert_with(|| Box::new(OpenStreams::new(buckets)))
                 .add(s);
         }
+        if let Some(combo) = combo {
+            let buckets = self.counts.len();
+            self.dims
+                .get_or_insert_with(|| Box::new(DimCell::new(buckets)))
+                .add(combo, e);
+        }
+    }
+
+    /// The dimension counters, when a selection in the cell carried any.
+    pub(crate) fn dims(&self) -> Option<&DimCell> {
+        self.dims.as_deref().filter(|d| !d.is_empty())
     }
 
     /// Adds feedback on a selection of this minute, counting no selection.
@@ -146,6 +162,9 @@ impl OpenCell {
             s.clear();
         }
         self.scores.clear();
+        if let Some(d) = &mut self.dims {
+            d.clear();
+        }
         self.totals = Totals::default();
     }
 
@@ -155,6 +174,7 @@ impl OpenCell {
             + std::mem::size_of::<[u32; 2 * SLOTS]>()
             + self.stream.as_ref().map_or(0, |s| s.heap_bytes())
             + self.scores.heap_bytes()
+            + self.dims.as_ref().map_or(0, |d| d.heap_bytes())
     }
 }
 
@@ -207,11 +227,12 @@ impl ModelSlot {
         minute: u64,
         e: &Event,
         stream: Option<&StreamEvent>,
+        combo: Option<Combo>,
         overflow: bool,
     ) -> Result<(), Retired> {
         self.with_cell(minute, |cell, overflowed| {
             *overflowed += u64::from(overflow);
-            cell.add(e, stream);
+            cell.add(e, stream, combo);
         })
     }
 
@@ -348,9 +369,9 @@ mod tests {
     #[test]
     fn cells_are_taken_by_minute_and_reused() {
         let slot = ModelSlot::new("m".into(), 2, 3328);
-        slot.record(10, &event(5), None, false).unwrap();
-        slot.record(10, &event(500), None, false).unwrap();
-        slot.record(11, &event(7), None, true).unwrap();
+        slot.record(10, &event(5), None, None, false).unwrap();
+        slot.record(10, &event(500), None, None, false).unwrap();
+        slot.record(11, &event(7), None, None, true).unwrap();
         let mut out = Vec::new();
         slot.take_cells(11, &mut out);
         assert_eq!(out.len(), 1);
@@ -368,17 +389,17 @@ mod tests {
     #[test]
     fn retired_slot_refuses_writes() {
         let slot = ModelSlot::new("m".into(), 1, 3328);
-        slot.record(1, &event(1), None, false).unwrap();
+        slot.record(1, &event(1), None, None, false).unwrap();
         assert!(!slot.retire_if_idle());
         slot.take_cells(u64::MAX, &mut Vec::new());
         assert!(slot.retire_if_idle());
-        assert!(slot.record(1, &event(1), None, false).is_err());
+        assert!(slot.record(1, &event(1), None, None, false).is_err());
     }
 
     #[test]
     fn cleared_cells_are_empty() {
         let mut c = OpenCell::new(3328);
-        c.add(&event(3), None);
+        c.add(&event(3), None, None);
         c.clear();
         assert_eq!(c.buckets().count(), 0);
         assert_eq!(c.totals, Totals::default());
@@ -421,8 +442,8 @@ mod loom_model {
                 .map(|_| {
                     let (slot, e) = (slot.clone(), e.clone());
                     thread::spawn(move || {
-                        slot.record(0, &e, None, false).unwrap();
-                        slot.record(1, &e, None, false).unwrap();
+                        slot.record(0, &e, None, None, false).unwrap();
+                        slot.record(1, &e, None, None, false).unwrap();
                     })
                 })
                 .collect();
@@ -447,8 +468,8 @@ mod loom_model {
             let writer = {
                 let (slot, fresh, e) = (slot.clone(), fresh.clone(), e.clone());
                 thread::spawn(move || {
-                    if slot.record(0, &e, None, false).is_err() {
-                        fresh.record(0, &e, None, false).unwrap();
+                    if slot.record(0, &e, None, None, false).is_err() {
+                        fresh.record(0, &e, None, None, false).unwrap();
                     }
                 })
             };

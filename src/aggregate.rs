@@ -49,6 +49,8 @@ pub(crate) struct Event {
     pub satisfaction: (u64, u64),
     pub input_tokens: u64,
     pub output_tokens: u64,
+    pub cached_input_tokens: u64,
+    pub reasoning_tokens: u64,
     /// The token-usage bucket of the input and the output count
     /// ([`crate::tokens::slot`]), when the selection reported tokens.
     pub token_slots: Option<(u8, u8)>,
@@ -119,13 +121,19 @@ impl Event {
             satisfaction,
             input_tokens: s.input_tokens,
             output_tokens: s.output_tokens,
+            cached_input_tokens: s.cached_input_tokens,
+            reasoning_tokens: s.reasoning_tokens,
             token_slots: s.tokens_reported.then(|| {
                 (
                     crate::tokens::slot(s.input_tokens),
                     crate::tokens::slot(s.output_tokens),
                 )
             }),
-            marks: s.marks,
+            marks: match s.tags.requested_model() {
+                // Served by another model than the one asked for: a fallback.
+                Some(r) if r != s.model => s.marks.with_flag(Marks::FALLBACK, true),
+                _ => s.marks,
+            },
             ttft_us,
         })
     }

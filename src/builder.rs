@@ -38,6 +38,8 @@ pub struct MonitorBuilder {
     #[cfg(feature = "persist")]
     persist: Option<std::path::PathBuf>,
     pricing: Option<crate::pricing::Pricing>,
+    /// Declared with [`MonitorBuilder::dimension`], merged over the configuration's.
+    dimensions: Vec<crate::config::DimensionConfig>,
 }
 
 impl Default for MonitorBuilder {
@@ -54,6 +56,7 @@ impl Default for MonitorBuilder {
             #[cfg(feature = "persist")]
             persist: None,
             pricing: None,
+            dimensions: Vec::new(),
         }
     }
 }
@@ -164,13 +167,43 @@ impl MonitorBuilder {
         self
     }
 
+    /// Declares a dimension to break selections down by (set with
+    /// [`Selection::attr`](crate::Selection::attr)), keeping at most `max_values`
+    /// distinct values; later values share `__other__`. Naming a built-in dimension
+    /// (`provider`, `operation`, `requested_model`) sets its cap instead. The same as
+    /// an entry of `recording.dimensions`, which this replaces for the same key; the
+    /// rules are in [`DimensionConfig`](crate::DimensionConfig), and a bad key or cap
+    /// is a [`ConfigError`] from [`build`](Self::build).
+    ///
+    /// ```
+    /// use modelmeter::{Monitor, Selection};
+    /// use std::time::Duration;
+    ///
+    /// let monitor = Monitor::builder().background(false).dimension("team", 50).build()?;
+    /// let s = Selection::new("gpt-4o", Duration::from_millis(800)).attr("team", "search");
+    /// monitor.record_selection(&s)?;
+    /// let refused = Selection::new("gpt-4o", Duration::from_millis(800)).attr("tenant", "x");
+    /// assert!(monitor.record_selection(&refused).is_err());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn dimension(mut self, key: &str, max_values: usize) -> Self {
+        self.dimensions
+            .push(crate::config::DimensionConfig::new(key, max_values));
+        self
+    }
+
     /// Validates the configuration and builds the monitor.
     ///
     /// # Errors
     ///
     /// A [`ConfigError`] naming the first bad field, or [`ConfigError::Spawn`] if the
     /// worker or an exporter's thread cannot be started.
-    pub fn build(self) -> Result<Monitor, ConfigError> {
+    pub fn build(mut self) -> Result<Monitor, ConfigError> {
+        for d in std::mem::take(&mut self.dimensions) {
+            let dims = &mut self.config.recording.dimensions;
+            dims.retain(|o| o.key != d.key);
+            dims.push(d);
+        }
         self.config.validate()?;
         let mut rules = crate::rules::default_rules(&self.config);
         rules.extend(self.rules);

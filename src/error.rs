@@ -140,6 +140,53 @@ pub enum RecordError {
         /// Reasoning tokens given.
         reasoning: u64,
     },
+    /// An attribute key the monitor did not declare
+    /// ([`MonitorBuilder::dimension`](crate::MonitorBuilder::dimension)).
+    #[error("attribute key {key:?} is not a declared dimension")]
+    UndeclaredDimension {
+        /// The key given.
+        key: String,
+    },
+    /// A dimension value was empty.
+    #[error("the value of dimension {key:?} is empty")]
+    EmptyDimensionValue {
+        /// The dimension.
+        key: String,
+    },
+    /// A dimension value was longer than
+    /// [`MAX_VALUE_LEN`](crate::dimension::MAX_VALUE_LEN).
+    #[error("the value of dimension {key:?} is {len} bytes long; at most {max} are accepted")]
+    DimensionValueTooLong {
+        /// The dimension.
+        key: String,
+        /// The value's length in bytes.
+        len: usize,
+        /// The longest accepted.
+        max: usize,
+    },
+    /// A dimension value was `__other__`, the slot that collects values past the cap.
+    #[error("the value of dimension {key:?} is the reserved \"__other__\"")]
+    ReservedDimensionValue {
+        /// The dimension.
+        key: String,
+    },
+    /// A dimension value held a control character.
+    #[error("the value {value:?} of dimension {key:?} has a control character at byte {at}")]
+    ControlCharInDimensionValue {
+        /// The dimension.
+        key: String,
+        /// The value given.
+        value: String,
+        /// Byte offset of the first control character.
+        at: usize,
+    },
+    /// More attribute keys than [`MAX_ATTRIBUTES`](crate::dimension::MAX_ATTRIBUTES)
+    /// were set on one selection.
+    #[error("more than {max} attributes set on one selection")]
+    TooManyAttributes {
+        /// The most accepted.
+        max: usize,
+    },
     /// Feedback named a model the monitor holds nothing for.
     #[error("feedback for model {model:?}, which the monitor has never seen or no longer holds")]
     UnknownModel {
@@ -208,6 +255,12 @@ impl RecordError {
             Self::InFuture { .. } => RejectReason::InFuture,
             Self::TimeToFirstTokenAfterEnd { .. } => RejectReason::InvalidTimeToFirstToken,
             Self::InvalidTokens { .. } => RejectReason::InvalidTokens,
+            Self::UndeclaredDimension { .. } => RejectReason::UndeclaredDimension,
+            Self::EmptyDimensionValue { .. } => RejectReason::EmptyDimensionValue,
+            Self::DimensionValueTooLong { .. } => RejectReason::DimensionValueTooLong,
+            Self::ReservedDimensionValue { .. } => RejectReason::ReservedDimensionValue,
+            Self::ControlCharInDimensionValue { .. } => RejectReason::ControlCharInDimensionValue,
+            Self::TooManyAttributes { .. } => RejectReason::TooManyAttributes,
             Self::UnknownModel { .. } => RejectReason::UnknownModel,
             Self::FeedbackTooOld { .. } => RejectReason::FeedbackTooOld,
             Self::EmptyFeedback { .. } => RejectReason::EmptyFeedback,
@@ -261,11 +314,23 @@ pub enum RejectReason {
     FeedbackBacklogFull,
     /// See [`RecordError::InvalidTokens`].
     InvalidTokens,
+    /// See [`RecordError::UndeclaredDimension`].
+    UndeclaredDimension,
+    /// See [`RecordError::EmptyDimensionValue`].
+    EmptyDimensionValue,
+    /// See [`RecordError::DimensionValueTooLong`].
+    DimensionValueTooLong,
+    /// See [`RecordError::ReservedDimensionValue`].
+    ReservedDimensionValue,
+    /// See [`RecordError::ControlCharInDimensionValue`].
+    ControlCharInDimensionValue,
+    /// See [`RecordError::TooManyAttributes`].
+    TooManyAttributes,
 }
 
 impl RejectReason {
     /// Every reason, in counter order.
-    pub const ALL: [RejectReason; 19] = [
+    pub const ALL: [RejectReason; 25] = [
         Self::InvalidCost,
         Self::InvalidComplexity,
         Self::InvalidAccuracy,
@@ -285,6 +350,12 @@ impl RejectReason {
         Self::TooManyScores,
         Self::FeedbackBacklogFull,
         Self::InvalidTokens,
+        Self::UndeclaredDimension,
+        Self::EmptyDimensionValue,
+        Self::DimensionValueTooLong,
+        Self::ReservedDimensionValue,
+        Self::ControlCharInDimensionValue,
+        Self::TooManyAttributes,
     ];
 
     pub(crate) fn slot(self) -> usize {
@@ -314,6 +385,12 @@ impl fmt::Display for RejectReason {
             Self::TooManyScores => "too_many_scores",
             Self::FeedbackBacklogFull => "feedback_backlog_full",
             Self::InvalidTokens => "invalid_tokens",
+            Self::UndeclaredDimension => "undeclared_dimension",
+            Self::EmptyDimensionValue => "empty_dimension_value",
+            Self::DimensionValueTooLong => "dimension_value_too_long",
+            Self::ReservedDimensionValue => "reserved_dimension_value",
+            Self::ControlCharInDimensionValue => "control_char_in_dimension_value",
+            Self::TooManyAttributes => "too_many_attributes",
         };
         f.write_str(s)
     }

@@ -74,6 +74,25 @@ pub struct Health {
     /// What the price table (`MonitorBuilder::pricing`) did; `None` without one.
     #[serde(default)]
     pub pricing: Option<PricingHealth>,
+    /// Per dimension (`provider`, `operation`, `requested_model` and each declared
+    /// attribute), the values kept and what its cap folded into `__other__`.
+    #[serde(default)]
+    pub dimensions: BTreeMap<String, DimensionHealth>,
+}
+
+/// One dimension's cardinality, in [`Health::dimensions`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct DimensionHealth {
+    /// Distinct values kept.
+    pub values: usize,
+    /// The cap on kept values.
+    pub max_values: usize,
+    /// Selections whose value came past the cap and was folded into `__other__`.
+    pub overflowed_selections: u64,
+    /// Estimated distinct values folded into `__other__` (within about 1% up to
+    /// 100,000).
+    pub overflowed_values: u64,
 }
 
 /// What the price table did, in [`Health::pricing`].

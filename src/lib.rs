@@ -57,6 +57,7 @@ mod calendar;
 pub mod clock;
 pub mod config;
 pub mod cost;
+pub mod dimension;
 pub mod error;
 pub mod export;
 pub mod failure;
@@ -111,11 +112,12 @@ pub use bucket::{MinuteBucket, ScoreSum, TimingDistribution};
 pub use builder::MonitorBuilder;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::{
-    AggregationLevel, Alerting, AnomalySettings, Budget, Config, Cost, Direction, Kpi, Monitoring,
-    Optimizer, PerformanceMetrics, PriceConfig, Prometheus, Recording, Reporting, Schedule,
-    Schedules, Thresholds,
+    AggregationLevel, Alerting, AnomalySettings, Budget, Config, Cost, DimensionConfig, Direction,
+    Kpi, Monitoring, Optimizer, PerformanceMetrics, PriceConfig, Prometheus, Recording, Reporting,
+    Schedule, Schedules, Thresholds,
 };
 pub use cost::{BudgetEvent, BudgetPeriod, BudgetStatus, ModelCost, Savings};
+pub use dimension::DimensionBucket;
 pub use error::{
     ActuatorError, ConfigError, ExportError, RecordError, RejectReason, ReportError, SetGlobalError,
 };
@@ -133,7 +135,7 @@ pub use export::{OtlpExporter, Temporality};
 pub use failure::ErrorKind;
 pub use feedback::Feedback;
 pub use global::{global, record_selection, set_global};
-pub use health::{Health, PersistenceHealth, PricingHealth, RulePanics};
+pub use health::{DimensionHealth, Health, PersistenceHealth, PricingHealth, RulePanics};
 pub use heuristics::{
     Action, AnalysisView, CheaperEquivalent, Correlation, ErrorHotspot, Evidence, Heuristic,
     HighCostPerSelection, Level, LowCacheHitRate, Priority, RateLimitHotspot, Recommendation,

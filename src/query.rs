@@ -8,11 +8,12 @@ use parking_lot::RwLock;
 
 use crate::bands::{BandStats, Bands};
 use crate::clock::from_unix_nanos;
+use crate::dimension::{DimTotals, Dimensions};
 use crate::hdr::BucketLayout;
 use crate::registry::Registry;
 use crate::seal::NANOS_PER_MINUTE;
 use crate::store::Store;
-use crate::summary::{Summary, WindowAcc};
+use crate::summary::{Stats, Summary, WindowAcc};
 
 /// The minutes `from..to` a window of length `window` ending at `now_nanos` reads: from
 /// the minute holding `now - window` through the open minute.
@@ -333,4 +334,74 @@ pub(crate) fn summary(
         reference_model,
         None,
     )
+}
+
+/// Per value of dimension `dim`, its statistics over the window of length `window`
+/// ending at `now_nanos`: the stored tiers, plus the open cells' combinations.
+pub(crate) fn summary_by(
+    (registry, store, layout): (&Registry, &RwLock<Store>, &BucketLayout),
+    dims: &Dimensions,
+    dim: usize,
+    now_nanos: u64,
+    window: Duration,
+) -> BTreeMap<String, Stats> {
+    struct Acc {
+        totals: DimTotals,
+        latency: Option<WindowAcc>,
+    }
+    let keeps = Dimensions::keeps_latency(dim);
+    let new = || Acc {
+        totals: DimTotals::default(),
+        latency: keeps.then(|| WindowAcc::new(layout.len())),
+    };
+    let (from, to) = window_minutes(now_nanos, window);
+    let mut values: HashMap<std::sync::Arc<str>, Acc> = HashMap::new();
+    // Read under the lock, as `collect_range` does: each event open or stored, once.
+    let store = store.read();
+    let plan = store.plan(from, to, to - 1);
+    store.dims.for_each_planned(dim, &plan, |value, agg| {
+        let acc = values.entry(value.clone()).or_insert_with(new);
+        acc.totals.merge(&agg.totals);
+        if let Some(l) = &mut acc.latency {
+            l.add_buckets(agg.latency.iter());
+        }
+    });
+    for slot in registry.slots() {
+        slot.peek_open(plan.start, to, |cell| {
+            let Some(d) = cell.dims() else {
+                return;
+            };
+            for (combo, totals) in &d.combos {
+                let id = combo.id(dim);
+                if id != 0 {
+                    let acc = values.entry(dims.value(dim, id)).or_insert_with(new);
+                    acc.totals.merge(totals);
+                }
+            }
+            if keeps {
+                for (id, buckets) in d.provider_latency() {
+                    if let Some(l) = values
+                        .get_mut(&dims.value(dim, id))
+                        .and_then(|a| a.latency.as_mut())
+                    {
+                        l.add_buckets(buckets);
+                    }
+                }
+            }
+        });
+    }
+    drop(store);
+    let span = Duration::from_nanos(now_nanos.saturating_sub(plan.start * NANOS_PER_MINUTE));
+    values
+        .into_iter()
+        .map(|(value, acc)| {
+            let mut w = acc.latency.unwrap_or_else(|| WindowAcc::new(0));
+            w.totals = acc.totals.to_totals();
+            let mut stats = w.stats(layout, span);
+            if !keeps {
+                stats.drop_latency_percentiles();
+            }
+            (value.to_string(), stats)
+        })
+        .collect()
 }

@@ -6,6 +6,7 @@
 //! reuse. The store's write lock is held throughout, so a query sees each event exactly
 //! once: either still open or already stored.
 
+use std::collections::HashMap;
 use std::time::SystemTime;
 
 use crate::accumulate::OpenCell;
@@ -13,11 +14,12 @@ use crate::aggregate::{Aggregate, Totals};
 use crate::bands::Bands;
 use crate::bucket::MinuteBucket;
 use crate::clock::from_unix_nanos;
+use crate::dimension::{DimAgg, DimTotals, DimensionBucket, Dimensions};
 use crate::feedback::Scores;
 use crate::hdr::{BucketLayout, CompactCounts};
 use crate::registry::Registry;
 use crate::store::Store;
-use crate::stream::StreamAgg;
+use crate::stream::{Dense, StreamAgg};
 use crate::summary::WindowAcc;
 use crate::tokens::TokenUsage;
 
@@ -28,6 +30,12 @@ pub(crate) const NANOS_PER_MINUTE: u64 = 60_000_000_000;
 pub(crate) struct Sealer {
     cells: Vec<(usize, OpenCell)>,
     scratch: WindowAcc,
+    /// Dimension counters of the cells sealed by [`Sealer::seal`], by (minute,
+    /// dimension, value id), until [`Sealer::seal_dimensions`] stores them.
+    dims: HashMap<(u64, usize, u16), DimTotals>,
+    /// Provider latency counts by (minute, provider id).
+    provider_latency: HashMap<(u64, u16), Dense<u64>>,
+    buckets: usize,
 }
 
 impl Sealer {
@@ -35,7 +43,69 @@ impl Sealer {
         Self {
             cells: Vec::new(),
             scratch: WindowAcc::new(buckets),
+            dims: HashMap::new(),
+            provider_latency: HashMap::new(),
+            buckets,
         }
+    }
+
+    /// Splits a sealed cell's dimension combinations into their dimensions.
+    fn take_dimensions(&mut self, cell: &OpenCell) {
+        let Some(d) = cell.dims() else {
+            return;
+        };
+        let minute = cell.minute;
+        for (combo, totals) in &d.combos {
+            for (dim, id) in combo.ids() {
+                self.dims
+                    .entry((minute, dim, id))
+                    .or_default()
+                    .merge(totals);
+            }
+        }
+        let buckets = self.buckets;
+        for (provider, counts) in d.provider_latency() {
+            let mut counts = counts.peekable();
+            if counts.peek().is_some() {
+                self.provider_latency
+                    .entry((minute, provider))
+                    .or_insert_with(|| Dense::new(buckets))
+                    .add_all(counts);
+            }
+        }
+    }
+
+    /// Stores the dimension minutes gathered by the last [`Sealer::seal`] and returns
+    /// them as buckets for the exporters.
+    pub(crate) fn seal_dimensions(
+        &mut self,
+        dims: &Dimensions,
+        store: &mut Store,
+        layout: &BucketLayout,
+    ) -> Vec<DimensionBucket> {
+        let mut keys: Vec<_> = self.dims.keys().copied().collect();
+        keys.sort_unstable();
+        let mut out = Vec::with_capacity(keys.len());
+        for key @ (minute, dim, id) in keys {
+            let totals = self.dims.remove(&key).expect("a key just listed");
+            let keeps = Dimensions::keeps_latency(dim);
+            let latency = match keeps.then(|| self.provider_latency.remove(&(minute, id))) {
+                Some(Some(counts)) => CompactCounts::from_sorted(counts.buckets()),
+                _ => CompactCounts::default(),
+            };
+            let agg = DimAgg { totals, latency };
+            let value = dims.value(dim, id);
+            out.push(DimensionBucket::new(
+                (&dims.keys()[dim], &value),
+                minute_start(minute),
+                &agg,
+                keeps.then_some(layout),
+            ));
+            let Store { dims, tiers, .. } = store;
+            dims.insert(tiers, (dim, value), minute, agg);
+        }
+        self.provider_latency.clear();
+        out
     }
 
     /// Seals every open cell with `minute < before` and returns them as buckets: the
@@ -111,6 +181,11 @@ impl Sealer {
                 store.insert(&slot.name, minute, agg);
                 store.bands.insert(&slot.name, minute, &bands);
             }
+            let cells = std::mem::take(&mut self.cells);
+            cells
+                .iter()
+                .for_each(|(_, cell)| self.take_dimensions(cell));
+            self.cells = cells;
             slot.return_cells(self.cells.drain(..));
         }
         out

@@ -64,6 +64,8 @@ pub struct Selection<'a> {
     /// ([`Marks`]): a selection without them moves and compares one word on the hot
     /// path, not four fields.
     pub(crate) marks: Marks,
+    /// Provider, operation, requested model and attributes ([`crate::dimension`]).
+    pub(crate) tags: crate::dimension::Tags<'a>,
 }
 
 /// [`Selection`]'s rarely set facts, packed: retries in bits 0..32, the error kind's
@@ -74,7 +76,7 @@ pub(crate) struct Marks(pub u64);
 
 impl Marks {
     const KIND_SHIFT: u32 = 32;
-    const FALLBACK: u64 = 1 << 40;
+    pub(crate) const FALLBACK: u64 = 1 << 40;
     const STREAMING: u64 = 1 << 41;
     /// No retries, no fallback, not streamed, and `Other` as the kind of a failure.
     pub(crate) const PLAIN: Marks = Marks((ErrorKind::Other as u64) << Self::KIND_SHIFT);
@@ -103,7 +105,7 @@ impl Marks {
         Marks(self.0 & !(0xff << Self::KIND_SHIFT) | (kind as u64) << Self::KIND_SHIFT)
     }
 
-    fn with_flag(self, flag: u64, on: bool) -> Self {
+    pub(crate) fn with_flag(self, flag: u64, on: bool) -> Self {
         Marks(if on { self.0 | flag } else { self.0 & !flag })
     }
 }
@@ -128,6 +130,7 @@ impl<'a> Selection<'a> {
             at: None,
             time_to_first_token: None,
             marks: Marks::PLAIN,
+            tags: crate::dimension::Tags::default(),
         }
     }
 
@@ -262,6 +265,56 @@ impl<'a> Selection<'a> {
         crate::pricing::TokenCounts::new(self.input_tokens, self.output_tokens)
             .cached_input(self.cached_input_tokens)
             .reasoning(self.reasoning_tokens)
+    }
+
+    /// The provider that served the request (OpenTelemetry's `gen_ai.provider.name`:
+    /// `openai`, `anthropic`, `aws.bedrock`, ...), for
+    /// [`Monitor::summary_by`](crate::Monitor::summary_by)`("provider", ..)`, which also
+    /// keeps each provider's latency distribution. Values are checked as
+    /// [`crate::dimension`] describes.
+    ///
+    /// ```
+    /// use modelmeter::Selection;
+    /// use std::time::Duration;
+    ///
+    /// let s = Selection::new("gpt-4o", Duration::from_millis(840))
+    ///     .provider("azure.ai.openai")
+    ///     .operation("chat")
+    ///     .requested_model("gpt-4.1")
+    ///     .attr("team", "search");
+    /// assert_eq!(s.model(), "gpt-4o");
+    /// ```
+    pub fn provider(mut self, provider: &'a str) -> Self {
+        self.tags
+            .set_built_in(crate::dimension::PROVIDER_DIM, provider);
+        self
+    }
+
+    /// The kind of request (`chat`, `embeddings`, `completion`, ...; OpenTelemetry's
+    /// `gen_ai.operation.name`).
+    pub fn operation(mut self, operation: &'a str) -> Self {
+        self.tags
+            .set_built_in(crate::dimension::OPERATION_DIM, operation);
+        self
+    }
+
+    /// The model the router asked for, when it may differ from the one that served
+    /// ([`Selection::new`]'s): a selection served by another model counts as a
+    /// fallback, on the served model and on the requested one.
+    pub fn requested_model(mut self, model: &'a str) -> Self {
+        self.tags
+            .set_built_in(crate::dimension::REQUESTED_DIM, model);
+        self
+    }
+
+    /// Sets attribute `key` (declared with
+    /// [`MonitorBuilder::dimension`](crate::MonitorBuilder::dimension)) to `value`,
+    /// replacing a value set before for the same key. Recording refuses an undeclared
+    /// key ([`RecordError::UndeclaredDimension`]) and more than
+    /// [`MAX_ATTRIBUTES`](crate::dimension::MAX_ATTRIBUTES) keys.
+    pub fn attr(mut self, key: &'a str, value: &'a str) -> Self {
+        self.tags.set_attr(key, value);
+        self
     }
 
     /// When the request happened, for replays and late reports; defaults to the

@@ -180,6 +180,21 @@ pub struct Stats {
     pub feedback_samples: u64,
     /// Named feedback scores, by name.
     pub scores: BTreeMap<String, ScoreStats>,
+    /// True where no latency distribution is kept: the values of `operation`,
+    /// `requested_model` and the declared attributes
+    /// ([`Monitor::summary_by`](crate::Monitor::summary_by)), whose `latency.p50` to
+    /// `latency.p99` are then zero while `min`, `mean` and `max` stay exact. False for
+    /// models, the overview and providers.
+    pub latency_percentiles_absent: bool,
+}
+
+impl Stats {
+    /// Zeroes the percentiles of a set whose latency distribution is not kept.
+    pub(crate) fn drop_latency_percentiles(&mut self) {
+        let l = &mut self.latency;
+        (l.p50, l.p75, l.p90, l.p95, l.p99) = Default::default();
+        self.latency_percentiles_absent = true;
+    }
 }
 
 /// The mean of one named feedback score.
@@ -433,6 +448,7 @@ impl WindowAcc {
             time_per_output_token_samples: self.stream().map_or(0, |s| s.tpot.count),
             feedback_samples: t.feedback,
             scores: self.scores.stats(),
+            latency_percentiles_absent: false,
         }
     }
 }

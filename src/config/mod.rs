@@ -29,10 +29,12 @@ use serde::{Deserialize, Serialize};
 use crate::error::ConfigError;
 
 mod alerting;
+mod dimension;
 mod export;
 mod metric;
 mod optimizer;
 pub use alerting::{Alerting, AnomalySettings, Thresholds};
+pub use dimension::DimensionConfig;
 pub use export::ExportSettings;
 pub use metric::Metric;
 pub use optimizer::{Optimizer, Reporting, Schedule, Schedules};
@@ -569,6 +571,10 @@ pub struct Recording {
     /// Writer shards per model; 0 picks the number of CPUs (rounded up to a power of
     /// two, at most 64). Default 0.
     pub shards: usize,
+    /// Keys selections are broken down by beside the model, each with its cap on
+    /// distinct values (see [`crate::dimension`]). Default: none declared; `provider`,
+    /// `operation` and `requested_model` exist anyway with their default caps.
+    pub dimensions: Vec<DimensionConfig>,
 }
 
 impl Default for Recording {
@@ -582,6 +588,7 @@ impl Default for Recording {
             minute_retention: 6 * HOUR,
             hour_retention: 2 * DAY,
             shards: 0,
+            dimensions: Vec::new(),
         }
     }
 }
@@ -628,7 +635,7 @@ impl Recording {
                 "must be 0 (auto) or 1..=1024",
             ));
         }
-        Ok(())
+        dimension::validate(&self.dimensions)
     }
 
     /// The number of writer shards in effect (a power of two).

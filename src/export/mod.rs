@@ -138,6 +138,11 @@ pub struct ExportBatch {
     /// Incident notifications of this tick: one per group of related alerts (see
     /// [`Incident`](crate::Incident)), for channels that page people.
     pub incidents: Vec<IncidentEvent>,
+    /// The dimension buckets sealed at this tick: one per dimension value with
+    /// selections and minute (provider, operation, requested model, declared
+    /// attributes; see [`crate::dimension`]).
+    #[serde(default)]
+    pub dimension_buckets: Vec<crate::dimension::DimensionBucket>,
 }
 
 impl ExportBatch {
@@ -155,12 +160,14 @@ impl ExportBatch {
             reports: Vec::new(),
             budget_events: Vec::new(),
             incidents: Vec::new(),
+            dimension_buckets: Vec::new(),
         }
     }
 
     /// Whether the batch carries nothing.
     pub fn is_empty(&self) -> bool {
         self.buckets.is_empty()
+            && self.dimension_buckets.is_empty()
             && self.alerts.is_empty()
             && self.recommendations.is_empty()
             && self.reports.is_empty()

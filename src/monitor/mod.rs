@@ -39,8 +39,9 @@ use crate::seal::{NANOS_PER_MINUTE, Sealer};
 use crate::selection::Selection;
 use crate::snapshot::Snapshot;
 use crate::store::Store;
-use crate::summary::Summary;
+use crate::summary::{Stats, Summary};
 use crate::worker::Lifecycle;
+use std::collections::BTreeMap;
 
 const REJECT_LANES: usize = 16;
 type RejectCounters = [AtomicU64; RejectReason::ALL.len()];
@@ -66,6 +67,8 @@ pub(crate) struct Inner {
     last_tick: AtomicU64,
     pub layout: BucketLayout,
     pub registry: Registry,
+    /// Provider, operation, requested model and the declared attributes.
+    pub dims: crate::dimension::Dimensions,
     pub store: RwLock<Store>,
     pub tick_state: Mutex<TickState>,
     /// Separate from the tick state so alert queries never wait on an exporter.
@@ -139,6 +142,7 @@ impl Inner {
             budgets: Mutex::new(BudgetTracker::default()),
             probes,
             registry: Registry::new(r.max_models, shards, layout.len()),
+            dims: crate::dimension::Dimensions::new(r),
             tick_state: Mutex::new(TickState {
                 sealer: Sealer::new(layout.len()),
                 rules: rules.into_iter().map(GuardedRule::new).collect(),
@@ -286,19 +290,23 @@ impl Inner {
             Ok(minute) => minute,
             Err(e) => return Err(self.refuse(e)),
         };
+        let combo = match self.dims.resolve(&s.tags) {
+            Ok(combo) => combo,
+            Err(e) => return Err(self.refuse(e)),
+        };
         if let Some(p) = &self.pricing {
             p.apply(s, minute, &mut event);
         }
         // Derived here, not carried through `prepare`'s result: it is 48 bytes.
         let stream = event.stream(&self.layout);
         let stream = stream.as_ref();
-        if let Some(Ok(())) = slot.map(|slot| slot.record(minute, &event, stream, false)) {
+        if let Some(Ok(())) = slot.map(|slot| slot.record(minute, &event, stream, combo, false)) {
             return Ok(());
         }
         let name = slot.map_or(s.model, |slot| &*slot.name);
         self.registry
             .with_slot(name, slot.is_some(), |slot, overflow| {
-                slot.record(minute, &event, stream, overflow)
+                slot.record(minute, &event, stream, combo, overflow)
             })
             .inspect_err(|e| self.reject(e))
     }
@@ -328,10 +336,11 @@ impl Inner {
         } else {
             now.saturating_sub(self.grace_nanos) / NANOS_PER_MINUTE
         };
-        let buckets = {
+        let (buckets, dimension_buckets) = {
             let mut store = self.store.write();
             let TickState { sealer, .. } = state;
             let mut buckets = sealer.seal(&self.registry, &mut store, &self.layout, before);
+            let dimension_buckets = sealer.seal_dimensions(&self.dims, &mut store, &self.layout);
             self.seal_feedback(&mut store, &mut buckets);
             // Under the write lock: a scrape sees each selection open or sealed, once.
             let at = crate::clock::from_unix_nanos(now);
@@ -347,11 +356,12 @@ impl Inner {
                     store.forget(&name);
                 }
             }
-            buckets
+            (buckets, dimension_buckets)
         };
         self.ticks.fetch_add(1, Ordering::Relaxed);
         let sealed = !buckets.is_empty();
         let mut batch = ExportBatch::new(crate::clock::from_unix_nanos(now), buckets, Vec::new());
+        batch.dimension_buckets = dimension_buckets;
         (batch.alerts, batch.incidents) = self.evaluate(&mut state.rules, now, &batch.buckets);
         batch.recommendations = self.optimize_if_due(now);
         if sealed {
@@ -606,6 +616,21 @@ impl Inner {
                 let now = crate::clock::from_unix_nanos(self.clock.unix_nanos());
                 p.health(slots.iter().map(|s| &*s.name), now)
             }),
+            dimensions: self
+                .dims
+                .health()
+                .map(|(key, values, max_values, selections, distinct)| {
+                    (
+                        key.to_owned(),
+                        crate::health::DimensionHealth {
+                            values,
+                            max_values,
+                            overflowed_selections: selections,
+                            overflowed_values: distinct,
+                        },
+                    )
+                })
+                .collect(),
         }
     }
 }
@@ -832,6 +857,56 @@ impl Monitor {
     /// buckets per model.
     pub fn summary(&self, window: Duration) -> Summary {
         self.inner.summary_at(self.inner.clock.unix_nanos(), window)
+    }
+
+    /// Statistics per value of one dimension over the last `window`: `"provider"`,
+    /// `"operation"`, `"requested_model"`, a key declared with
+    /// [`MonitorBuilder::dimension`](crate::MonitorBuilder::dimension), or `"model"`
+    /// (the same as [`summary`](Self::summary)`(window).models`). An unknown dimension
+    /// gives an empty map; [`Config::recording`](crate::Config::recording) lists the
+    /// declared ones.
+    ///
+    /// The window covers whole minutes as [`summary`](Self::summary)'s does. Each
+    /// selection counts once under each dimension it set, so a dimension's values sum
+    /// to the selections that set it; values past the dimension's cap are summed
+    /// under `__other__`. Percentiles are kept for providers only: for the other
+    /// dimensions `latency.p50` to `p99` are zero and
+    /// [`Stats::latency_percentiles_absent`](crate::Stats::latency_percentiles_absent)
+    /// is set, while the count, errors, cache hits, spend, tokens, fallbacks and the
+    /// minimum, mean and maximum latency are exact.
+    ///
+    /// ```
+    /// use modelmeter::{ManualClock, Monitor, Selection};
+    /// use std::time::{Duration, SystemTime};
+    ///
+    /// let clock = ManualClock::new(SystemTime::now());
+    /// let monitor = Monitor::builder()
+    ///     .clock(clock.clone())
+    ///     .background(false)
+    ///     .dimension("team", 100)
+    ///     .build()?;
+    /// let ms = Duration::from_millis;
+    /// monitor.record_selection(&Selection::new("gpt-4o", ms(800)).provider("openai").attr("team", "search").cost_usd(0.01))?;
+    /// monitor.record_selection(&Selection::new("claude-sonnet-4", ms(900)).provider("anthropic").attr("team", "search").cost_usd(0.02))?;
+    /// monitor.record_selection(&Selection::new("gpt-4o", ms(700)).provider("openai").attr("team", "ads").cost_usd(0.01))?;
+    /// let by_team = monitor.summary_by("team", Duration::from_secs(3600));
+    /// assert_eq!(by_team["search"].count, 2);
+    /// assert!((by_team["search"].cost_usd - 0.03).abs() < 1e-12);
+    /// let by_provider = monitor.summary_by("provider", Duration::from_secs(3600));
+    /// assert_eq!(by_provider["openai"].latency.p99, ms(800)); // HDR, clamped to the max
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn summary_by(&self, dimension: &str, window: Duration) -> BTreeMap<String, Stats> {
+        let inner = &self.inner;
+        let now = inner.clock.unix_nanos();
+        if dimension == "model" {
+            return inner.summary_at(now, window).models;
+        }
+        let Some(dim) = inner.dims.index(dimension) else {
+            return BTreeMap::new();
+        };
+        let ctx = (&inner.registry, &inner.store, &inner.layout);
+        crate::query::summary_by(ctx, &inner.dims, dim, now, window)
     }
 
     /// The routing scoreboard: every model's last-minute and last-5-minute numbers,

@@ -23,7 +23,7 @@ use crate::accumulate::{ModelSlot, Retired};
 use crate::error::RecordError;
 use crate::selection::check_new_model_id;
 
-mod distinct;
+pub(crate) mod distinct;
 mod local;
 
 static NEXT_REGISTRY_ID: AtomicU64 = AtomicU64::new(1);

@@ -25,6 +25,7 @@ pub(crate) use tier::{Plan, Tier, plan};
 use crate::aggregate::Aggregate;
 use crate::bands::BandStore;
 use crate::config::{AggregationLevel, Config};
+use crate::dimension::DimStore;
 
 /// One model's buckets, one map per tier, keyed by bucket start minute.
 #[derive(Debug, Default)]
@@ -48,6 +49,8 @@ pub(crate) struct Store {
     pub sealed_events: u64,
     /// Counters by complexity band, per model and hour.
     pub bands: BandStore,
+    /// Per dimension value, the same tiers (see [`crate::dimension`]).
+    pub dims: DimStore,
     /// Bytes held by every stored aggregate, kept current by each change so that
     /// `health()` (read at every scrape) never walks the tiers.
     bytes: usize,
@@ -129,6 +132,7 @@ impl Store {
             bands: BandStore::new(minutes(config.recording.hour_retention)),
             tiers,
             models: HashMap::new(),
+            dims: DimStore::default(),
             newest: 0,
             sealed_buckets: 0,
             sealed_events: 0,
@@ -201,6 +205,7 @@ impl Store {
                 j.bands.insert((model.clone(), hour));
             }
         });
+        self.dims.prune(&self.tiers, newest);
         let mut emptied = Vec::new();
         for (name, history) in &mut self.models {
             for (i, (tier, buckets)) in self.tiers.iter().zip(history.tiers.iter_mut()).enumerate()
@@ -263,7 +268,7 @@ impl Store {
 
     /// Approximate bytes held by all buckets.
     pub(crate) fn footprint(&self) -> usize {
-        self.bytes + self.bands.footprint()
+        self.bytes + self.bands.footprint() + self.dims.footprint()
     }
 
     /// The same count as `footprint`, by walking every tier: what the running count
@@ -277,6 +282,7 @@ impl Store {
             .map(entry_bytes)
             .sum::<usize>()
             + self.bands.footprint()
+            + self.dims.footprint()
     }
 }
 

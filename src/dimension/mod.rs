@@ -1,0 +1,357 @@
+//! Dimensions: who and what a selection was for, beside the model that served it.
+//!
+//! Three dimensions are built in: [`PROVIDER`] (`gen_ai.provider.name`, set with
+//! [`Selection::provider`](crate::Selection::provider)), [`OPERATION`] (chat,
+//! embeddings, ...) and [`REQUESTED_MODEL`] (the model the router asked for; a
+//! selection served by another one counts as a fallback). Up to [`MAX_ATTRIBUTES`]
+//! more are the host's own keys (`team`, `api_key`, `feature`, ...), declared with
+//! [`MonitorBuilder::dimension`](crate::MonitorBuilder::dimension) or
+//! `recording.dimensions` and set with [`Selection::attr`](crate::Selection::attr).
+//!
+//! Each dimension keeps at most its cap of distinct values; later values share
+//! [`OTHER_VALUE`], and every selection folded there is counted in
+//! [`Health::dimensions`](crate::Health::dimensions). A key that was not declared, an
+//! empty value, one longer than [`MAX_VALUE_LEN`] bytes, one with a control character,
+//! or `__other__` itself is refused with a [`RecordError`] that names it.
+//!
+//! ## What is kept per value
+//!
+//! Count, errors, cache hits, spend, tokens (input, output, cached input, reasoning),
+//! fallbacks, and the exact minimum, mean and maximum latency, per minute, rolled up
+//! into hours, days and weeks like the models. Latency distributions (and so
+//! percentiles) are kept per model and per provider only: with 100 values for each of
+//! 3 attribute keys, distributions would triple the store (`BENCHMARKS.md`, Memory).
+//!
+//! ## On the hot path
+//!
+//! A selection's dimension values are resolved to small integer ids through a
+//! per-thread cache keyed by the whole combination, so a combination seen before costs
+//! one hash lookup and no shared write. The counters go into the model's open cell, under
+//! the shard lock `record_selection` already holds, keyed by the combination; the
+//! sealer splits each combination into its dimensions once a minute.
+
+mod bucket;
+mod cell;
+mod local;
+mod store;
+mod tags;
+mod values;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+pub use bucket::DimensionBucket;
+pub(crate) use cell::{DimCell, DimTotals};
+pub(crate) use store::{DimAgg, DimStore};
+pub(crate) use tags::Tags;
+use values::Values;
+
+use crate::config::Recording;
+use crate::error::RecordError;
+
+/// The provider dimension (OpenTelemetry's `gen_ai.provider.name`).
+pub const PROVIDER: &str = "provider";
+/// The operation dimension (`chat`, `embeddings`, `completion`, ...).
+pub const OPERATION: &str = "operation";
+/// The requested-model dimension: the model the router asked for.
+pub const REQUESTED_MODEL: &str = "requested_model";
+/// The built-in dimensions, which exist without being declared.
+pub const BUILT_IN: [&str; 3] = [PROVIDER, OPERATION, REQUESTED_MODEL];
+/// Attribute keys a monitor may declare.
+pub const MAX_ATTRIBUTES: usize = 4;
+/// Longest dimension key, in bytes.
+pub const MAX_KEY_LEN: usize = 64;
+/// Longest dimension value, in bytes.
+pub const MAX_VALUE_LEN: usize = 128;
+/// Largest cap a dimension may declare.
+pub const MAX_VALUES_CAP: usize = 10_000;
+/// Distinct providers kept unless `provider` is declared with another cap.
+pub const DEFAULT_PROVIDER_VALUES: usize = 64;
+/// Distinct operations kept unless `operation` is declared with another cap.
+pub const DEFAULT_OPERATION_VALUES: usize = 32;
+/// The value that collects a dimension's values past its cap.
+pub const OTHER_VALUE: &str = "__other__";
+
+/// Dimension index of the provider.
+pub(crate) const PROVIDER_DIM: usize = 0;
+/// Dimension index of the operation.
+pub(crate) const OPERATION_DIM: usize = 1;
+/// Dimension index of the requested model.
+pub(crate) const REQUESTED_DIM: usize = 2;
+/// Dimensions a combination packs: the built-ins and the attributes.
+const DIMS: usize = BUILT_IN.len() + MAX_ATTRIBUTES;
+/// Bits per dimension in a [`Combo`]; value ids are below 2¹⁶.
+const ID_BITS: u32 = 16;
+
+/// One selection's dimension values as ids, 16 bits per dimension in dimension order
+/// (0: not set, 1: [`OTHER_VALUE`], 2 and up: a kept value).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub(crate) struct Combo(pub u128);
+
+impl Combo {
+    /// The value id of dimension `dim`, 0 when the selection did not set it.
+    #[inline]
+    pub(crate) fn id(self, dim: usize) -> u16 {
+        (self.0 >> (dim as u32 * ID_BITS)) as u16
+    }
+
+    fn with(self, dim: usize, id: u16) -> Self {
+        Combo(self.0 | u128::from(id) << (dim as u32 * ID_BITS))
+    }
+
+    /// The set dimensions and their value ids.
+    pub(crate) fn ids(self) -> impl Iterator<Item = (usize, u16)> {
+        (0..DIMS)
+            .map(move |d| (d, self.id(d)))
+            .filter(|(_, id)| *id != 0)
+    }
+}
+
+/// The monitor's dimensions: names, caps and the values seen, with their ids.
+#[derive(Debug)]
+pub(crate) struct Dimensions {
+    /// Tells thread-local caches apart across monitors.
+    id: u64,
+    keys: Vec<Arc<str>>,
+    values: Vec<Values>,
+}
+
+static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+
+impl Dimensions {
+    pub(crate) fn new(recording: &Recording) -> Self {
+        let cap = |key: &str, default: usize| {
+            recording
+                .dimensions
+                .iter()
+                .find(|d| d.key == key)
+                .map_or(default, |d| d.max_values)
+        };
+        let mut keys: Vec<Arc<str>> = BUILT_IN.iter().map(|k| Arc::from(*k)).collect();
+        let mut values = vec![
+            Values::new(cap(PROVIDER, DEFAULT_PROVIDER_VALUES)),
+            Values::new(cap(OPERATION, DEFAULT_OPERATION_VALUES)),
+            Values::new(cap(
+                REQUESTED_MODEL,
+                recording.max_models.min(MAX_VALUES_CAP),
+            )),
+        ];
+        for d in &recording.dimensions {
+            if !BUILT_IN.contains(&d.key.as_str()) {
+                keys.push(d.key.as_str().into());
+                values.push(Values::new(d.max_values));
+            }
+        }
+        Self {
+            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
+            keys,
+            values,
+        }
+    }
+
+    /// The dimension index of `key`, built-in or declared.
+    pub(crate) fn index(&self, key: &str) -> Option<usize> {
+        self.keys.iter().position(|k| &**k == key)
+    }
+
+    /// Every dimension's key, in index order.
+    pub(crate) fn keys(&self) -> &[Arc<str>] {
+        &self.keys
+    }
+
+    /// Whether dimension `dim` keeps a latency distribution per value.
+    pub(crate) fn keeps_latency(dim: usize) -> bool {
+        dim == PROVIDER_DIM
+    }
+
+    /// The value behind an id of dimension `dim`.
+    pub(crate) fn value(&self, dim: usize, id: u16) -> Arc<str> {
+        self.values[dim].name(id)
+    }
+
+    /// The ids of a selection's dimension values; `None` when it set none.
+    #[inline]
+    pub(crate) fn resolve(&self, tags: &Tags<'_>) -> Result<Option<Combo>, RecordError> {
+        if tags.is_empty() {
+            return Ok(None);
+        }
+        if let Some(combo) = local::lookup(self.id, tags) {
+            return Ok(Some(combo));
+        }
+        self.resolve_slow(tags).map(Some)
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn resolve_slow(&self, tags: &Tags<'_>) -> Result<Combo, RecordError> {
+        if tags.too_many {
+            return Err(RecordError::TooManyAttributes {
+                max: MAX_ATTRIBUTES,
+            });
+        }
+        // Everything is checked before any id is taken, so a refused selection leaves
+        // no value behind and counts no overflow.
+        let mut found = [None; DIMS];
+        for (dim, value) in tags.built_in() {
+            check_value(&self.keys[dim], value)?;
+            found[dim] = Some(value);
+        }
+        for (key, value) in tags.attributes() {
+            let dim = self
+                .index(key)
+                .filter(|d| *d >= BUILT_IN.len())
+                .ok_or_else(|| RecordError::UndeclaredDimension {
+                    key: (*key).to_owned(),
+                })?;
+            check_value(key, value)?;
+            found[dim] = Some(value);
+        }
+        let mut combo = Combo::default();
+        let mut overflowed = false;
+        for (dim, value) in found.iter().enumerate() {
+            if let Some(value) = value {
+                let (id, overflow) = self.values[dim].id(value);
+                overflowed |= overflow;
+                combo = combo.with(dim, id);
+            }
+        }
+        // Overflowing values are not cached: there may be unboundedly many of them,
+        // and each selection must be counted.
+        if !overflowed {
+            local::insert(self.id, tags, combo);
+        }
+        Ok(combo)
+    }
+
+    /// Per dimension: key, values kept, cap, selections folded into `__other__`, and
+    /// the estimated distinct values folded there.
+    pub(crate) fn health(&self) -> impl Iterator<Item = (&str, usize, usize, u64, u64)> + '_ {
+        self.keys.iter().zip(&self.values).map(|(k, v)| {
+            let (kept, cap, selections, distinct) = v.health();
+            (&**k, kept, cap, selections, distinct)
+        })
+    }
+}
+
+/// The rules a dimension value must follow, checked when a combination is first seen.
+fn check_value(key: &str, value: &str) -> Result<(), RecordError> {
+    let key = || key.to_owned();
+    if value.is_empty() {
+        return Err(RecordError::EmptyDimensionValue { key: key() });
+    }
+    if value.len() > MAX_VALUE_LEN {
+        return Err(RecordError::DimensionValueTooLong {
+            key: key(),
+            len: value.len(),
+            max: MAX_VALUE_LEN,
+        });
+    }
+    if value == OTHER_VALUE {
+        return Err(RecordError::ReservedDimensionValue { key: key() });
+    }
+    if let Some((at, _)) = value.char_indices().find(|(_, c)| c.is_control()) {
+        return Err(RecordError::ControlCharInDimensionValue {
+            key: key(),
+            value: value.to_owned(),
+            at,
+        });
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::DimensionConfig;
+    use crate::selection::Selection;
+    use std::time::Duration;
+
+    fn dims(cap: usize) -> Dimensions {
+        Dimensions::new(&Recording {
+            dimensions: vec![DimensionConfig::new("team", cap)],
+            ..Recording::default()
+        })
+    }
+
+    fn sel() -> Selection<'static> {
+        Selection::new("m", Duration::from_millis(1))
+    }
+
+    #[test]
+    fn combinations_resolve_to_stable_ids_and_fold_past_the_cap() {
+        let d = dims(2);
+        let a = d
+            .resolve(&sel().provider("openai").attr("team", "a").tags)
+            .unwrap()
+            .unwrap();
+        let again = d
+            .resolve(&sel().attr("team", "a").provider("openai").tags)
+            .unwrap()
+            .unwrap();
+        assert_eq!(a, again);
+        assert_eq!(&*d.value(PROVIDER_DIM, a.id(PROVIDER_DIM)), "openai");
+        let team = d.index("team").unwrap();
+        assert_eq!(&*d.value(team, a.id(team)), "a");
+        d.resolve(&sel().attr("team", "b").tags).unwrap();
+        let c = d.resolve(&sel().attr("team", "c").tags).unwrap().unwrap();
+        assert_eq!(&*d.value(team, c.id(team)), OTHER_VALUE);
+        d.resolve(&sel().attr("team", "c").tags).unwrap();
+        let (_, kept, cap, folded, _) = d.health().nth(team).unwrap();
+        assert_eq!((kept, cap, folded), (2, 2, 2));
+        assert_eq!(d.resolve(&sel().tags).unwrap(), None);
+    }
+
+    #[test]
+    fn bad_input_is_refused_by_name() {
+        let d = dims(10);
+        let err = |s: Selection<'_>| d.resolve(&s.tags).unwrap_err();
+        assert_eq!(
+            err(sel().attr("tenant", "x")),
+            RecordError::UndeclaredDimension {
+                key: "tenant".into()
+            }
+        );
+        assert_eq!(
+            err(sel().attr("provider", "x")),
+            RecordError::UndeclaredDimension {
+                key: "provider".into()
+            }
+        );
+        assert_eq!(
+            err(sel().provider("")),
+            RecordError::EmptyDimensionValue {
+                key: "provider".into()
+            }
+        );
+        let long = "x".repeat(MAX_VALUE_LEN + 1);
+        assert_eq!(
+            err(sel().attr("team", &long)),
+            RecordError::DimensionValueTooLong {
+                key: "team".into(),
+                len: 129,
+                max: 128
+            }
+        );
+        assert!(d.resolve(&sel().attr("team", &long[1..]).tags).is_ok());
+        assert_eq!(
+            err(sel().operation(OTHER_VALUE)),
+            RecordError::ReservedDimensionValue {
+                key: "operation".into()
+            }
+        );
+        assert!(matches!(
+            err(sel().attr("team", "a\nb")),
+            RecordError::ControlCharInDimensionValue { at: 1, .. }
+        ));
+        let five = sel()
+            .attr("a", "1")
+            .attr("b", "1")
+            .attr("c", "1")
+            .attr("d", "1")
+            .attr("e", "1");
+        assert_eq!(err(five), RecordError::TooManyAttributes { max: 4 });
+        // Nothing refused took a value.
+        let team = d.index("team").unwrap();
+        assert_eq!(d.health().nth(team).unwrap().1, 1);
+    }
+}

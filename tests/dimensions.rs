@@ -1,0 +1,398 @@
+//! Dimensions through the public API: breakdowns equal the sums of what was recorded,
+//! caps fold and count, bad input is refused by name and counted.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use common::{Batches, start};
+use modelmeter::{Config, ManualClock, Monitor, RecordError, RejectReason, Selection};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+
+const PROVIDERS: [&str; 3] = ["openai", "anthropic", "azure.ai.openai"];
+const OPERATIONS: [&str; 2] = ["chat", "embeddings"];
+const TEAMS: [&str; 5] = ["search", "ads", "support", "growth", "infra"];
+const FEATURES: [&str; 4] = ["summarize", "classify", "draft", "answer"];
+const MODELS: [&str; 3] = ["gpt-4o", "claude-sonnet-4", "gpt-4o-mini"];
+
+/// What one dimension value must add up to.
+#[derive(Debug, Default, Clone, PartialEq)]
+struct Expected {
+    count: u64,
+    errors: u64,
+    cache_hits: u64,
+    cost_nano: u64,
+    input_tokens: u64,
+    output_tokens: u64,
+    fallbacks: u64,
+    latencies_us: Vec<u64>,
+}
+
+fn monitor(clock: &ManualClock, batches: &Batches) -> Monitor {
+    Monitor::builder()
+        .clock(clock.clone())
+        .background(false)
+        .exporter(batches.clone())
+        .dimension("team", 100)
+        .dimension("feature", 100)
+        .build()
+        .unwrap()
+}
+
+/// Records `minutes` of random traffic, one selection every few seconds, ticking each
+/// minute but leaving the last one open; returns the expected sums per (dimension, value).
+fn drive(
+    clock: &ManualClock,
+    monitor: &Monitor,
+    minutes: u64,
+) -> BTreeMap<(&'static str, String), Expected> {
+    let mut rng = StdRng::seed_from_u64(14);
+    let mut expected: BTreeMap<(&'static str, String), Expected> = BTreeMap::new();
+    for minute in 0..minutes {
+        let minute_start = modelmeter::Clock::now(clock);
+        for i in 0..12u64 {
+            clock.set(minute_start + Duration::from_secs(i * 5));
+            let model = MODELS[rng.random_range(0..3)];
+            let latency_us = rng.random_range(50_000..4_000_000u64);
+            let cost_nano = rng.random_range(0..50_000_000u64);
+            let (input, output) = (rng.random_range(0..4000u64), rng.random_range(0..900u64));
+            let error = rng.random_bool(0.05);
+            let cache_hit = rng.random_bool(0.3);
+            let mut s = Selection::new(model, Duration::from_micros(latency_us))
+                .cost_usd(cost_nano as f64 / 1e9)
+                .tokens(input, output)
+                .error(error)
+                .cache_hit(cache_hit);
+            let mut dims: Vec<(&'static str, &'static str)> = Vec::new();
+            if rng.random_bool(0.9) {
+                let p = PROVIDERS[rng.random_range(0..3)];
+                s = s.provider(p);
+                dims.push(("provider", p));
+            }
+            if rng.random_bool(0.5) {
+                let o = OPERATIONS[rng.random_range(0..2)];
+                s = s.operation(o);
+                dims.push(("operation", o));
+            }
+            let mut fallback = false;
+            if rng.random_bool(0.4) {
+                let r = MODELS[rng.random_range(0..3)];
+                s = s.requested_model(r);
+                dims.push(("requested_model", r));
+                fallback = r != model;
+            }
+            if rng.random_bool(0.8) {
+                let t = TEAMS[rng.random_range(0..5)];
+                s = s.attr("team", t);
+                dims.push(("team", t));
+            }
+            if rng.random_bool(0.6) {
+                let f = FEATURES[rng.random_range(0..4)];
+                s = s.attr("feature", f);
+                dims.push(("feature", f));
+            }
+            monitor.record_selection(&s).unwrap();
+            for (dim, value) in dims {
+                let e = expected.entry((dim, value.to_owned())).or_default();
+                e.count += 1;
+                e.errors += u64::from(error);
+                e.cache_hits += u64::from(cache_hit);
+                e.cost_nano += cost_nano;
+                e.input_tokens += input;
+                e.output_tokens += output;
+                e.fallbacks += u64::from(fallback);
+                e.latencies_us.push(latency_us);
+            }
+        }
+        clock.set(minute_start + Duration::from_secs(60));
+        if minute + 1 < minutes {
+            monitor.tick();
+        }
+    }
+    expected
+}
+
+fn check(
+    monitor: &Monitor,
+    expected: &BTreeMap<(&'static str, String), Expected>,
+    window: Duration,
+) {
+    for dim in [
+        "provider",
+        "operation",
+        "requested_model",
+        "team",
+        "feature",
+    ] {
+        let got = monitor.summary_by(dim, window);
+        let want: BTreeMap<&str, &Expected> = expected
+            .iter()
+            .filter(|((d, _), _)| *d == dim)
+            .map(|((_, v), e)| (v.as_str(), e))
+            .collect();
+        assert_eq!(
+            got.keys().map(String::as_str).collect::<Vec<_>>(),
+            want.keys().copied().collect::<Vec<_>>(),
+            "{dim}"
+        );
+        for (value, e) in want {
+            let s = &got[value];
+            let at = format!("{dim}={value}");
+            assert_eq!(s.count, e.count, "{at}");
+            assert_eq!(s.errors, e.errors, "{at}");
+            assert_eq!(s.cache_hits, e.cache_hits, "{at}");
+            assert_eq!((s.cost_usd * 1e9).round() as u64, e.cost_nano, "{at}");
+            assert_eq!(s.input_tokens, e.input_tokens, "{at}");
+            assert_eq!(s.output_tokens, e.output_tokens, "{at}");
+            assert_eq!(s.fallbacks, e.fallbacks, "{at}");
+            let min = *e.latencies_us.iter().min().unwrap();
+            let max = *e.latencies_us.iter().max().unwrap();
+            let mean = e.latencies_us.iter().sum::<u64>() / e.count;
+            assert_eq!(s.latency.min, Duration::from_micros(min), "{at}");
+            assert_eq!(s.latency.max, Duration::from_micros(max), "{at}");
+            assert_eq!(s.latency.mean, Duration::from_micros(mean), "{at}");
+            if dim == "provider" {
+                assert!(!s.latency_percentiles_absent);
+                let mut sorted = e.latencies_us.clone();
+                sorted.sort_unstable();
+                for (q, got) in [
+                    (0.5, s.latency.p50),
+                    (0.95, s.latency.p95),
+                    (0.99, s.latency.p99),
+                ] {
+                    let rank = ((q * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len());
+                    let exact = sorted[rank - 1] as f64;
+                    let got = got.as_micros() as f64;
+                    assert!(
+                        (got - exact).abs() <= exact * 0.01 + 1.0,
+                        "{at} p{q}: {got} vs {exact}"
+                    );
+                }
+            } else {
+                assert!(s.latency_percentiles_absent, "{at}");
+                assert_eq!(s.latency.p50, Duration::ZERO, "{at}");
+            }
+        }
+    }
+}
+
+#[test]
+fn breakdowns_equal_the_sums_recorded_open_sealed_and_rolled_up() {
+    let clock = ManualClock::new(start());
+    let batches = Batches::default();
+    let monitor = monitor(&clock, &batches);
+    // Three and a half hours: whole hours come from the hour tier, the edges from
+    // minutes, the last minute is still open.
+    let expected = drive(&clock, &monitor, 210);
+    let all = Duration::from_secs(6 * 3600);
+    check(&monitor, &expected, all);
+    monitor.flush();
+    check(&monitor, &expected, all);
+    // A window served from whole hours plus minutes, well inside the minute tier's
+    // retention but past an hour boundary, agrees with itself after sealing.
+    let hours = monitor.summary_by("team", Duration::from_secs(3 * 3600));
+    assert!(hours.values().map(|s| s.count).sum::<u64>() > 0);
+    // The exporters got every dimension bucket once: summing them gives the totals.
+    let mut exported: BTreeMap<(String, String), (u64, u64)> = BTreeMap::new();
+    for b in batches.flat(|b| &b.dimension_buckets) {
+        let e = exported
+            .entry((b.dimension.clone(), b.value.clone()))
+            .or_default();
+        e.0 += b.count;
+        e.1 += (b.cost_usd * 1e9).round() as u64;
+        assert_eq!(b.latency.is_some(), b.dimension == "provider");
+        if let Some(h) = &b.latency {
+            assert_eq!(h.count(), b.count);
+        }
+    }
+    let want: BTreeMap<(String, String), (u64, u64)> = expected
+        .iter()
+        .map(|((d, v), e)| ((d.to_string(), v.clone()), (e.count, e.cost_nano)))
+        .collect();
+    assert_eq!(exported, want);
+    // "model" is the model breakdown itself.
+    assert_eq!(
+        monitor.summary_by("model", all),
+        monitor.summary(all).models
+    );
+    assert!(monitor.summary_by("tenant", all).is_empty());
+}
+
+#[test]
+fn caps_fold_the_101st_value_into_other_and_count_it() {
+    let clock = ManualClock::new(start());
+    let monitor = Monitor::builder()
+        .clock(clock.clone())
+        .background(false)
+        .dimension("user", 100)
+        .build()
+        .unwrap();
+    let names: Vec<String> = (0..103).map(|i| format!("user-{i}")).collect();
+    for name in &names {
+        let s = Selection::new("gpt-4o", Duration::from_millis(100)).attr("user", name);
+        monitor.record_selection(&s).unwrap();
+    }
+    // A kept value stays kept; a folded one keeps being folded and counted.
+    for name in [&names[0], &names[101]] {
+        let s = Selection::new("gpt-4o", Duration::from_millis(100)).attr("user", name);
+        monitor.record_selection(&s).unwrap();
+    }
+    let by_user = monitor.summary_by("user", Duration::from_secs(60));
+    assert_eq!(by_user.len(), 101);
+    assert_eq!(by_user["user-0"].count, 2);
+    assert_eq!(by_user["__other__"].count, 4);
+    assert!(!by_user.contains_key("user-100"));
+    let h = monitor.health();
+    let user = &h.dimensions["user"];
+    assert_eq!((user.values, user.max_values), (100, 100));
+    assert_eq!(user.overflowed_selections, 4);
+    assert_eq!(user.overflowed_values, 3);
+    assert_eq!(h.dimensions["provider"].max_values, 64);
+    assert_eq!(h.dimensions["provider"].values, 0);
+}
+
+#[test]
+fn bad_dimension_input_is_refused_by_name_and_counted() {
+    let clock = ManualClock::new(start());
+    let monitor = Monitor::builder()
+        .clock(clock.clone())
+        .background(false)
+        .dimension("team", 10)
+        .build()
+        .unwrap();
+    let ms = Duration::from_millis(100);
+    let base = || Selection::new("gpt-4o", ms);
+    let long = "x".repeat(129);
+    let cases: Vec<(Selection<'_>, RecordError, RejectReason)> = vec![
+        (
+            base().attr("tenant", "acme"),
+            RecordError::UndeclaredDimension {
+                key: "tenant".into(),
+            },
+            RejectReason::UndeclaredDimension,
+        ),
+        (
+            base().attr("team", ""),
+            RecordError::EmptyDimensionValue { key: "team".into() },
+            RejectReason::EmptyDimensionValue,
+        ),
+        (
+            base().provider(&long),
+            RecordError::DimensionValueTooLong {
+                key: "provider".into(),
+                len: 129,
+                max: 128,
+            },
+            RejectReason::DimensionValueTooLong,
+        ),
+        (
+            base().attr("team", "__other__"),
+            RecordError::ReservedDimensionValue { key: "team".into() },
+            RejectReason::ReservedDimensionValue,
+        ),
+        (
+            base().operation("chat\u{0}"),
+            RecordError::ControlCharInDimensionValue {
+                key: "operation".into(),
+                value: "chat\u{0}".into(),
+                at: 4,
+            },
+            RejectReason::ControlCharInDimensionValue,
+        ),
+        (
+            base()
+                .attr("a", "1")
+                .attr("b", "1")
+                .attr("c", "1")
+                .attr("d", "1")
+                .attr("e", "1"),
+            RecordError::TooManyAttributes { max: 4 },
+            RejectReason::TooManyAttributes,
+        ),
+    ];
+    for (s, err, _) in &cases {
+        monitor
+            .record_selection(&base().attr("team", "ok"))
+            .unwrap();
+        assert_eq!(monitor.record_selection(s).as_ref(), Err(err));
+        // The message names the key.
+        if let RecordError::UndeclaredDimension { .. } = err {
+            assert!(err.to_string().contains("\"tenant\""));
+        }
+    }
+    // Refused twice, still refused: the per-thread cache never learns a bad value.
+    assert!(monitor.record_selection(&base().attr("team", "")).is_err());
+    let h = monitor.health();
+    for (_, _, reason) in &cases {
+        let want = if *reason == RejectReason::EmptyDimensionValue {
+            2
+        } else {
+            1
+        };
+        assert_eq!(h.rejected[reason], want, "{reason}");
+    }
+    assert_eq!(h.recorded, cases.len() as u64);
+    let teams = monitor.summary_by("team", Duration::from_secs(60));
+    assert_eq!(teams.len(), 1);
+    assert_eq!(teams["ok"].count, cases.len() as u64);
+}
+
+#[test]
+fn a_selection_served_by_another_model_than_requested_is_a_fallback() {
+    let clock = ManualClock::new(start());
+    let monitor = Monitor::builder()
+        .clock(clock.clone())
+        .background(false)
+        .build()
+        .unwrap();
+    let ms = Duration::from_millis(300);
+    for served in ["gpt-4o", "gpt-4o", "gpt-4o-mini"] {
+        let s = Selection::new(served, ms).requested_model("gpt-4o");
+        monitor.record_selection(&s).unwrap();
+    }
+    let w = Duration::from_secs(60);
+    let requested = monitor.summary_by("requested_model", w);
+    assert_eq!(requested["gpt-4o"].count, 3);
+    assert_eq!(requested["gpt-4o"].fallbacks, 1);
+    let models = monitor.summary(w).models;
+    assert_eq!(models["gpt-4o-mini"].fallbacks, 1);
+    assert_eq!(models["gpt-4o"].fallbacks, 0);
+}
+
+#[test]
+fn dimensions_come_from_the_configuration_too() {
+    let config = Config::from_json_str(
+        r#"{"recording": {"dimensions": [{"key": "feature", "maxValues": 2}, {"key": "provider", "maxValues": 1}]}}"#,
+    )
+    .unwrap();
+    let clock = ManualClock::new(start());
+    let monitor = Monitor::builder()
+        .clock(clock.clone())
+        .config(config)
+        .background(false)
+        .build()
+        .unwrap();
+    let ms = Duration::from_millis(300);
+    for p in ["openai", "anthropic"] {
+        let s = Selection::new("m", ms).provider(p).attr("feature", "draft");
+        monitor.record_selection(&s).unwrap();
+    }
+    let by = monitor.summary_by("provider", Duration::from_secs(60));
+    assert_eq!(by["openai"].count, 1);
+    assert_eq!(by["__other__"].count, 1);
+    let bad = Config::from_json_str(
+        r#"{"recording": {"dimensions": [{"key": "Team", "maxValues": 2}]}}"#,
+    )
+    .map_err(|e| e.to_string())
+    .and_then(|c| {
+        Monitor::builder()
+            .config(c)
+            .background(false)
+            .build()
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    });
+    assert!(bad.unwrap_err().contains("recording.dimensions[0].key"));
+}
