@@ -1,6 +1,7 @@
 // Profiling aid for the hot path (see BENCHMARKS.md): records a fixed stream in a loop.
 // `MODE=manual` uses a ManualClock, `MODE=handle` records through ModelHandles;
-// `STREAMED=1` records streamed selections (time to first token, error kinds, retries).
+// `STREAMED=1` records streamed selections (time to first token, error kinds, retries);
+// `DIMS=1` adds a provider and two attributes (`team`, `feature`) to every selection.
 // `MODE=pair` measures what streaming adds: batches of the 1,024 selections, plain and
 // streamed, recorded alternately (which goes first alternates too), best batch of each
 // over N rounds (the argument, default 2,000). On a shared machine the minimum of many
@@ -18,6 +19,12 @@ fn main() {
     let b = Monitor::builder();
     let b = if mode == "manual" {
         b.clock(ManualClock::new(std::time::SystemTime::now()))
+    } else {
+        b
+    };
+    let dims = std::env::var_os("DIMS").is_some();
+    let b = if dims {
+        b.dimension("team", 100).dimension("feature", 100)
     } else {
         b
     };
@@ -44,6 +51,19 @@ fn main() {
             .error(i % 50 == 0)
             .accuracy(1.0)
             .tokens(100, 20)
+        })
+        .map(|s| {
+            if !dims {
+                return s;
+            }
+            const TEAMS: [&str; 8] = [
+                "search", "ads", "support", "growth", "infra", "billing", "mobile", "data",
+            ];
+            const FEATURES: [&str; 4] = ["summarize", "classify", "draft", "answer"];
+            let i = s.latency().as_micros() as usize;
+            s.provider(["openai", "anthropic", "google.gemini"][s.model().len() % 3])
+                .attr("team", TEAMS[i % 8])
+                .attr("feature", FEATURES[i / 8 % 4])
         })
         .collect();
     // As `benches/common`'s `Ev::streamed`: first token after a quarter of the

@@ -80,23 +80,23 @@ pub(crate) const OPERATION_DIM: usize = 1;
 pub(crate) const REQUESTED_DIM: usize = 2;
 /// Dimensions a combination packs: the built-ins and the attributes.
 const DIMS: usize = BUILT_IN.len() + MAX_ATTRIBUTES;
-/// Bits per dimension in a [`Combo`]; value ids are below 2¹⁶.
-const ID_BITS: u32 = 16;
-
-/// One selection's dimension values as ids, 16 bits per dimension in dimension order
-/// (0: not set, 1: [`OTHER_VALUE`], 2 and up: a kept value).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
-pub(crate) struct Combo(pub u128);
+const _: () = assert!(DIMS <= 8, "a Combo holds 8 ids");
+/// One selection's dimension values as ids, in dimension order (0: not set, 1:
+/// [`OTHER_VALUE`], 2 and up: a kept value).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) struct Combo([u16; 8]);
 
 impl Combo {
     /// The value id of dimension `dim`, 0 when the selection did not set it.
     #[inline]
     pub(crate) fn id(self, dim: usize) -> u16 {
-        (self.0 >> (dim as u32 * ID_BITS)) as u16
+        self.0[dim]
     }
 
-    fn with(self, dim: usize, id: u16) -> Self {
-        Combo(self.0 | u128::from(id) << (dim as u32 * ID_BITS))
+    #[inline]
+    fn with(mut self, dim: usize, id: u16) -> Self {
+        self.0[dim] = id;
+        self
     }
 
     /// The set dimensions and their value ids.
@@ -107,12 +107,27 @@ impl Combo {
     }
 }
 
+impl std::hash::Hash for Combo {
+    /// As two words, not eight `u16`s: one hasher call on the hot path.
+    #[inline]
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        let word = |ids: &[u16]| {
+            ids.iter()
+                .enumerate()
+                .fold(0u64, |w, (i, id)| w | u64::from(*id) << (16 * i))
+        };
+        state.write_u128(u128::from(word(&self.0[..4])) | u128::from(word(&self.0[4..])) << 64);
+    }
+}
+
 /// The monitor's dimensions: names, caps and the values seen, with their ids.
 #[derive(Debug)]
 pub(crate) struct Dimensions {
     /// Tells thread-local caches apart across monitors.
     id: u64,
     keys: Vec<Arc<str>>,
+    /// The declared attribute keys as `(length, first 8 bytes, last 8 bytes)`.
+    attr_words: Vec<(usize, u64, u64)>,
     values: Vec<Values>,
 }
 
@@ -142,9 +157,20 @@ impl Dimensions {
                 values.push(Values::new(d.max_values));
             }
         }
+        let attr_words = keys[BUILT_IN.len()..]
+            .iter()
+            .map(|k| {
+                (
+                    k.len(),
+                    local::head(k.as_bytes()),
+                    local::tail(k.as_bytes()),
+                )
+            })
+            .collect();
         Self {
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
             keys,
+            attr_words,
             values,
         }
     }
@@ -152,6 +178,22 @@ impl Dimensions {
     /// The dimension index of `key`, built-in or declared.
     pub(crate) fn index(&self, key: &str) -> Option<usize> {
         self.keys.iter().position(|k| &**k == key)
+    }
+
+    /// The dimension of a declared attribute key, compared by the words the
+    /// per-thread cache uses (a key is at most 64 bytes).
+    #[inline]
+    fn attr_dim(&self, key: &str) -> Option<usize> {
+        let words = (
+            key.len(),
+            local::head(key.as_bytes()),
+            local::tail(key.as_bytes()),
+        );
+        self.attr_words
+            .iter()
+            .position(|w| *w == words)
+            .map(|i| i + BUILT_IN.len())
+            .filter(|d| key.len() <= 16 || *self.keys[*d] == *key)
     }
 
     /// Every dimension's key, in index order.
@@ -175,8 +217,11 @@ impl Dimensions {
         if tags.is_empty() {
             return Ok(None);
         }
-        if let Some(combo) = local::lookup(self.id, tags) {
-            return Ok(Some(combo));
+        if !tags.too_many {
+            let attr_dim = |key: &str| self.attr_dim(key);
+            if let Some(combo) = local::lookup(self.id, tags, attr_dim) {
+                return Ok(Some(combo));
+            }
         }
         self.resolve_slow(tags).map(Some)
     }
@@ -207,18 +252,16 @@ impl Dimensions {
             found[dim] = Some(value);
         }
         let mut combo = Combo::default();
-        let mut overflowed = false;
         for (dim, value) in found.iter().enumerate() {
             if let Some(value) = value {
                 let (id, overflow) = self.values[dim].id(value);
-                overflowed |= overflow;
+                // Overflowing values are not cached: there may be unboundedly many of
+                // them, and each selection must be counted.
+                if !overflow {
+                    local::insert(self.id, dim, value, id);
+                }
                 combo = combo.with(dim, id);
             }
-        }
-        // Overflowing values are not cached: there may be unboundedly many of them,
-        // and each selection must be counted.
-        if !overflowed {
-            local::insert(self.id, tags, combo);
         }
         Ok(combo)
     }

@@ -20,11 +20,13 @@ impl<'a> Tags<'a> {
         self.attr_len == 0 && self.built_in == [None; BUILT_IN.len()] && !self.too_many
     }
 
+    #[inline]
     pub(crate) fn set_built_in(&mut self, dim: usize, value: &'a str) {
         self.built_in[dim] = Some(value);
     }
 
     /// Sets `key` to `value`, replacing a value set before for the same key.
+    #[inline]
     pub(crate) fn set_attr(&mut self, key: &'a str, value: &'a str) {
         let len = usize::from(self.attr_len);
         if let Some(a) = self.attrs[..len].iter_mut().find(|(k, _)| *k == key) {
@@ -53,27 +55,5 @@ impl<'a> Tags<'a> {
     /// The requested model, when set.
     pub(crate) fn requested_model(&self) -> Option<&'a str> {
         self.built_in[super::REQUESTED_DIM]
-    }
-
-    /// Writes an unambiguous byte key of everything set (lengths before bytes), for
-    /// the per-thread cache.
-    #[inline]
-    pub(crate) fn encode(&self, out: &mut Vec<u8>) {
-        out.clear();
-        fn put(out: &mut Vec<u8>, s: &str) {
-            out.extend_from_slice(&(s.len() as u32).to_le_bytes());
-            out.extend_from_slice(s.as_bytes());
-        }
-        for v in self.built_in {
-            match v {
-                Some(v) => put(out, v),
-                // Not set differs from set to "" (which is refused, never cached).
-                None => out.extend_from_slice(&u32::MAX.to_le_bytes()),
-            }
-        }
-        for (k, v) in self.attributes() {
-            put(out, k);
-            put(out, v);
-        }
     }
 }
