@@ -125,9 +125,9 @@ pub use error::{
 #[cfg_attr(docsrs, doc(cfg(feature = "metrics")))]
 pub use export::MetricsExporter;
 pub use export::{
-    CsvExporter, DURATION_BOUNDS, ExportBatch, ExportSettings, Exporter, ExporterHealth,
-    ExpositionFormat, JsonLinesExporter, LogExporter, PrometheusFileExporter, PrometheusText,
-    SCHEMA_VERSION, TPOT_BOUNDS, TTFT_BOUNDS,
+    CsvExporter, DURATION_BOUNDS, DimensionCsvExporter, ExportBatch, ExportSettings, Exporter,
+    ExporterHealth, ExpositionFormat, JsonLinesExporter, LogExporter, PrometheusFileExporter,
+    PrometheusText, SCHEMA_VERSION, TPOT_BOUNDS, TTFT_BOUNDS,
 };
 #[cfg(feature = "otlp")]
 #[cfg_attr(docsrs, doc(cfg(feature = "otlp")))]

@@ -396,3 +396,103 @@ fn dimensions_come_from_the_configuration_too() {
     });
     assert!(bad.unwrap_err().contains("recording.dimensions[0].key"));
 }
+
+#[test]
+fn json_lines_and_csv_carry_the_dimension_buckets() {
+    use modelmeter::export::JsonLine;
+    use modelmeter::{DimensionCsvExporter, JsonLinesExporter};
+    let (json, csv) = (common::Shared::default(), common::Shared::default());
+    let clock = ManualClock::new(start());
+    let monitor = Monitor::builder()
+        .clock(clock.clone())
+        .background(false)
+        .dimension("team", 100)
+        .dimension("feature", 100)
+        .exporter(JsonLinesExporter::new(json.clone()))
+        .exporter(DimensionCsvExporter::new(csv.clone()))
+        .build()
+        .unwrap();
+    let expected = drive(&clock, &monitor, 5);
+    monitor.flush();
+    let want: BTreeMap<(String, String), u64> = expected
+        .iter()
+        .map(|((d, v), e)| ((d.to_string(), v.clone()), e.count))
+        .collect();
+    let mut from_json: BTreeMap<(String, String), u64> = BTreeMap::new();
+    for line in json.text().lines() {
+        if let JsonLine::Dimension { bucket, .. } = serde_json::from_str(line).unwrap() {
+            *from_json
+                .entry((bucket.dimension.clone(), bucket.value.clone()))
+                .or_default() += bucket.count;
+        }
+    }
+    assert_eq!(from_json, want);
+    let text = csv.text();
+    let mut reader = csv::Reader::from_reader(text.as_bytes());
+    let headers = reader.headers().unwrap().clone();
+    let col = |name: &str| headers.iter().position(|h| h == name).unwrap();
+    let (dim, value, count, p50) = (
+        col("dimension"),
+        col("value"),
+        col("count"),
+        col("latency_p50_ms"),
+    );
+    let mut from_csv: BTreeMap<(String, String), u64> = BTreeMap::new();
+    for row in reader.records() {
+        let row = row.unwrap();
+        *from_csv
+            .entry((row[dim].to_owned(), row[value].to_owned()))
+            .or_default() += row[count].parse::<u64>().unwrap();
+        // Percentiles for providers only.
+        assert_eq!(row[p50].is_empty(), &row[dim] != "provider", "{row:?}");
+    }
+    assert_eq!(from_csv, want);
+}
+
+#[test]
+fn threads_racing_on_new_values_lose_no_count_and_keep_the_cap() {
+    let clock = ManualClock::new(start());
+    let monitor = Monitor::builder()
+        .clock(clock.clone())
+        .background(false)
+        .dimension("user", 10)
+        .build()
+        .unwrap();
+    const THREADS: u64 = 4;
+    const EACH: u64 = 20_000;
+    std::thread::scope(|scope| {
+        for t in 0..THREADS {
+            let monitor = monitor.clone();
+            scope.spawn(move || {
+                for i in 0..EACH {
+                    // 40 users, each first seen by a different thread at about the
+                    // same time; a seal runs now and then in the middle.
+                    let user = format!("user-{}", (i + t * 7) % 40);
+                    let s = Selection::new("m", Duration::from_millis(1 + i % 50))
+                        .provider(["a", "b", "c"][(i % 3) as usize])
+                        .attr("user", &user);
+                    monitor.record_selection(&s).unwrap();
+                    if t == 0 && i % 5000 == 0 {
+                        monitor.tick();
+                    }
+                }
+            });
+        }
+    });
+    monitor.flush();
+    let w = Duration::from_secs(600);
+    let users = monitor.summary_by("user", w);
+    assert_eq!(users.values().map(|s| s.count).sum::<u64>(), THREADS * EACH);
+    assert_eq!(users.len(), 11, "10 kept and __other__");
+    let h = monitor.health();
+    assert_eq!(h.dimensions["user"].values, 10);
+    assert_eq!(
+        h.dimensions["user"].overflowed_selections,
+        users["__other__"].count
+    );
+    let providers = monitor.summary_by("provider", w);
+    assert_eq!(
+        providers.values().map(|s| s.count).sum::<u64>(),
+        THREADS * EACH
+    );
+}

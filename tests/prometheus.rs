@@ -27,6 +27,7 @@ fn filled(test: &str) -> (Monitor, std::path::PathBuf) {
         .clock(clock.clone())
         .exporter(PrometheusFileExporter::new(&path))
         .background(false)
+        .dimension("team", 100)
         .build()
         .unwrap();
     // A 10 KB id is refused at the door (and counted), so it cannot reach the output.
@@ -51,6 +52,12 @@ fn filled(test: &str) -> (Monitor, std::path::PathBuf) {
                 if i % 4 == 0 {
                     s = s.time_to_first_token(latency / 4).retries(1);
                 }
+                // Dimension values as hostile as the ids, as labels of their own families.
+                let ids = hostile_ids();
+                let team = &ids[(i % 6) as usize][..ids[(i % 6) as usize].len().min(128)];
+                s = s
+                    .provider(["openai", "anthropic"][(i % 2) as usize])
+                    .attr("team", team);
                 monitor.record_selection(&s).unwrap();
             }
         }
@@ -109,6 +116,24 @@ fn counts_and_buckets_are_exact_for_every_id() {
         "60"
     );
     assert!(text.contains("# HELP modelmeter_alerts_active "));
+    // The dimension families: each provider had half of the 6 × 6 × 30 selections.
+    assert_eq!(
+        line(r#"modelmeter_provider_selections_total{provider="openai"}"#),
+        "540"
+    );
+    assert_eq!(
+        line(r#"modelmeter_provider_duration_seconds_bucket{provider="openai",le="+Inf"}"#),
+        "540"
+    );
+    assert_eq!(
+        line(r#"modelmeter_team_selections_total{team="gpt-4o"}"#),
+        "180"
+    );
+    assert_eq!(
+        line(r#"modelmeter_team_tokens_total{team="gpt-4o",type="input"}"#),
+        "18000"
+    );
+    assert!(text.contains(r#"modelmeter_team_selections_total{team="quote\"model"}"#));
     // Every sample line is `name{labels} value` or `name value`, on one line.
     for l in text.lines().filter(|l| !l.starts_with('#')) {
         let value = l.rsplit(' ').next().unwrap();

@@ -1,4 +1,5 @@
-//! [`CsvExporter`]: one row per minute bucket.
+//! [`CsvExporter`]: one row per minute bucket; [`DimensionCsvExporter`]: one row per
+//! dimension bucket.
 
 use std::io::Write;
 
@@ -7,6 +8,7 @@ use serde::Serialize;
 use super::{ExportBatch, Exporter};
 use crate::bucket::{MinuteBucket, TimingDistribution};
 use crate::clock::to_unix_nanos;
+use crate::dimension::DimensionBucket;
 use crate::error::ExportError;
 use crate::failure::ErrorKind;
 
@@ -151,5 +153,108 @@ impl<W: Write + Send + 'static> Exporter for CsvExporter<W> {
 
     fn name(&self) -> &str {
         "csv"
+    }
+}
+
+/// One row of [`DimensionCsvExporter`]; the header is these field names.
+#[derive(Serialize)]
+struct DimensionRow<'a> {
+    minute_start_ms: u64,
+    dimension: &'a str,
+    value: &'a str,
+    count: u64,
+    errors: u64,
+    cache_hits: u64,
+    cost_usd: f64,
+    cost_count: u64,
+    input_tokens: u64,
+    output_tokens: u64,
+    cached_input_tokens: u64,
+    reasoning_tokens: u64,
+    fallbacks: u64,
+    latency_sum_ms: f64,
+    latency_min_ms: f64,
+    latency_p50_ms: Option<f64>,
+    latency_p95_ms: Option<f64>,
+    latency_p99_ms: Option<f64>,
+    latency_max_ms: f64,
+}
+
+impl<'a> DimensionRow<'a> {
+    fn new(b: &'a DimensionBucket) -> Self {
+        let ms = |d: std::time::Duration| d.as_secs_f64() * 1000.0;
+        let q = |q: f64| b.latency.as_ref().map(|h| ms(h.quantile(q)));
+        Self {
+            minute_start_ms: to_unix_nanos(b.start) / 1_000_000,
+            dimension: &b.dimension,
+            value: &b.value,
+            count: b.count,
+            errors: b.errors,
+            cache_hits: b.cache_hits,
+            cost_usd: b.cost_usd,
+            cost_count: b.cost_count,
+            input_tokens: b.input_tokens,
+            output_tokens: b.output_tokens,
+            cached_input_tokens: b.cached_input_tokens,
+            reasoning_tokens: b.reasoning_tokens,
+            fallbacks: b.fallbacks,
+            latency_sum_ms: ms(b.latency_sum),
+            latency_min_ms: ms(b.latency_min),
+            latency_p50_ms: q(0.5),
+            latency_p95_ms: q(0.95),
+            latency_p99_ms: q(0.99),
+            latency_max_ms: ms(b.latency_max),
+        }
+    }
+}
+
+/// Writes one CSV row per [`DimensionBucket`]: per minute, each provider, operation,
+/// requested model and declared attribute value with its counts, spend, tokens
+/// (input, output, cached input, reasoning), fallbacks and latency in milliseconds
+/// (the sum, minimum and maximum exact; the percentiles, for providers only, within
+/// the HDR relative error). A file of its own beside [`CsvExporter`]'s, since each
+/// selection appears once per dimension it set: summing `count` over one
+/// `dimension` gives the selections that set it.
+///
+/// ```
+/// use modelmeter::{CsvExporter, DimensionCsvExporter, Monitor};
+///
+/// let monitor = Monitor::builder()
+///     .exporter(CsvExporter::new(std::io::sink()))
+///     .exporter(DimensionCsvExporter::new(std::io::sink()))
+///     .dimension("team", 100)
+///     .build()?;
+/// # Ok::<(), modelmeter::ConfigError>(())
+/// ```
+#[derive(Debug)]
+pub struct DimensionCsvExporter<W: Write + Send + 'static> {
+    out: csv::Writer<W>,
+}
+
+impl<W: Write + Send + 'static> DimensionCsvExporter<W> {
+    /// Writes to `out`.
+    pub fn new(out: W) -> Self {
+        Self {
+            out: csv::Writer::from_writer(out),
+        }
+    }
+}
+
+impl<W: Write + Send + 'static> Exporter for DimensionCsvExporter<W> {
+    fn export(&mut self, batch: &ExportBatch) -> Result<(), ExportError> {
+        for b in &batch.dimension_buckets {
+            self.out
+                .serialize(DimensionRow::new(b))
+                .map_err(ExportError::new)?;
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self) -> Result<(), ExportError> {
+        Ok(self.out.flush()?)
+    }
+
+    fn name(&self) -> &str {
+        "dimension_csv"
     }
 }

@@ -10,6 +10,7 @@ use super::{ExportBatch, Exporter, SCHEMA_VERSION};
 use crate::alerts::{AlertEvent, IncidentEvent};
 use crate::bucket::MinuteBucket;
 use crate::cost::BudgetEvent;
+use crate::dimension::DimensionBucket;
 use crate::error::ExportError;
 use crate::heuristics::Recommendation;
 use crate::reports::ScheduledReport;
@@ -44,6 +45,14 @@ pub enum JsonLine<'a> {
         /// The minute.
         #[serde(flatten)]
         bucket: Cow<'a, MinuteBucket>,
+    },
+    /// A sealed minute of one dimension value ([`DimensionBucket`]).
+    Dimension {
+        /// The schema version.
+        v: u32,
+        /// The minute.
+        #[serde(flatten)]
+        bucket: Cow<'a, DimensionBucket>,
     },
     /// An alert event.
     Alert {
@@ -87,9 +96,10 @@ pub enum JsonLine<'a> {
     },
 }
 
-/// Writes each minute bucket, alert event, incident event, recommendation, budget event
-/// and scheduled report as one JSON object per line, with a `type` field (`bucket`,
-/// `alert`, `incident`, `recommendation`, `budget`, `report`) and the schema version `v` (see
+/// Writes each minute bucket, dimension bucket, alert event, incident event,
+/// recommendation, budget event and scheduled report as one JSON object per line, with
+/// a `type` field (`bucket`, `dimension`, `alert`, `incident`, `recommendation`,
+/// `budget`, `report`) and the schema version `v` (see
 /// [`ExportBatch`] for the schema); read them back as [`JsonLine`]s. Latency histograms
 /// are [`LatencyHistogram`](crate::LatencyHistogram)s.
 ///
@@ -128,6 +138,12 @@ impl<W: Write + Send + 'static> Exporter for JsonLinesExporter<W> {
                 v,
                 bucket: Cow::Borrowed(x),
             })
+            .chain(
+                (batch.dimension_buckets.iter()).map(|x| JsonLine::Dimension {
+                    v,
+                    bucket: Cow::Borrowed(x),
+                }),
+            )
             .chain((batch.alerts.iter()).map(|x| JsonLine::Alert {
                 v,
                 alert: Cow::Borrowed(x),

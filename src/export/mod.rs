@@ -9,6 +9,7 @@
 //! |---|---|---|
 //! | [`JsonLinesExporter`] | one JSON object per line, read back as [`JsonLine`] | |
 //! | [`CsvExporter`] | one row per sealed minute | |
+//! | [`DimensionCsvExporter`] | one row per sealed minute of each dimension value | |
 //! | [`LogExporter`] | one human line per event | |
 //! | [`PrometheusFileExporter`] | a textfile-collector file ([`PrometheusText`] has the families) | |
 //! | `MetricsExporter` | the `metrics` facade, whatever recorder the host installed | `metrics` |
@@ -67,7 +68,7 @@ mod metrics;
 mod otlp;
 mod prometheus;
 
-pub use self::csv::CsvExporter;
+pub use self::csv::{CsvExporter, DimensionCsvExporter};
 pub use self::json_lines::{JsonLine, JsonLinesExporter};
 pub use self::log::LogExporter;
 #[cfg(feature = "metrics")]
@@ -79,7 +80,7 @@ pub(crate) use delivery::{Delivery, DeliveryProbe};
 #[cfg(feature = "otlp")]
 #[cfg_attr(docsrs, doc(cfg(feature = "otlp")))]
 pub use otlp::{OtlpExporter, Temporality};
-pub(crate) use prometheus::{Counts, layout_slots};
+pub(crate) use prometheus::{Counts, DimSeries, layout_slots};
 pub use prometheus::{
     DURATION_BOUNDS, ExpositionFormat, PrometheusFileExporter, PrometheusText, TPOT_BOUNDS,
     TTFT_BOUNDS,

@@ -24,7 +24,7 @@ use crate::config::Config;
 use crate::cost::BudgetTracker;
 use crate::error::{RecordError, RejectReason};
 use crate::export::{
-    Counts, Delivery, DeliveryProbe, ExportBatch, ExpositionFormat, PrometheusText,
+    Counts, Delivery, DeliveryProbe, DimSeries, ExportBatch, ExpositionFormat, PrometheusText,
 };
 use crate::hdr::BucketLayout;
 use crate::health::Health;
@@ -344,7 +344,10 @@ impl Inner {
             self.seal_feedback(&mut store, &mut buckets);
             // Under the write lock: a scrape sees each selection open or sealed, once.
             let at = crate::clock::from_unix_nanos(now);
-            self.prometheus.lock().observe_sealed(&buckets, at);
+            let mut prometheus = self.prometheus.lock();
+            prometheus.observe_sealed(&buckets, at);
+            prometheus.observe_dimensions(&dimension_buckets, at);
+            drop(prometheus);
             for name in store.prune(now / NANOS_PER_MINUTE) {
                 let Some(slot) = self.registry.get(&name) else {
                     // Restored from a persistent store and never recorded since.
@@ -547,7 +550,32 @@ impl Inner {
                 open.insert(slot.name.to_string(), counts);
             }
         }
-        let text = self.prometheus.lock().render_live(format, &open, &health);
+        let mut open_dims = DimSeries::new();
+        let keys = self.dims.keys();
+        for slot in self.registry.slots() {
+            slot.peek_open(0, u64::MAX, |cell| {
+                let Some(d) = cell.dims() else {
+                    return;
+                };
+                for (combo, totals) in &d.combos {
+                    for (dim, id) in combo.ids() {
+                        let key = (keys[dim].to_string(), self.dims.value(dim, id).to_string());
+                        open_dims.entry(key).or_default().add_open(totals);
+                    }
+                }
+                for (id, buckets) in d.provider_latency() {
+                    let dim = crate::dimension::PROVIDER_DIM;
+                    let key = (keys[dim].to_string(), self.dims.value(dim, id).to_string());
+                    if let Some(c) = open_dims.get_mut(&key) {
+                        c.add_open_latency(buckets, &self.le_slots);
+                    }
+                }
+            });
+        }
+        let text = self
+            .prometheus
+            .lock()
+            .render_live(format, (&open, &open_dims), &health);
         drop(store);
         text
     }

@@ -1,6 +1,7 @@
 //! Prometheus exposition: text format 0.0.4 and OpenMetrics 1.0, with the
 //! OpenTelemetry GenAI names. See [`PrometheusText`] for the families.
 
+mod dimensions;
 mod encode;
 mod self_metrics;
 mod series;
@@ -9,12 +10,14 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
 
+pub(crate) use self::dimensions::DimSeries;
 use self::encode::{Encoder, Float, HistogramNames, Kind, escape};
 pub(crate) use self::series::{Counts, layout_slots};
 use self::series::{LE_SLOTS, ModelSeries};
 use super::{ExportBatch, Exporter};
 use crate::alerts::{AlertEvent, AlertEventKind};
 use crate::bucket::MinuteBucket;
+use crate::dimension::DimensionBucket;
 use crate::error::ExportError;
 use crate::health::Health;
 use crate::rules::{Scope, Severity};
@@ -167,6 +170,8 @@ impl ExpositionFormat {
 #[derive(Debug, Default)]
 pub struct PrometheusText {
     models: BTreeMap<String, ModelSeries>,
+    /// Per (dimension, value), the counters of the sealed dimension buckets.
+    dims: DimSeries,
     alerts: BTreeMap<(String, Scope), Severity>,
     now: Option<SystemTime>,
     latency_summary: bool,
@@ -187,6 +192,7 @@ impl PrometheusText {
     /// Folds one batch in.
     pub fn observe(&mut self, batch: &ExportBatch) {
         self.observe_sealed(&batch.buckets, batch.sealed_at);
+        self.observe_dimensions(&batch.dimension_buckets, batch.sealed_at);
         self.observe_alerts(&batch.alerts);
     }
 
@@ -200,6 +206,23 @@ impl PrometheusText {
         let cutoff = at.checked_sub(FORGET_AFTER);
         self.models.retain(|_, m| {
             m.last_seen
+                .zip(cutoff)
+                .is_none_or(|(seen, cut)| seen >= cut)
+        });
+    }
+
+    /// Folds sealed dimension minutes in, under the same lock as
+    /// [`PrometheusText::observe_sealed`].
+    pub(crate) fn observe_dimensions(&mut self, buckets: &[DimensionBucket], at: SystemTime) {
+        for b in buckets {
+            self.dims
+                .entry((b.dimension.clone(), b.value.clone()))
+                .or_default()
+                .add_bucket(b, at);
+        }
+        let cutoff = at.checked_sub(FORGET_AFTER);
+        self.dims.retain(|_, d| {
+            d.last_seen
                 .zip(cutoff)
                 .is_none_or(|(seen, cut)| seen >= cut)
         });
@@ -254,22 +277,24 @@ impl PrometheusText {
         let mut out = String::with_capacity(256 + self.models.len() * 4096);
         let mut e = Encoder::new(&mut out, format);
         self.write_models(&mut e, &BTreeMap::new());
+        dimensions::write(&mut e, &self.dims, &BTreeMap::new());
         self.write_alerts(&mut e);
         e.finish();
         out
     }
 
     /// The monitor's live exposition: sealed series plus `open` (counts of the cells
-    /// still open, by model), then the monitor's own `health`.
+    /// still open, by model, and by dimension value), then the monitor's own `health`.
     pub(crate) fn render_live(
         &self,
         format: ExpositionFormat,
-        open: &BTreeMap<String, Counts>,
+        (open, open_dims): (&BTreeMap<String, Counts>, &DimSeries),
         health: &Health,
     ) -> String {
         let mut out = String::with_capacity(4096 + (self.models.len() + open.len()) * 4096);
         let mut e = Encoder::new(&mut out, format);
         self.write_models(&mut e, open);
+        dimensions::write(&mut e, &self.dims, open_dims);
         self.write_alerts(&mut e);
         self_metrics::write(&mut e, health);
         e.finish();

@@ -40,6 +40,27 @@ pub(crate) fn write(e: &mut Encoder<'_>, h: &Health) {
     );
     e.bare("modelmeter_overflow_models", h.overflowed_models);
     e.family(
+        "modelmeter_dimension_values",
+        Kind::Gauge,
+        "Distinct values kept per dimension.",
+    );
+    for (dim, d) in &h.dimensions {
+        e.sample(
+            "modelmeter_dimension_values",
+            &[("dimension", dim)],
+            d.values,
+        );
+    }
+    e.family(
+        "modelmeter_dimension_overflow_selections_total",
+        Kind::Counter,
+        "Selections whose dimension value was folded into __other__ past the dimension's cap.",
+    );
+    for (dim, d) in &h.dimensions {
+        let name = "modelmeter_dimension_overflow_selections_total";
+        e.sample(name, &[("dimension", dim)], d.overflowed_selections);
+    }
+    e.family(
         "modelmeter_bytes_retained",
         Kind::Gauge,
         "Bytes held by open cells and stored buckets.",
