@@ -205,6 +205,7 @@ impl MonitorBuilder {
             dims.push(d);
         }
         self.config.validate()?;
+        self.config.check_budget_dimensions()?;
         let mut rules = crate::rules::default_rules(&self.config);
         rules.extend(self.rules);
         let mut ids = std::collections::HashSet::new();

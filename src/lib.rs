@@ -114,9 +114,9 @@ pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::{
     AggregationLevel, Alerting, AnomalySettings, Budget, Config, Cost, DimensionConfig, Direction,
     Kpi, Monitoring, Optimizer, PerformanceMetrics, PriceConfig, Prometheus, Recording, Reporting,
-    Schedule, Schedules, Thresholds,
+    Schedule, Schedules, ScopedBudget, Thresholds,
 };
-pub use cost::{BudgetEvent, BudgetPeriod, BudgetStatus, ModelCost, Savings};
+pub use cost::{BudgetEvent, BudgetPeriod, BudgetScope, BudgetStatus, ModelCost, Savings};
 pub use dimension::DimensionBucket;
 pub use error::{
     ActuatorError, ConfigError, ExportError, RecordError, RejectReason, ReportError, SetGlobalError,

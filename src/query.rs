@@ -405,3 +405,34 @@ pub(crate) fn summary_by(
         })
         .collect()
 }
+
+/// One dimension value's counters over minutes `from..to`: its stored buckets plus
+/// the open cells' combinations that carry it. Coarse buckets at an old edge count
+/// whole, as in [`collect_range`].
+pub(crate) fn dimension_totals(
+    (registry, store): (&Registry, &RwLock<Store>),
+    dims: &Dimensions,
+    (dim, value): (usize, &str),
+    (from, to): (u64, u64),
+    now_minute: u64,
+) -> DimTotals {
+    let mut t = DimTotals::default();
+    let store = store.read();
+    let plan = store.plan(from, to, now_minute);
+    store
+        .dims
+        .for_each_planned_value((dim, value), &plan, |agg| t.merge(&agg.totals));
+    if let Some(id) = dims.id_of(dim, value) {
+        for slot in registry.slots() {
+            slot.peek_open(plan.start, to, |cell| {
+                let combos = cell.dims().map(|d| d.combos.iter());
+                for (combo, totals) in combos.into_iter().flatten() {
+                    if combo.id(dim) == id {
+                        t.merge(totals);
+                    }
+                }
+            });
+        }
+    }
+    t
+}

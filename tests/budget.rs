@@ -190,3 +190,116 @@ fn thresholds_fire_once_each_per_period() {
         "{text}"
     );
 }
+
+#[test]
+fn a_team_budget_fires_each_threshold_once_per_period_with_its_own_projection() {
+    use modelmeter::BudgetScope;
+    let start = common::start();
+    let config = Config::from_json_str(
+        r#"{"recording": {"dimensions": [{"key": "team", "maxValues": 10}]},
+            "cost": {"budget": {"dailyUsd": 1000, "scoped": [
+                {"dimension": "team", "value": "search", "dailyUsd": 10, "monthlyUsd": 100}
+            ]}}}"#,
+    )
+    .unwrap();
+    let (clock, m, events) = monitor(start, config);
+    // Search spends $1 an hour, ads $2 an hour, in 12 selections an hour each.
+    let run = |from_h: u64, to_h: u64| {
+        for h in from_h..to_h {
+            for i in 0..12u64 {
+                clock.set(start + Duration::from_secs(h * HOUR + i * 300));
+                for (team, usd) in [("search", 1.0 / 12.0), ("ads", 2.0 / 12.0)] {
+                    let s = Selection::new("m", Duration::from_millis(300))
+                        .cost_usd(usd)
+                        .attr("team", team);
+                    m.record_selection(&s).unwrap();
+                }
+                clock.set(start + Duration::from_secs(h * HOUR + i * 300 + 299));
+                m.tick();
+            }
+        }
+    };
+    run(0, 12);
+    let search = BudgetScope::Dimension {
+        dimension: "team".into(),
+        value: "search".into(),
+    };
+    let fired = events.flat(|b| &b.budget_events);
+    assert!(fired.iter().all(|e| e.scope == search), "{fired:?}");
+    assert_eq!(
+        fired.iter().map(|e| e.threshold).collect::<Vec<_>>(),
+        [0.85, 0.95, 1.0]
+    );
+    assert!(fired.iter().all(|e| e.period == BudgetPeriod::Daily));
+    assert!(
+        fired[0]
+            .message
+            .starts_with("team=search daily budget 85% used"),
+        "{}",
+        fired[0].message
+    );
+    let status = m.budget_status();
+    let daily = status
+        .iter()
+        .find(|s| s.scope == search && s.period == BudgetPeriod::Daily)
+        .unwrap();
+    assert!((daily.spent_usd - 12.0).abs() < 1e-6, "{daily:?}");
+    // A steady $1/h at noon projects about $24 for the day.
+    within(daily.projected_usd, 24.0, 0.1);
+    let fleet = status
+        .iter()
+        .find(|s| s.scope == BudgetScope::Fleet)
+        .unwrap();
+    assert!((fleet.spent_usd - 36.0).abs() < 1e-6);
+    // The next day starts afresh: $9 crosses 85% once more, and only that.
+    run(24, 33);
+    let fired = events.flat(|b| &b.budget_events);
+    assert_eq!(
+        fired.iter().map(|e| e.threshold).collect::<Vec<_>>(),
+        [0.85, 0.95, 1.0, 0.85]
+    );
+    let monthly = m
+        .budget_status()
+        .into_iter()
+        .find(|s| s.scope == search && s.period == BudgetPeriod::Monthly)
+        .unwrap();
+    assert!((monthly.spent_usd - 21.0).abs() < 1e-6, "{monthly:?}");
+}
+
+#[test]
+fn a_scoped_budget_must_name_a_kept_dimension() {
+    let err = Monitor::builder()
+        .config(
+            Config::from_json_str(
+                r#"{"cost": {"budget": {"scoped": [{"dimension": "team", "value": "x", "dailyUsd": 1}]}}}"#,
+            )
+            .unwrap(),
+        )
+        .build()
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("cost.budget.scoped[0].dimension"),
+        "{err}"
+    );
+    // Declared with the builder, the same configuration builds.
+    let config = Config::from_json_str(
+        r#"{"cost": {"budget": {"scoped": [{"dimension": "team", "value": "x", "dailyUsd": 1}]}}}"#,
+    )
+    .unwrap();
+    assert!(
+        Monitor::builder()
+            .config(config)
+            .dimension("team", 5)
+            .background(false)
+            .build()
+            .is_ok()
+    );
+    let err = Config::from_json_str(
+        r#"{"cost": {"budget": {"scoped": [{"dimension": "provider", "value": "openai"}]}}}"#,
+    )
+    .unwrap_err();
+    assert!(
+        err.to_string().contains("cost.budget.scoped[0].dailyUsd"),
+        "{err}"
+    );
+}

@@ -33,6 +33,59 @@ pub struct DimensionConfig {
     pub max_values: usize,
 }
 
+/// `cost.budget.scoped[]`: a daily or monthly budget (or both) for the selections with
+/// one dimension value, such as team `search`.
+///
+/// ```
+/// let config = modelmeter::Config::from_json_str(r#"{
+///     "recording": {"dimensions": [{"key": "team", "maxValues": 100}]},
+///     "cost": {"budget": {"scoped": [
+///         {"dimension": "team", "value": "search", "dailyUsd": 50, "monthlyUsd": 1200}
+///     ]}}
+/// }"#)?;
+/// assert_eq!(config.cost.budget.scoped[0].daily_usd, Some(50.0));
+/// # Ok::<(), modelmeter::ConfigError>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[non_exhaustive]
+pub struct ScopedBudget {
+    /// The dimension: a built-in one or a key of `recording.dimensions`.
+    pub dimension: String,
+    /// The value whose spend is limited.
+    pub value: String,
+    /// Limit per UTC day.
+    #[serde(default)]
+    pub daily_usd: Option<f64>,
+    /// Limit per UTC calendar month.
+    #[serde(default)]
+    pub monthly_usd: Option<f64>,
+}
+
+impl ScopedBudget {
+    /// A budget for `value` of `dimension`, with neither limit set yet.
+    pub fn new(dimension: impl Into<String>, value: impl Into<String>) -> Self {
+        Self {
+            dimension: dimension.into(),
+            value: value.into(),
+            daily_usd: None,
+            monthly_usd: None,
+        }
+    }
+
+    /// The limit per UTC day.
+    pub fn daily_usd(mut self, usd: f64) -> Self {
+        self.daily_usd = Some(usd);
+        self
+    }
+
+    /// The limit per UTC calendar month.
+    pub fn monthly_usd(mut self, usd: f64) -> Self {
+        self.monthly_usd = Some(usd);
+        self
+    }
+}
+
 impl DimensionConfig {
     /// `key` with room for `max_values` values.
     pub fn new(key: impl Into<String>, max_values: usize) -> Self {

@@ -34,7 +34,7 @@ mod export;
 mod metric;
 mod optimizer;
 pub use alerting::{Alerting, AnomalySettings, Thresholds};
-pub use dimension::DimensionConfig;
+pub use dimension::{DimensionConfig, ScopedBudget};
 pub use export::ExportSettings;
 pub use metric::Metric;
 pub use optimizer::{Optimizer, Reporting, Schedule, Schedules};
@@ -213,6 +213,17 @@ pub struct Budget {
     /// 31 days whatever `monitoring.retentionPeriod` says, so the month's spend is
     /// always read whole.
     pub monthly_usd: Option<f64>,
+    /// Budgets of one dimension value each (a team, an API key, a feature), with the
+    /// same projections and 85/95/100% events as the fleet's.
+    pub scoped: Vec<ScopedBudget>,
+}
+
+impl Budget {
+    /// Whether any budget, fleet or scoped, is monthly: day buckets must then cover a
+    /// whole month.
+    pub(crate) fn any_monthly(&self) -> bool {
+        self.monthly_usd.is_some() || self.scoped.iter().any(|b| b.monthly_usd.is_some())
+    }
 }
 
 impl Cost {
@@ -234,6 +245,29 @@ impl Cost {
         }
         if let Some(v) = self.budget.monthly_usd {
             positive("cost.budget.monthlyUsd", v)?;
+        }
+        for (i, b) in self.budget.scoped.iter().enumerate() {
+            let field = |f: &str| format!("cost.budget.scoped[{i}].{f}");
+            if b.daily_usd.is_none() && b.monthly_usd.is_none() {
+                return Err(ConfigError::invalid(
+                    &field("dailyUsd"),
+                    "null",
+                    "a scoped budget needs dailyUsd, monthlyUsd or both",
+                ));
+            }
+            if let Some(v) = b.daily_usd {
+                positive(&field("dailyUsd"), v)?;
+            }
+            if let Some(v) = b.monthly_usd {
+                positive(&field("monthlyUsd"), v)?;
+            }
+            if b.value.is_empty() || b.value.len() > crate::dimension::MAX_VALUE_LEN {
+                return Err(ConfigError::invalid(
+                    &field("value"),
+                    format!("{:?}", b.value),
+                    "must be 1 to 128 bytes",
+                ));
+            }
         }
         self.pricing().map(|_| ())
     }
@@ -313,6 +347,29 @@ impl Config {
         self.cost.validate()?;
         self.optimizer.validate()?;
         self.recording.validate()
+    }
+
+    /// Checks that every scoped budget names a dimension the monitor keeps: a built-in
+    /// one or one declared (in the configuration or with
+    /// [`MonitorBuilder::dimension`](crate::MonitorBuilder::dimension), merged in before
+    /// this runs at build).
+    pub(crate) fn check_budget_dimensions(&self) -> Result<(), ConfigError> {
+        for (i, b) in self.cost.budget.scoped.iter().enumerate() {
+            let known = crate::dimension::BUILT_IN.contains(&b.dimension.as_str())
+                || self
+                    .recording
+                    .dimensions
+                    .iter()
+                    .any(|d| d.key == b.dimension);
+            if !known {
+                return Err(ConfigError::invalid(
+                    &format!("cost.budget.scoped[{i}].dimension"),
+                    format!("{:?}", b.dimension),
+                    "is neither a built-in dimension nor a declared one",
+                ));
+            }
+        }
+        Ok(())
     }
 }
 

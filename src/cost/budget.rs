@@ -21,6 +21,57 @@ pub enum BudgetPeriod {
 
 crate::names::serde_names!(BudgetPeriod { Daily => "daily", Monthly => "monthly" });
 
+/// Whose spend a budget limits. Serialized as its display: `"fleet"`, or
+/// `"dimension=value"` (`"team=search"`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+pub enum BudgetScope {
+    /// Everything recorded (`cost.budget.dailyUsd` and `monthlyUsd`).
+    #[default]
+    Fleet,
+    /// The selections with one value of one dimension, such as team `search`
+    /// (`cost.budget.scoped`).
+    Dimension {
+        /// The dimension's key.
+        dimension: String,
+        /// The value.
+        value: String,
+    },
+}
+
+impl Serialize for BudgetScope {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for BudgetScope {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        if s == "fleet" {
+            return Ok(Self::Fleet);
+        }
+        // Keys hold no `=`, values may.
+        match s.split_once('=') {
+            Some((dimension, value)) => Ok(Self::Dimension {
+                dimension: dimension.to_owned(),
+                value: value.to_owned(),
+            }),
+            None => Err(serde::de::Error::custom(format!(
+                "budget scope {s:?} is neither \"fleet\" nor \"dimension=value\""
+            ))),
+        }
+    }
+}
+
+impl std::fmt::Display for BudgetScope {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Fleet => f.write_str("fleet"),
+            Self::Dimension { dimension, value } => write!(f, "{dimension}={value}"),
+        }
+    }
+}
+
 /// Where a budget stands; from [`Monitor::budget_status`](crate::Monitor::budget_status).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct BudgetStatus {
@@ -53,6 +104,9 @@ pub struct BudgetStatus {
     pub rate_usd_per_hour: f64,
     /// The fitted change of that rate per hour (0 when not significant).
     pub rate_slope_usd_per_hour2: f64,
+    /// Whose spend: the fleet's or one dimension value's.
+    #[serde(default)]
+    pub scope: BudgetScope,
 }
 
 /// A budget crossed 85%, 95% or 100% of its limit; each fires once per period.
@@ -77,6 +131,9 @@ pub struct BudgetEvent {
     pub at: SystemTime,
     /// One line for humans.
     pub message: String,
+    /// Whose spend: the fleet's or one dimension value's.
+    #[serde(default)]
+    pub scope: BudgetScope,
 }
 
 /// The thresholds that raise events.
@@ -157,14 +214,14 @@ pub(crate) fn project(
 
 impl BudgetStatus {
     pub(crate) fn new(
-        period: BudgetPeriod,
-        limit_usd: f64,
+        (scope, period, limit_usd): (BudgetScope, BudgetPeriod, f64),
         (start, end): (SystemTime, SystemTime),
         now: SystemTime,
         spent_usd: f64,
         p: &Projection,
     ) -> Self {
         Self {
+            scope,
             period,
             limit_usd,
             period_start: start,
@@ -184,10 +241,10 @@ impl BudgetStatus {
     }
 }
 
-/// Remembers which thresholds fired in which period.
+/// Remembers which thresholds fired in which period, per budget.
 #[derive(Debug, Default)]
 pub(crate) struct BudgetTracker {
-    fired: HashMap<BudgetPeriod, (SystemTime, usize)>,
+    fired: HashMap<(BudgetScope, BudgetPeriod), (SystemTime, usize)>,
 }
 
 #[cfg(feature = "persist")]
@@ -195,21 +252,34 @@ pub(crate) struct BudgetTracker {
 pub(crate) type SavedBudgets = Vec<(BudgetPeriod, SystemTime, usize)>;
 
 impl BudgetTracker {
+    /// The fleet budgets' state; scoped budgets are not kept by the persistent store.
     #[cfg(feature = "persist")]
     pub(crate) fn saved(&self) -> SavedBudgets {
-        self.fired.iter().map(|(p, (s, n))| (*p, *s, *n)).collect()
+        self.fired
+            .iter()
+            .filter(|((scope, _), _)| *scope == BudgetScope::Fleet)
+            .map(|((_, p), (s, n))| (*p, *s, *n))
+            .collect()
     }
 
     #[cfg(feature = "persist")]
     pub(crate) fn restore(saved: SavedBudgets) -> Self {
         Self {
-            fired: saved.into_iter().map(|(p, s, n)| (p, (s, n))).collect(),
+            fired: saved
+                .into_iter()
+                .map(|(p, s, n)| ((BudgetScope::Fleet, p), (s, n)))
+                .collect(),
         }
     }
 
     /// How many thresholds `spent` has crossed that have not fired yet this period.
-    pub(crate) fn pending(&self, period: BudgetPeriod, start: SystemTime, used: f64) -> bool {
-        let fired = match self.fired.get(&period) {
+    pub(crate) fn pending(
+        &self,
+        budget: &(BudgetScope, BudgetPeriod),
+        start: SystemTime,
+        used: f64,
+    ) -> bool {
+        let fired = match self.fired.get(budget) {
             Some((s, n)) if *s == start => *n,
             _ => 0,
         };
@@ -220,7 +290,7 @@ impl BudgetTracker {
     pub(crate) fn check(&mut self, status: &BudgetStatus, at: SystemTime) -> Vec<BudgetEvent> {
         let entry = self
             .fired
-            .entry(status.period)
+            .entry((status.scope.clone(), status.period))
             .or_insert((status.period_start, 0));
         if entry.0 != status.period_start {
             *entry = (status.period_start, 0);
@@ -229,7 +299,12 @@ impl BudgetTracker {
         while entry.1 < THRESHOLDS.len() && status.used >= THRESHOLDS[entry.1] {
             let threshold = THRESHOLDS[entry.1];
             entry.1 += 1;
+            let whose = match &status.scope {
+                BudgetScope::Fleet => String::new(),
+                scope => format!("{scope} "),
+            };
             out.push(BudgetEvent {
+                scope: status.scope.clone(),
                 period: status.period,
                 threshold,
                 limit_usd: status.limit_usd,
@@ -238,7 +313,7 @@ impl BudgetTracker {
                 period_start: status.period_start,
                 at,
                 message: format!(
-                    "{} budget {:.0}% used: ${:.2} of ${:.2}, projected ${:.2} at period end",
+                    "{whose}{} budget {:.0}% used: ${:.2} of ${:.2}, projected ${:.2} at period end",
                     status.period,
                     threshold * 100.0,
                     status.spent_usd,
@@ -290,6 +365,19 @@ mod tests {
     }
 
     #[test]
+    fn scopes_serialize_as_their_display() {
+        let team = BudgetScope::Dimension {
+            dimension: "team".into(),
+            value: "a=b".into(),
+        };
+        for (scope, text) in [(BudgetScope::Fleet, "\"fleet\""), (team, "\"team=a=b\"")] {
+            assert_eq!(serde_json::to_string(&scope).unwrap(), text);
+            assert_eq!(serde_json::from_str::<BudgetScope>(text).unwrap(), scope);
+        }
+        assert!(serde_json::from_str::<BudgetScope>("\"team\"").is_err());
+    }
+
+    #[test]
     fn thresholds_fire_once_per_period() {
         let mut t = BudgetTracker::default();
         let start = SystemTime::UNIX_EPOCH;
@@ -300,17 +388,19 @@ mod tests {
             runs_out_in_hours: None,
         };
         let status = |spent: f64, start| {
-            BudgetStatus::new(BudgetPeriod::Daily, 100.0, (start, start), start, spent, &p)
+            let budget = (BudgetScope::Fleet, BudgetPeriod::Daily, 100.0);
+            BudgetStatus::new(budget, (start, start), start, spent, &p)
         };
         assert!(t.check(&status(50.0, start), start).is_empty());
-        assert!(t.pending(BudgetPeriod::Daily, start, 0.96));
+        let daily = (BudgetScope::Fleet, BudgetPeriod::Daily);
+        assert!(t.pending(&daily, start, 0.96));
         let e = t.check(&status(96.0, start), start);
         assert_eq!(
             e.iter().map(|e| e.threshold).collect::<Vec<_>>(),
             [0.85, 0.95]
         );
         assert!(t.check(&status(97.0, start), start).is_empty());
-        assert!(!t.pending(BudgetPeriod::Daily, start, 0.97));
+        assert!(!t.pending(&daily, start, 0.97));
         assert_eq!(t.check(&status(101.0, start), start)[0].threshold, 1.0);
         let next = start + Duration::from_secs(86_400);
         assert_eq!(t.check(&status(90.0, next), next).len(), 1);

@@ -31,7 +31,7 @@ mod budget;
 
 #[cfg(feature = "persist")]
 pub(crate) use budget::SavedBudgets;
-pub use budget::{BudgetEvent, BudgetPeriod, BudgetStatus};
+pub use budget::{BudgetEvent, BudgetPeriod, BudgetScope, BudgetStatus};
 pub(crate) use budget::{BudgetTracker, project};
 
 use serde::{Deserialize, Serialize};

@@ -206,6 +206,12 @@ impl Dimensions {
         dim == PROVIDER_DIM
     }
 
+    /// The id of `value` of dimension `dim`, if it was ever recorded (values past the
+    /// cap have `__other__`'s).
+    pub(crate) fn id_of(&self, dim: usize, value: &str) -> Option<u16> {
+        self.values[dim].find(value)
+    }
+
     /// The value behind an id of dimension `dim`.
     pub(crate) fn value(&self, dim: usize, id: u16) -> Arc<str> {
         self.values[dim].name(id)

@@ -105,6 +105,21 @@ impl DimStore {
         }
     }
 
+    /// Calls `f` with each bucket of one value that `plan` selects.
+    pub(crate) fn for_each_planned_value(
+        &self,
+        (dim, value): (usize, &str),
+        plan: &Plan,
+        mut f: impl FnMut(&DimAgg),
+    ) {
+        let Some(series) = self.series.get(&(dim, Arc::from(value))) else {
+            return;
+        };
+        for &(tier, from, to) in &plan.ranges {
+            series[tier].range(from..to).for_each(|(_, agg)| f(agg));
+        }
+    }
+
     /// Approximate bytes held.
     pub(crate) fn footprint(&self) -> usize {
         self.bytes

@@ -89,6 +89,15 @@ impl Values {
         Some(id)
     }
 
+    /// The id of a value already kept (`__other__`'s for `__other__`), without taking
+    /// one.
+    pub(super) fn find(&self, value: &str) -> Option<u16> {
+        if value == OTHER_VALUE {
+            return Some(OTHER_ID);
+        }
+        self.map.load().get(value).copied()
+    }
+
     /// The value behind `id`.
     pub(super) fn name(&self, id: u16) -> Arc<str> {
         match id {

@@ -3,9 +3,8 @@
 
 use std::time::{Duration, SystemTime};
 
-use crate::calendar::{day_bounds, month_bounds};
 use crate::clock::from_unix_nanos;
-use crate::cost::{BudgetEvent, BudgetPeriod, BudgetStatus, project};
+use crate::cost::{BudgetPeriod, BudgetStatus};
 use crate::heuristics::Recommendation;
 use crate::optimizer::{Analysis, AppliedAction, run};
 use crate::reports::{
@@ -17,8 +16,8 @@ use crate::summary::Summary;
 
 use super::{Inner, Monitor};
 
-const HOUR_MIN: u64 = 60;
-const DAY_MIN: u64 = 1440;
+pub(super) const HOUR_MIN: u64 = 60;
+pub(super) const DAY_MIN: u64 = 1440;
 const WEEK_MIN: u64 = 7 * DAY_MIN;
 /// 1970-01-05, the first Monday, in minutes.
 const MONDAY_MIN: u64 = 4 * DAY_MIN;
@@ -33,7 +32,7 @@ fn hours_in(window: Duration, hour_retention: Duration) -> u64 {
 
 /// Spend-rate points `(hours relative to now, USD per hour)` from consecutive
 /// summaries, leaving out the leading intervals without traffic.
-fn rate_points(series: &[Summary], now: u64) -> Vec<(f64, f64)> {
+pub(super) fn rate_points(series: &[Summary], now: u64) -> Vec<(f64, f64)> {
     let first = series.iter().position(|s| s.overview.count > 0);
     series[first.unwrap_or(series.len())..]
         .iter()
@@ -48,7 +47,7 @@ fn rate_points(series: &[Summary], now: u64) -> Vec<(f64, f64)> {
 }
 
 impl Inner {
-    fn series(&self, end_minute: u64, now: u64, step: u64, count: u64) -> Vec<Summary> {
+    pub(super) fn series(&self, end_minute: u64, now: u64, step: u64, count: u64) -> Vec<Summary> {
         crate::query::series(
             &self.registry,
             &self.store,
@@ -135,88 +134,6 @@ impl Inner {
         recs
     }
 
-    /// The configured budgets as they stand at `now`.
-    pub(crate) fn budget_statuses(&self, now: u64) -> Vec<BudgetStatus> {
-        self.budgets()
-            .map(|(period, limit)| self.budget_status(period, limit, now))
-            .collect()
-    }
-
-    fn period_bounds(period: BudgetPeriod, now: u64) -> (u64, u64) {
-        let secs = now / 1_000_000_000;
-        match period {
-            BudgetPeriod::Daily => day_bounds(secs),
-            BudgetPeriod::Monthly => month_bounds(secs),
-        }
-    }
-
-    fn spent_since(&self, start_secs: u64, now: u64) -> f64 {
-        let now_minute = now / NANOS_PER_MINUTE;
-        crate::query::spend(
-            &self.registry,
-            &self.store,
-            (start_secs / 60, now_minute + 1),
-            now_minute,
-        )
-    }
-
-    /// The configured budgets: `(period, limit in USD)`.
-    fn budgets(&self) -> impl Iterator<Item = (BudgetPeriod, f64)> + '_ {
-        let b = &self.config.cost.budget;
-        [
-            (BudgetPeriod::Daily, b.daily_usd),
-            (BudgetPeriod::Monthly, b.monthly_usd),
-        ]
-        .into_iter()
-        .filter_map(|(period, limit)| Some((period, limit?)))
-    }
-
-    fn budget_status(&self, period: BudgetPeriod, limit: f64, now: u64) -> BudgetStatus {
-        let (start, end) = Self::period_bounds(period, now);
-        let spent = self.spent_since(start, now);
-        let now_minute = now / NANOS_PER_MINUTE;
-        let hourly = || rate_points(&self.series(now_minute, now, HOUR_MIN, 24), now);
-        let (points, trend) = match period {
-            BudgetPeriod::Daily => (hourly(), true),
-            BudgetPeriod::Monthly => {
-                let daily = rate_points(&self.series(now_minute, now, DAY_MIN, 14), now);
-                if daily.len() >= 3 {
-                    (daily, true)
-                } else {
-                    (hourly(), false)
-                }
-            }
-        };
-        let horizon = (end as f64 - now as f64 / 1e9) / 3600.0;
-        let p = project(spent, horizon, &points, Some(limit), trend);
-        let t = |s: u64| from_unix_nanos(s * 1_000_000_000);
-        BudgetStatus::new(
-            period,
-            limit,
-            (t(start), t(end)),
-            from_unix_nanos(now),
-            spent,
-            &p,
-        )
-    }
-
-    /// Budget threshold events newly crossed at `now`. Cheap when nothing is due: the
-    /// projection is computed only for a budget that crosses a threshold.
-    pub(crate) fn check_budgets(&self, now: u64) -> Vec<BudgetEvent> {
-        let mut events = Vec::new();
-        for (period, limit) in self.budgets() {
-            let (start, _) = Self::period_bounds(period, now);
-            let start_time = from_unix_nanos(start * 1_000_000_000);
-            let used = self.spent_since(start, now) / limit;
-            if !self.budgets.lock().pending(period, start_time, used) {
-                continue;
-            }
-            let status = self.budget_status(period, limit, now);
-            events.extend(self.budgets.lock().check(&status, from_unix_nanos(now)));
-        }
-        events
-    }
-
     /// Spend over the next 30 days at the mean hourly rate of the last 24 complete
     /// hours that had traffic.
     fn projected_30d(&self, now: u64) -> f64 {
@@ -279,9 +196,7 @@ impl Inner {
         let start = crate::clock::to_unix_nanos(status.period_start) / NANOS_PER_MINUTE;
         let at_minute = at / NANOS_PER_MINUTE;
         let now_minute = now / NANOS_PER_MINUTE;
-        let spend = |from: u64, to: u64| {
-            crate::query::spend(&self.registry, &self.store, (from, to), now_minute)
-        };
+        let spend = |from: u64, to: u64| self.spend(&status.scope, (from, to), now_minute);
         let mut cumulative = 0.0;
         let mut spent = vec![SpendPoint {
             at: status.period_start,

@@ -1,5 +1,6 @@
 //! [`Monitor`]: the handle the host records through and queries.
 
+mod budgets;
 mod feedback;
 mod insights;
 mod pricing;

@@ -120,7 +120,7 @@ impl Store {
                     AggregationLevel::Minute => minutes(config.recording.minute_retention),
                     AggregationLevel::Hour => minutes(config.recording.hour_retention),
                     // A monthly budget reads the whole month from day buckets.
-                    AggregationLevel::Day if config.cost.budget.monthly_usd.is_some() => {
+                    AggregationLevel::Day if config.cost.budget.any_monthly() => {
                         history.max(31 * 1440)
                     }
                     AggregationLevel::Day | AggregationLevel::Week => history,
