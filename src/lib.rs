@@ -116,7 +116,10 @@ pub use config::{
     Kpi, Monitoring, Optimizer, PerformanceMetrics, PriceConfig, Prometheus, Recording, Reporting,
     Schedule, Schedules, ScopedBudget, Thresholds,
 };
-pub use cost::{BudgetEvent, BudgetPeriod, BudgetScope, BudgetStatus, ModelCost, Savings};
+pub use cost::{
+    BudgetEvent, BudgetPeriod, BudgetScope, BudgetStatus, DimensionSpend, ModelCost, Savings,
+    ValueSpend,
+};
 pub use dimension::DimensionBucket;
 pub use error::{
     ActuatorError, ConfigError, ExportError, RecordError, RejectReason, ReportError, SetGlobalError,

@@ -336,29 +336,32 @@ pub(crate) fn summary(
     )
 }
 
-/// Per value of dimension `dim`, its statistics over the window of length `window`
-/// ending at `now_nanos`: the stored tiers, plus the open cells' combinations.
-pub(crate) fn summary_by(
+/// One dimension value's counters over a range, and its latency distribution when the
+/// dimension keeps one.
+pub(crate) struct ValueAcc {
+    pub totals: DimTotals,
+    pub latency: Option<WindowAcc>,
+}
+
+/// Per value of dimension `dim`, its counters over minutes `from..to`: the stored
+/// tiers plus the open cells' combinations; with `latency`, the distribution too (for
+/// the dimensions that keep one). Returns the span's start minute as well.
+pub(crate) fn dimension_values(
     (registry, store, layout): (&Registry, &RwLock<Store>, &BucketLayout),
     dims: &Dimensions,
     dim: usize,
-    now_nanos: u64,
-    window: Duration,
-) -> BTreeMap<String, Stats> {
-    struct Acc {
-        totals: DimTotals,
-        latency: Option<WindowAcc>,
-    }
-    let keeps = Dimensions::keeps_latency(dim);
-    let new = || Acc {
+    (from, to, now_minute): (u64, u64, u64),
+    latency: bool,
+) -> (u64, HashMap<std::sync::Arc<str>, ValueAcc>) {
+    let keeps = latency && Dimensions::keeps_latency(dim);
+    let new = || ValueAcc {
         totals: DimTotals::default(),
         latency: keeps.then(|| WindowAcc::new(layout.len())),
     };
-    let (from, to) = window_minutes(now_nanos, window);
-    let mut values: HashMap<std::sync::Arc<str>, Acc> = HashMap::new();
+    let mut values: HashMap<std::sync::Arc<str>, ValueAcc> = HashMap::new();
     // Read under the lock, as `collect_range` does: each event open or stored, once.
     let store = store.read();
-    let plan = store.plan(from, to, to - 1);
+    let plan = store.plan(from, to, now_minute);
     store.dims.for_each_planned(dim, &plan, |value, agg| {
         let acc = values.entry(value.clone()).or_insert_with(new);
         acc.totals.merge(&agg.totals);
@@ -390,14 +393,28 @@ pub(crate) fn summary_by(
             }
         });
     }
-    drop(store);
-    let span = Duration::from_nanos(now_nanos.saturating_sub(plan.start * NANOS_PER_MINUTE));
+    (plan.start, values)
+}
+
+/// Per value of dimension `dim`, its statistics over the window of length `window`
+/// ending at `now_nanos`.
+pub(crate) fn summary_by(
+    ctx: (&Registry, &RwLock<Store>, &BucketLayout),
+    dims: &Dimensions,
+    dim: usize,
+    now_nanos: u64,
+    window: Duration,
+) -> BTreeMap<String, Stats> {
+    let (from, to) = window_minutes(now_nanos, window);
+    let (start, values) = dimension_values(ctx, dims, dim, (from, to, to - 1), true);
+    let span = Duration::from_nanos(now_nanos.saturating_sub(start * NANOS_PER_MINUTE));
+    let keeps = Dimensions::keeps_latency(dim);
     values
         .into_iter()
         .map(|(value, acc)| {
             let mut w = acc.latency.unwrap_or_else(|| WindowAcc::new(0));
             w.totals = acc.totals.to_totals();
-            let mut stats = w.stats(layout, span);
+            let mut stats = w.stats(ctx.2, span);
             if !keeps {
                 stats.drop_latency_percentiles();
             }

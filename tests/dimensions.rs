@@ -496,3 +496,74 @@ fn threads_racing_on_new_values_lose_no_count_and_keep_the_cap() {
         THREADS * EACH
     );
 }
+
+#[test]
+fn the_cost_report_breaks_spend_down_by_dimension_with_fallback_rates() {
+    let clock = ManualClock::new(start());
+    let batches = Batches::default();
+    let monitor = monitor(&clock, &batches);
+    let expected = drive(&clock, &monitor, 30);
+    let reports = monitor.reports(Duration::from_secs(3600));
+    let by = &reports.cost.by_dimension;
+    let dims: Vec<&str> = by.iter().map(|d| d.dimension.as_str()).collect();
+    assert_eq!(
+        dims,
+        [
+            "provider",
+            "operation",
+            "requested_model",
+            "team",
+            "feature"
+        ]
+    );
+    for d in by {
+        let total: f64 = d.values.iter().map(|v| v.share).sum();
+        assert!(
+            (total - 1.0).abs() < 1e-9,
+            "{}: shares sum to {total}",
+            d.dimension
+        );
+        assert!(d.values.windows(2).all(|w| w[0].cost_usd >= w[1].cost_usd));
+        for v in &d.values {
+            let e = &expected[&(
+                [
+                    "provider",
+                    "operation",
+                    "requested_model",
+                    "team",
+                    "feature",
+                ]
+                .into_iter()
+                .find(|k| *k == d.dimension)
+                .unwrap(),
+                v.value.clone(),
+            )];
+            assert_eq!(v.selections, e.count);
+            assert_eq!((v.cost_usd * 1e9).round() as u64, e.cost_nano);
+            assert_eq!(v.fallbacks, e.fallbacks);
+            assert!((v.fallback_rate - e.fallbacks as f64 / e.count as f64).abs() < 1e-12);
+            assert_eq!(v.input_tokens, e.input_tokens);
+        }
+    }
+    let requested = by
+        .iter()
+        .find(|d| d.dimension == "requested_model")
+        .unwrap();
+    assert!(requested.values.iter().any(|v| v.fallback_rate > 0.0));
+    // Every rendering carries it.
+    let text = reports.cost.to_string();
+    assert!(text.contains("spend by team:"), "{text}");
+    let tables = reports.cost.to_csv().unwrap();
+    let table = tables.iter().find(|t| t.name == "by_dimension").unwrap();
+    let rows = table.csv.lines().count() - 1;
+    assert_eq!(rows, by.iter().map(|d| d.values.len()).sum::<usize>());
+    assert!(
+        table
+            .csv
+            .starts_with("dimension,value,selections,cost_usd,share,"),
+        "{}",
+        table.csv
+    );
+    #[cfg(feature = "html")]
+    assert!(reports.to_html().contains("Spend by feature"));
+}

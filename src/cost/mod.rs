@@ -32,11 +32,96 @@ mod budget;
 #[cfg(feature = "persist")]
 pub(crate) use budget::SavedBudgets;
 pub use budget::{BudgetEvent, BudgetPeriod, BudgetScope, BudgetStatus};
+
 pub(crate) use budget::{BudgetTracker, project};
 
 use serde::{Deserialize, Serialize};
 
 use crate::summary::{Stats, Summary};
+
+/// One dimension's spend over a report's period, by value: spend by team, by
+/// feature, by provider, and the fallback rate by requested model.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct DimensionSpend {
+    /// The dimension's key.
+    pub dimension: String,
+    /// Its values with selections in the period, costliest first.
+    pub values: Vec<ValueSpend>,
+}
+
+/// One dimension value's spend, in [`DimensionSpend`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct ValueSpend {
+    /// The value (`__other__` for those past the dimension's cap).
+    pub value: String,
+    /// Selections.
+    pub selections: u64,
+    /// Spend in US dollars.
+    pub cost_usd: f64,
+    /// Share of the spend of the selections that set this dimension (0 when nothing
+    /// was spent).
+    pub share: f64,
+    /// Selections served by another model than requested (or marked as fallbacks).
+    pub fallbacks: u64,
+    /// `fallbacks / selections`.
+    pub fallback_rate: f64,
+    /// Failed selections over selections.
+    pub error_rate: f64,
+    /// Input tokens.
+    pub input_tokens: u64,
+    /// Output tokens.
+    pub output_tokens: u64,
+    /// Of the input tokens, those served from the provider's prompt cache.
+    pub cached_input_tokens: u64,
+    /// Of the output tokens, those spent reasoning.
+    pub reasoning_tokens: u64,
+}
+
+impl DimensionSpend {
+    /// From each value's counters.
+    pub(crate) fn new(
+        dimension: &str,
+        values: impl IntoIterator<Item = (String, crate::dimension::DimTotals)>,
+    ) -> Self {
+        let rows: Vec<_> = values.into_iter().filter(|(_, t)| t.count > 0).collect();
+        let total: u64 = rows.iter().map(|(_, t)| t.cost.sum).sum();
+        let mut values: Vec<ValueSpend> = rows
+            .into_iter()
+            .map(|(value, t)| {
+                let n = t.count as f64;
+                ValueSpend {
+                    value,
+                    selections: t.count,
+                    cost_usd: t.cost.sum as f64 / crate::aggregate::COST_SCALE,
+                    share: if total == 0 {
+                        0.0
+                    } else {
+                        t.cost.sum as f64 / total as f64
+                    },
+                    fallbacks: t.fallbacks,
+                    fallback_rate: t.fallbacks as f64 / n,
+                    error_rate: t.errors as f64 / n,
+                    input_tokens: t.input_tokens,
+                    output_tokens: t.output_tokens,
+                    cached_input_tokens: t.cached_input_tokens,
+                    reasoning_tokens: t.reasoning_tokens,
+                }
+            })
+            .collect();
+        values.sort_by(|a, b| {
+            b.cost_usd
+                .total_cmp(&a.cost_usd)
+                .then(b.selections.cmp(&a.selections))
+                .then_with(|| a.value.cmp(&b.value))
+        });
+        Self {
+            dimension: dimension.to_owned(),
+            values,
+        }
+    }
+}
 
 /// One model's share of the spend.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -222,6 +222,35 @@ impl Inner {
     }
 
     /// Both reports over minutes `from..to`.
+    /// Every dimension's spend by value over minutes `from..to`, dimensions without
+    /// selections left out.
+    fn spend_by_dimension(
+        &self,
+        (from, to): (u64, u64),
+        now: u64,
+    ) -> Vec<crate::cost::DimensionSpend> {
+        let ctx = (&self.registry, &self.store, &self.layout);
+        let range = (
+            from,
+            to.min(now / NANOS_PER_MINUTE + 1),
+            now / NANOS_PER_MINUTE,
+        );
+        self.dims
+            .keys()
+            .iter()
+            .enumerate()
+            .filter_map(|(dim, key)| {
+                let (_, values) =
+                    crate::query::dimension_values(ctx, &self.dims, dim, range, false);
+                let values = values
+                    .into_iter()
+                    .map(|(v, acc)| (v.to_string(), acc.totals));
+                let spend = crate::cost::DimensionSpend::new(key, values);
+                (!spend.values.is_empty()).then_some(spend)
+            })
+            .collect()
+    }
+
     pub(crate) fn reports(
         &self,
         (from, to): (u64, u64),
@@ -277,6 +306,7 @@ impl Inner {
             budgets,
             projected_30d_usd: self.projected_30d(now),
             pricing: self.pricing.as_ref().map(|p| p.table()),
+            by_dimension: self.spend_by_dimension((from, to), now),
         };
         Reports {
             performance: PerformanceReport::build(&inputs),

@@ -259,7 +259,11 @@ impl Document {
             cost_charts.push((
                 Chart::BudgetBurn(i),
                 format!(
-                    "{} budget: {} of {} spent ({}), projected {} by the period's end{}.",
+                    "{}{} budget: {} of {} spent ({}), projected {} by the period's end{}.",
+                    match &s.scope {
+                        crate::cost::BudgetScope::Fleet => String::new(),
+                        scope => format!("{scope} "),
+                    },
                     s.period,
                     usd(s.spent_usd),
                     usd(s.limit_usd),
@@ -304,6 +308,38 @@ impl Document {
                 "Not in the spend: selections without a cost of models the price table has no price for: {}.",
                 list.join(", ")
             )));
+        }
+        for d in &c.by_dimension {
+            blocks.push(Block::Heading(format!("Spend by {}", d.dimension)));
+            blocks.push(Block::Table(
+                [
+                    d.dimension.as_str(),
+                    "selections",
+                    "spend",
+                    "share",
+                    "errors",
+                    "fallbacks",
+                    "tokens in / cached",
+                    "tokens out / reasoning",
+                ]
+                .map(String::from)
+                .to_vec(),
+                d.values
+                    .iter()
+                    .map(|v| {
+                        vec![
+                            v.value.clone(),
+                            v.selections.to_string(),
+                            usd(v.cost_usd),
+                            pct(v.share),
+                            pct(v.error_rate),
+                            pct(v.fallback_rate),
+                            format!("{} / {}", v.input_tokens, v.cached_input_tokens),
+                            format!("{} / {}", v.output_tokens, v.reasoning_tokens),
+                        ]
+                    })
+                    .collect(),
+            ));
         }
 
         blocks.push(Block::Heading("Alerts and incidents".into()));

@@ -233,6 +233,12 @@ pub struct CostReport {
     /// the spend above leaves out. Empty without a table.
     #[serde(default)]
     pub unpriced: Vec<UnpricedModel>,
+    /// Spend by every dimension with selections in the period (provider, operation,
+    /// requested model, the declared attributes), each value with its share, tokens,
+    /// error rate and fallback rate: spend by team or feature, fallbacks by requested
+    /// model.
+    #[serde(default)]
+    pub by_dimension: Vec<crate::cost::DimensionSpend>,
 }
 
 /// A model with selections recorded without a cost and no price to give them one.
@@ -310,6 +316,7 @@ pub(crate) struct ReportInputs<'a> {
     pub budgets: Vec<BudgetStatus>,
     pub projected_30d_usd: f64,
     pub pricing: Option<&'a crate::pricing::Pricing>,
+    pub by_dimension: Vec<crate::cost::DimensionSpend>,
 }
 
 fn bottlenecks(summary: &Summary, config: &Config) -> Vec<Bottleneck> {
@@ -444,6 +451,7 @@ impl CostReport {
                     })
                     .collect()
             }),
+            by_dimension: i.by_dimension.clone(),
         }
     }
 }

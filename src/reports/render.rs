@@ -277,7 +277,8 @@ impl CostReport {
     }
 
     /// One CSV table per section: `summary`, `trend`, `models`, `savings`, `budgets`,
-    /// `unpriced`, `recommendations`, `evidence`.
+    /// `unpriced`, `by_dimension` (one row per dimension value), `recommendations`,
+    /// `evidence`.
     ///
     /// # Errors
     ///
@@ -294,6 +295,21 @@ impl CostReport {
             projected_30d_usd: f64,
             spend_trend_per_interval: Option<f64>,
             spend_trend_t: Option<f64>,
+        }
+        #[derive(Serialize)]
+        struct DimensionRow<'a> {
+            dimension: &'a str,
+            value: &'a str,
+            selections: u64,
+            cost_usd: f64,
+            share: f64,
+            fallbacks: u64,
+            fallback_rate: f64,
+            error_rate: f64,
+            input_tokens: u64,
+            output_tokens: u64,
+            cached_input_tokens: u64,
+            reasoning_tokens: u64,
         }
         let [recs, evidence] = recommendation_tables(&self.recommendations)?;
         Ok(vec![
@@ -319,6 +335,25 @@ impl CostReport {
             table("savings", [&self.savings])?,
             table("budgets", &self.budgets)?,
             table("unpriced", &self.unpriced)?,
+            table(
+                "by_dimension",
+                self.by_dimension.iter().flat_map(|d| {
+                    d.values.iter().map(move |v| DimensionRow {
+                        dimension: &d.dimension,
+                        value: &v.value,
+                        selections: v.selections,
+                        cost_usd: v.cost_usd,
+                        share: v.share,
+                        fallbacks: v.fallbacks,
+                        fallback_rate: v.fallback_rate,
+                        error_rate: v.error_rate,
+                        input_tokens: v.input_tokens,
+                        output_tokens: v.output_tokens,
+                        cached_input_tokens: v.cached_input_tokens,
+                        reasoning_tokens: v.reasoning_tokens,
+                    })
+                }),
+            )?,
             recs,
             evidence,
         ])
@@ -533,10 +568,29 @@ impl fmt::Display for CostReport {
             "projected spend, next 30 days: ${:.2}",
             self.projected_30d_usd
         )?;
+        for d in &self.by_dimension {
+            writeln!(f, "spend by {}:", d.dimension)?;
+            for v in &d.values {
+                writeln!(
+                    f,
+                    "  {:<20} {:>10.2} {:>6.1}% {:>8} sel, {:>5.1}% errors, {:>5.1}% fallbacks",
+                    v.value,
+                    v.cost_usd,
+                    v.share * 100.0,
+                    v.selections,
+                    v.error_rate * 100.0,
+                    v.fallback_rate * 100.0,
+                )?;
+            }
+        }
         for b in &self.budgets {
+            let whose = match &b.scope {
+                crate::cost::BudgetScope::Fleet => String::new(),
+                scope => format!("{scope} "),
+            };
             writeln!(
                 f,
-                "{} budget ${:.2}: {:.1}% used, projected ${:.2} ({:.1}%){}",
+                "{whose}{} budget ${:.2}: {:.1}% used, projected ${:.2} ({:.1}%){}",
                 b.period,
                 b.limit_usd,
                 b.used * 100.0,
