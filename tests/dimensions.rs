@@ -567,3 +567,101 @@ fn the_cost_report_breaks_spend_down_by_dimension_with_fallback_rates() {
     #[cfg(feature = "html")]
     assert!(reports.to_html().contains("Spend by feature"));
 }
+
+#[test]
+fn a_rule_per_provider_fires_for_the_failing_provider_only_and_resolves() {
+    use modelmeter::{AlertEventKind, Metric, Scope, Severity, ThresholdRule};
+    let clock = ManualClock::new(start());
+    let batches = Batches::default();
+    let rule = ThresholdRule::new("provider_errors", Metric::ErrorRate, 0.05, 0.10)
+        .per_dimension("provider");
+    let monitor = Monitor::builder()
+        .clock(clock.clone())
+        .background(false)
+        .rule(rule)
+        .exporter(batches.clone())
+        .build()
+        .unwrap();
+    // Both providers serve all three models; "flaky" fails one in five, "steady" one in
+    // a hundred, so every model's error rate sits near 10%, on the line, while the
+    // providers differ clearly.
+    let run = |minutes: u64, flaky_fails: u64| {
+        for _ in 0..minutes {
+            let minute_start = modelmeter::Clock::now(&clock);
+            for i in 0..100u64 {
+                clock.set(minute_start + Duration::from_millis(i * 590));
+                let (provider, error) = if i % 2 == 0 {
+                    ("flaky", flaky_fails > 0 && (i / 2) % flaky_fails == 0)
+                } else {
+                    ("steady", (i / 2) % 100 == 7)
+                };
+                let s = Selection::new(MODELS[(i % 3) as usize], Duration::from_millis(200))
+                    .provider(provider)
+                    .error(error);
+                monitor.record_selection(&s).unwrap();
+            }
+            clock.set(minute_start + Duration::from_secs(60));
+            monitor.tick();
+        }
+    };
+    run(15, 5);
+    let events = |batches: &Batches| -> Vec<_> {
+        batches
+            .flat(|b| &b.alerts)
+            .into_iter()
+            .filter(|e| e.rule_id == "provider_errors")
+            .collect()
+    };
+    let fired = events(&batches);
+    assert!(!fired.is_empty(), "nothing fired");
+    assert!(
+        fired
+            .iter()
+            .all(|e| e.scope == Scope::dimension("provider", "flaky")),
+        "{fired:?}"
+    );
+    assert!(
+        fired
+            .iter()
+            .any(|e| e.kind == AlertEventKind::Firing && e.severity == Severity::Critical)
+    );
+    assert!(
+        monitor
+            .active_alerts()
+            .iter()
+            .any(|a| a.scope == Scope::dimension("provider", "flaky"))
+    );
+    // The provider recovers: the alert resolves, and "steady" never fired.
+    run(60, 0);
+    let all = events(&batches);
+    assert!(
+        all.iter().any(|e| e.kind == AlertEventKind::Resolved),
+        "{all:?}"
+    );
+    assert!(
+        all.iter()
+            .all(|e| e.scope == Scope::dimension("provider", "flaky"))
+    );
+    assert!(
+        !monitor
+            .active_alerts()
+            .iter()
+            .any(|a| a.rule_id == "provider_errors")
+    );
+}
+
+#[test]
+fn a_rule_per_dimension_judges_rates_only() {
+    use modelmeter::{Metric, ThresholdRule};
+    let rule = ThresholdRule::new("team_latency", Metric::LatencyP95, 3000.0, 5000.0)
+        .per_dimension("team");
+    let err = Monitor::builder()
+        .rule(rule)
+        .background(false)
+        .build()
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("rules.team_latency.per_dimension"),
+        "{err}"
+    );
+}

@@ -366,7 +366,8 @@ impl Inner {
         let sealed = !buckets.is_empty();
         let mut batch = ExportBatch::new(crate::clock::from_unix_nanos(now), buckets, Vec::new());
         batch.dimension_buckets = dimension_buckets;
-        (batch.alerts, batch.incidents) = self.evaluate(&mut state.rules, now, &batch.buckets);
+        let minutes = (&batch.buckets[..], &batch.dimension_buckets[..]);
+        (batch.alerts, batch.incidents) = self.evaluate(&mut state.rules, now, minutes);
         batch.recommendations = self.optimize_if_due(now);
         if sealed {
             batch.budget_events = self.check_budgets(now);
@@ -456,7 +457,10 @@ impl Inner {
         &self,
         rules: &mut [GuardedRule],
         now: u64,
-        sealed: &[crate::bucket::MinuteBucket],
+        (sealed, sealed_dimensions): (
+            &[crate::bucket::MinuteBucket],
+            &[crate::dimension::DimensionBucket],
+        ),
     ) -> (Vec<AlertEvent>, Vec<IncidentEvent>) {
         let mut events = Vec::new();
         if rules.is_empty() {
@@ -464,13 +468,30 @@ impl Inner {
         }
         let at = crate::clock::from_unix_nanos(now);
         let mut disabled = Vec::new();
-        // (rule index, windows, policy) of every enabled rule that answered.
+        // (rule index, windows, policy) of every enabled rule that answered, and the
+        // (dimension, window) pairs they read.
         let mut asked = Vec::with_capacity(rules.len());
+        let mut dimension_windows = std::collections::BTreeSet::new();
         for (i, rule) in rules.iter_mut().enumerate().filter(|(_, r)| !r.disabled) {
-            match crate::isolate::catch(|| (rule.rule.windows(), rule.rule.policy())) {
-                Ok((ws, policy)) => asked.push((i, ws, policy)),
+            let r = &rule.rule;
+            match crate::isolate::catch(|| (r.windows(), r.policy(), r.dimensions())) {
+                Ok((ws, policy, dims)) => {
+                    for d in dims {
+                        dimension_windows.extend(ws.iter().map(|w| (d.clone(), *w)));
+                    }
+                    asked.push((i, ws, policy));
+                }
                 Err(message) => self.rule_panicked(rule, message, &mut disabled),
             }
+        }
+        let mut dimensions = crate::rules::DimensionWindows::new();
+        for (d, w) in dimension_windows {
+            let Some(dim) = self.dims.index(&d) else {
+                continue;
+            };
+            let ctx = (&self.registry, &self.store, &self.layout);
+            let by = crate::query::summary_by(ctx, &self.dims, dim, now, w);
+            dimensions.insert((d, w), by);
         }
         let mut windows = std::collections::BTreeMap::new();
         let mut latency = std::collections::BTreeMap::new();
@@ -496,6 +517,8 @@ impl Inner {
             layout: &self.layout,
             sealed,
             reference: self.config.cost.reference_model.as_deref(),
+            dimensions: &dimensions,
+            sealed_dimensions,
         };
         let mut alerts = self.alerts.lock();
         for (i, _, policy) in asked {

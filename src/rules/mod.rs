@@ -23,6 +23,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::bucket::MinuteBucket;
 use crate::config::Config;
+use crate::dimension::DimensionBucket;
 use crate::error::ConfigError;
 use crate::hdr::BucketLayout;
 pub(crate) use crate::query::WindowLatency;
@@ -55,7 +56,8 @@ pub enum Severity {
 
 crate::names::serde_names!(Severity { Warning => "warning", Critical => "critical" });
 
-/// What an alert is about: the whole fleet, or one model.
+/// What an alert is about: the whole fleet, one model, or one value of a dimension
+/// (a provider, a team; see [`crate::dimension`]).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Scope {
@@ -63,12 +65,27 @@ pub enum Scope {
     Overall,
     /// One model, by id.
     Model(String),
+    /// The selections with one value of one dimension, across models.
+    Dimension {
+        /// The dimension's key (`provider`, or a declared attribute).
+        dimension: String,
+        /// The value.
+        value: String,
+    },
 }
 
 impl Scope {
     /// The scope of one model.
     pub fn model(id: impl Into<String>) -> Self {
         Scope::Model(id.into())
+    }
+
+    /// One value of one dimension.
+    pub fn dimension(dimension: impl Into<String>, value: impl Into<String>) -> Self {
+        Scope::Dimension {
+            dimension: dimension.into(),
+            value: value.into(),
+        }
     }
 }
 
@@ -77,6 +94,7 @@ impl fmt::Display for Scope {
         match self {
             Scope::Overall => f.write_str("overall"),
             Scope::Model(m) => write!(f, "model {m}"),
+            Scope::Dimension { dimension, value } => write!(f, "{dimension} {value}"),
         }
     }
 }
@@ -236,7 +254,15 @@ pub struct RuleView<'a> {
     pub(crate) sealed: &'a [MinuteBucket],
     /// `cost.referenceModel`, for cost efficiency.
     pub(crate) reference: Option<&'a str>,
+    /// Per (dimension, window) the rules asked for ([`Rule::dimensions`]), each
+    /// value's statistics.
+    pub(crate) dimensions: &'a DimensionWindows,
+    /// The dimension minutes sealed at this tick.
+    pub(crate) sealed_dimensions: &'a [DimensionBucket],
 }
+
+/// Per (dimension, window), each value's statistics.
+pub(crate) type DimensionWindows = BTreeMap<(String, Duration), BTreeMap<String, Stats>>;
 
 impl<'a> RuleView<'a> {
     /// The time of the evaluation.
@@ -279,6 +305,8 @@ impl<'a> RuleView<'a> {
         let counts = match scope {
             Scope::Overall => &w.overall,
             Scope::Model(m) => w.models.get(m)?,
+            // No tail counts are kept per dimension value.
+            Scope::Dimension { .. } => return None,
         };
         Some(counts.count_above(self.layout.index_of(line)))
     }
@@ -292,11 +320,37 @@ impl<'a> RuleView<'a> {
 
     /// The statistics of `scope` over `window`, if it had traffic.
     pub fn stats(&self, window: Duration, scope: &Scope) -> Option<&'a Stats> {
+        if let Scope::Dimension { dimension, value } = scope {
+            return self
+                .dimensions
+                .get(&(dimension.clone(), window))?
+                .get(value);
+        }
         let summary = self.window(window)?;
         match scope {
             Scope::Overall => Some(&summary.overview),
             Scope::Model(m) => summary.models.get(m),
+            Scope::Dimension { .. } => None,
         }
+    }
+
+    /// Each value of `dimension` with traffic in `window`, if the rule asked for the
+    /// dimension in [`Rule::dimensions`] and for the window in [`Rule::windows`]:
+    /// statistics as [`Monitor::summary_by`](crate::Monitor::summary_by) gives them.
+    pub fn dimension(
+        &self,
+        dimension: &str,
+        window: Duration,
+    ) -> impl Iterator<Item = (&'a str, &'a Stats)> + 'a {
+        self.dimensions
+            .get(&(dimension.to_owned(), window))
+            .into_iter()
+            .flat_map(|m| m.iter().map(|(k, v)| (k.as_str(), v)))
+    }
+
+    /// The dimension minutes sealed at this tick (the buckets exporters receive).
+    pub fn sealed_dimensions(&self) -> &'a [DimensionBucket] {
+        self.sealed_dimensions
     }
 }
 
@@ -327,6 +381,13 @@ pub trait Rule: Send + Sync + 'static {
     /// The windows [`evaluate`](Self::evaluate) reads; by default [`DEFAULT_WINDOW`].
     fn windows(&self) -> Vec<Duration> {
         vec![DEFAULT_WINDOW]
+    }
+
+    /// The dimensions [`evaluate`](Self::evaluate) reads through
+    /// [`RuleView::dimension`], each over every window of
+    /// [`windows`](Self::windows); by default none.
+    fn dimensions(&self) -> Vec<String> {
+        Vec::new()
     }
 
     /// The timing of this rule's alerts.
@@ -383,6 +444,9 @@ impl<R: Rule + ?Sized> Rule for Box<R> {
     }
     fn windows(&self) -> Vec<Duration> {
         (**self).windows()
+    }
+    fn dimensions(&self) -> Vec<String> {
+        (**self).dimensions()
     }
     fn policy(&self) -> AlertPolicy {
         (**self).policy()

@@ -93,6 +93,8 @@ pub struct ThresholdRule {
     wilson_z: f64,
     clear_z: Option<f64>,
     scope: RuleScope,
+    /// Judge each value of this dimension instead of models or the fleet.
+    dimension: Option<String>,
     policy: AlertPolicy,
     scopes: HashMap<Scope, ScopeState, foldhash::fast::RandomState>,
 }
@@ -133,6 +135,7 @@ impl ThresholdRule {
             wilson_z: crate::config::DEFAULT_Z,
             clear_z: None,
             scope: RuleScope::PerModel,
+            dimension: None,
             policy: AlertPolicy::default(),
             scopes: HashMap::default(),
         }
@@ -192,6 +195,26 @@ impl ThresholdRule {
         self
     }
 
+    /// Judges each value of `dimension` (`"provider"`, or a declared attribute such as
+    /// `"team"`) on its own, across models, instead of the models or the fleet: the
+    /// error rate per provider, the cache hit rate per team. Alerts carry
+    /// [`Scope::Dimension`]. Dimension values keep counts, not latency tails, so only
+    /// [`Metric::ErrorRate`] and [`Metric::CacheHitRate`] can be judged this way
+    /// ([`validate`](Rule::validate) refuses the others).
+    ///
+    /// ```
+    /// use modelmeter::{Metric, Monitor, ThresholdRule};
+    ///
+    /// let rule = ThresholdRule::new("provider_errors", Metric::ErrorRate, 0.05, 0.10)
+    ///     .per_dimension("provider");
+    /// let monitor = Monitor::builder().rule(rule).background(false).build()?;
+    /// # Ok::<(), modelmeter::ConfigError>(())
+    /// ```
+    pub fn per_dimension(mut self, dimension: impl Into<String>) -> Self {
+        self.dimension = Some(dimension.into());
+        self
+    }
+
     /// The whole alert timing at once.
     pub fn policy(mut self, policy: AlertPolicy) -> Self {
         self.policy = policy;
@@ -228,9 +251,25 @@ impl ThresholdRule {
     }
 
     fn judges(&self, scope: &Scope) -> bool {
-        match scope {
-            Scope::Overall => matches!(self.scope, RuleScope::Overall | RuleScope::Both),
-            Scope::Model(_) => matches!(self.scope, RuleScope::PerModel | RuleScope::Both),
+        match (scope, &self.dimension) {
+            (Scope::Dimension { dimension, .. }, Some(d)) => dimension == d,
+            (_, Some(_)) | (Scope::Dimension { .. }, None) => false,
+            (Scope::Overall, None) => matches!(self.scope, RuleScope::Overall | RuleScope::Both),
+            (Scope::Model(_), None) => {
+                matches!(self.scope, RuleScope::PerModel | RuleScope::Both)
+            }
+        }
+    }
+
+    /// The tally of one sealed minute of a dimension value (a rate metric).
+    fn dimension_tally(&self, b: &crate::dimension::DimensionBucket) -> Tally {
+        let x = match self.metric {
+            Metric::CacheHitRate => b.cache_hits,
+            _ => b.errors,
+        };
+        Tally {
+            n: b.count as f64,
+            x: [x as f64; 3],
         }
     }
 
@@ -449,6 +488,18 @@ impl ThresholdRule {
 
     /// Adds this tick's sealed minutes to the rings of the scopes they belong to.
     fn learn(&mut self, view: &RuleView<'_>) {
+        if let Some(dimension) = self.dimension.clone() {
+            let (now, minutes) = (view.now(), self.ring_minutes());
+            for b in view.sealed_dimensions() {
+                if b.dimension == dimension && !self.evidence_windows.is_empty() {
+                    let minute = crate::clock::to_unix_nanos(b.start) / 60_000_000_000;
+                    let t = self.dimension_tally(b);
+                    let scope = Scope::dimension(&b.dimension, &b.value);
+                    self.state(scope, minutes).ring.add(minute, &t, now);
+                }
+            }
+            return;
+        }
         if view.sealed().is_empty() {
             return;
         }
@@ -644,15 +695,26 @@ impl Rule for ThresholdRule {
         self.policy
     }
 
+    fn dimensions(&self) -> Vec<String> {
+        self.dimension.iter().cloned().collect()
+    }
+
     fn evaluate(&mut self, view: &RuleView<'_>) -> Vec<Finding> {
         self.learn(view);
         let mut out = Vec::new();
+        if let Some(d) = &self.dimension {
+            let values: Vec<_> = view.dimension(d, self.window).collect();
+            let d = d.clone();
+            for (value, s) in values {
+                out.push(self.judge(view, Scope::dimension(&d, value), s));
+            }
+        }
         if self.judges(&Scope::Overall) {
             if let Some(s) = view.overall(self.window).filter(|s| s.count > 0) {
                 out.push(self.judge(view, Scope::Overall, s));
             }
         }
-        if matches!(self.scope, RuleScope::PerModel | RuleScope::Both) {
+        if self.dimension.is_none() && matches!(self.scope, RuleScope::PerModel | RuleScope::Both) {
             for (model, s) in view.models(self.window) {
                 out.push(self.judge(view, Scope::model(model), s));
             }
@@ -727,6 +789,15 @@ impl Rule for ThresholdRule {
                 crate::names::duration(*w),
                 "each must be between one minute and 24 hours",
             ));
+        }
+        if let Some(d) = &self.dimension {
+            if !matches!(self.metric, Metric::ErrorRate | Metric::CacheHitRate) {
+                return Err(ConfigError::invalid(
+                    &field("per_dimension"),
+                    d,
+                    "only errorRate and cacheHitRate can be judged per dimension value",
+                ));
+            }
         }
         for (name, z) in [("wilson_z", Some(self.wilson_z)), ("clear_z", self.clear_z)] {
             if let Some(z) = z.filter(|z| !z.is_finite() || *z < 0.0) {
