@@ -841,6 +841,7 @@ mod tests {
         };
         let windows = BTreeMap::from([(DEFAULT_WINDOW, summary)]);
         let latency = BTreeMap::new();
+        let dimensions = BTreeMap::new();
         let view = RuleView {
             now: SystemTime::UNIX_EPOCH,
             windows: &windows,
@@ -848,6 +849,8 @@ mod tests {
             layout: &layout,
             sealed: &[],
             reference: None,
+            dimensions: &dimensions,
+            sealed_dimensions: &[],
         };
         let stats = view.overall(DEFAULT_WINDOW).unwrap();
         r.judge(&view, Scope::Overall, stats)
