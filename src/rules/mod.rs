@@ -60,6 +60,7 @@ crate::names::serde_names!(Severity { Warning => "warning", Critical => "critica
 /// (a provider, a team; see [`crate::dimension`]).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
+#[non_exhaustive]
 pub enum Scope {
     /// All models together.
     Overall,

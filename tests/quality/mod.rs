@@ -244,7 +244,8 @@ impl Scenario {
                 .models
                 .iter()
                 .all(|m| m.change.start().is_none_or(|at| t < at)),
-            Scope::Model(_) => self.quiet(scope, t),
+            // Models (the scenarios set no dimensions).
+            _ => self.quiet(scope, t),
         }
     }
 
