@@ -202,6 +202,10 @@ pub(crate) struct Totals {
     pub satisfaction: SumCount,
     pub input_tokens: u64,
     pub output_tokens: u64,
+    /// Of the input tokens, those served from the provider's prompt cache.
+    pub cached_input_tokens: u64,
+    /// Of the output tokens, those spent reasoning.
+    pub reasoning_tokens: u64,
     /// Cost of the cache hits alone, so hits and misses can be priced apart.
     pub hit_cost: SumCount,
     /// Latency sum of the cache hits alone.
@@ -234,6 +238,8 @@ impl Default for Totals {
             satisfaction: SumCount::default(),
             input_tokens: 0,
             output_tokens: 0,
+            cached_input_tokens: 0,
+            reasoning_tokens: 0,
             hit_cost: SumCount::default(),
             hit_latency_sum_us: 0,
             error_kinds: KindCounts::default(),
@@ -260,6 +266,10 @@ impl Totals {
         self.satisfaction.add(e.satisfaction);
         self.input_tokens = self.input_tokens.saturating_add(e.input_tokens);
         self.output_tokens = self.output_tokens.saturating_add(e.output_tokens);
+        self.cached_input_tokens = self
+            .cached_input_tokens
+            .saturating_add(e.cached_input_tokens);
+        self.reasoning_tokens = self.reasoning_tokens.saturating_add(e.reasoning_tokens);
         let hit = u64::from(e.cache_hit);
         self.hit_cost.add((e.cost.0 * hit, e.cost.1 * hit));
         self.hit_latency_sum_us = self.hit_latency_sum_us.saturating_add(e.latency_us * hit);
@@ -294,6 +304,10 @@ impl Totals {
         self.satisfaction.merge(&o.satisfaction);
         self.input_tokens = self.input_tokens.saturating_add(o.input_tokens);
         self.output_tokens = self.output_tokens.saturating_add(o.output_tokens);
+        self.cached_input_tokens = self
+            .cached_input_tokens
+            .saturating_add(o.cached_input_tokens);
+        self.reasoning_tokens = self.reasoning_tokens.saturating_add(o.reasoning_tokens);
         self.hit_cost.merge(&o.hit_cost);
         self.hit_latency_sum_us = self.hit_latency_sum_us.saturating_add(o.hit_latency_sum_us);
         self.error_kinds.merge(&o.error_kinds);

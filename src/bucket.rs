@@ -53,6 +53,12 @@ pub struct MinuteBucket {
     pub input_tokens: u64,
     /// Output tokens.
     pub output_tokens: u64,
+    /// Of the input tokens, those served from the provider's prompt cache.
+    #[serde(default)]
+    pub cached_input_tokens: u64,
+    /// Of the output tokens, those spent reasoning.
+    #[serde(default)]
+    pub reasoning_tokens: u64,
     /// Selections by token-usage bucket (OpenTelemetry GenAI bounds), for the
     /// selections that reported tokens.
     pub token_usage: TokenUsage,
@@ -163,6 +169,8 @@ impl MinuteBucket {
             complexity_count: t.complexity.count,
             input_tokens: t.input_tokens,
             output_tokens: t.output_tokens,
+            cached_input_tokens: t.cached_input_tokens,
+            reasoning_tokens: t.reasoning_tokens,
             token_usage,
             latency_min: Duration::from_micros(if t.count == 0 { 0 } else { t.latency_min_us }),
             latency_max: Duration::from_micros(t.latency_max_us),

@@ -65,6 +65,13 @@ pub struct SnapshotModel {
     pub input_tokens: u64,
     /// Output tokens.
     pub output_tokens: u64,
+    /// Of the input tokens, those served from the prompt cache (absent in older
+    /// snapshots: 0).
+    #[serde(default)]
+    pub cached_input_tokens: u64,
+    /// Of the output tokens, those spent reasoning (absent in older snapshots: 0).
+    #[serde(default)]
+    pub reasoning_tokens: u64,
     /// Exact latency sum, minimum and maximum, in microseconds.
     pub latency_sum_us: u64,
     /// Fastest selection, µs.
@@ -373,6 +380,8 @@ impl SnapshotModel {
             complexity_count: t.complexity.count,
             input_tokens: t.input_tokens,
             output_tokens: t.output_tokens,
+            cached_input_tokens: t.cached_input_tokens,
+            reasoning_tokens: t.reasoning_tokens,
             latency_sum_us: t.latency_sum_us,
             latency_min_us: t.latency_min_us,
             latency_max_us: t.latency_max_us,
@@ -485,6 +494,8 @@ impl SnapshotModel {
             satisfaction: sc(self.satisfaction_micros, self.satisfaction_count),
             input_tokens: self.input_tokens,
             output_tokens: self.output_tokens,
+            cached_input_tokens: self.cached_input_tokens,
+            reasoning_tokens: self.reasoning_tokens,
             hit_cost: sc(self.hit_cost_nano_usd, self.hit_cost_count),
             hit_latency_sum_us: self.hit_latency_sum_us,
             error_kinds: {

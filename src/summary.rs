@@ -147,6 +147,12 @@ pub struct Stats {
     pub input_tokens: u64,
     /// Output tokens.
     pub output_tokens: u64,
+    /// Of the input tokens, those served from the provider's prompt cache
+    /// ([`Selection::cached_input_tokens`](crate::Selection::cached_input_tokens)).
+    pub cached_input_tokens: u64,
+    /// Of the output tokens, those spent reasoning
+    /// ([`Selection::reasoning_tokens`](crate::Selection::reasoning_tokens)).
+    pub reasoning_tokens: u64,
     /// Mean cost of the cache hits that reported a cost.
     pub cache_hit_mean_cost_usd: Option<f64>,
     /// Mean cost of the cache misses that reported a cost.
@@ -425,6 +431,8 @@ impl WindowAcc {
             cost_efficiency: None,
             input_tokens: t.input_tokens,
             output_tokens: t.output_tokens,
+            cached_input_tokens: t.cached_input_tokens,
+            reasoning_tokens: t.reasoning_tokens,
             cache_hit_mean_cost_usd: t.hit_cost.mean(crate::aggregate::COST_SCALE),
             cache_miss_mean_cost_usd: crate::aggregate::SumCount {
                 sum: t.cost.sum.saturating_sub(t.hit_cost.sum),

@@ -292,3 +292,48 @@ fn the_cost_report_names_what_it_could_not_price() {
     let reports = monitor.reports(Duration::from_secs(3600));
     assert!(reports.to_html().contains("house-model (3 selections)"));
 }
+
+#[test]
+fn cached_and_reasoning_tokens_reach_summaries_buckets_and_exporters() {
+    use modelmeter::{ManualClock, Monitor, Selection};
+    let start = std::time::UNIX_EPOCH + Duration::from_secs(1_795_392_000);
+    let clock = ManualClock::new(start);
+    let batches = std::sync::Arc::new(parking_lot::Mutex::new(Vec::new()));
+    #[derive(Clone)]
+    struct Keep(std::sync::Arc<parking_lot::Mutex<Vec<modelmeter::MinuteBucket>>>);
+    impl modelmeter::Exporter for Keep {
+        fn export(&mut self, b: &modelmeter::ExportBatch) -> Result<(), modelmeter::ExportError> {
+            self.0.lock().extend(b.buckets.iter().cloned());
+            Ok(())
+        }
+    }
+    let monitor = Monitor::builder()
+        .clock(clock.clone())
+        .background(false)
+        .exporter(Keep(batches.clone()))
+        .build()
+        .unwrap();
+    for (cached, reasoning) in [(100, 20), (300, 0), (0, 50)] {
+        let s = Selection::new("o1", Duration::from_millis(900))
+            .tokens(1000, 200)
+            .cached_input_tokens(cached)
+            .reasoning_tokens(reasoning);
+        monitor.record_selection(&s).unwrap();
+    }
+    let stats = &monitor.summary(Duration::from_secs(60)).models["o1"];
+    assert_eq!((stats.input_tokens, stats.cached_input_tokens), (3000, 400));
+    assert_eq!((stats.output_tokens, stats.reasoning_tokens), (600, 70));
+    let text = monitor.render_prometheus();
+    assert!(
+        text.contains("modelmeter_cached_input_tokens_total{gen_ai_request_model=\"o1\"} 400"),
+        "{text}"
+    );
+    assert!(text.contains("modelmeter_reasoning_tokens_total{gen_ai_request_model=\"o1\"} 70"));
+    monitor.flush();
+    let buckets = batches.lock();
+    assert_eq!(
+        buckets.iter().map(|b| b.cached_input_tokens).sum::<u64>(),
+        400
+    );
+    assert_eq!(buckets.iter().map(|b| b.reasoning_tokens).sum::<u64>(), 70);
+}

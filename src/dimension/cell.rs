@@ -92,6 +92,8 @@ impl DimTotals {
             latency_max_us: self.latency_max_us,
             input_tokens: self.input_tokens,
             output_tokens: self.output_tokens,
+            cached_input_tokens: self.cached_input_tokens,
+            reasoning_tokens: self.reasoning_tokens,
             fallbacks: self.fallbacks,
             ..Totals::default()
         }

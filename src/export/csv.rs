@@ -54,6 +54,8 @@ struct Row<'a> {
     tpot_p50_ms: Option<f64>,
     tpot_p95_ms: Option<f64>,
     feedback: u64,
+    cached_input_tokens: u64,
+    reasoning_tokens: u64,
 }
 
 impl<'a> Row<'a> {
@@ -108,6 +110,8 @@ impl<'a> Row<'a> {
             tpot_p50_ms: timing(tpot, 0.5),
             tpot_p95_ms: timing(tpot, 0.95),
             feedback: b.feedback,
+            cached_input_tokens: b.cached_input_tokens,
+            reasoning_tokens: b.reasoning_tokens,
         }
     }
 }

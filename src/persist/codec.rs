@@ -1,12 +1,13 @@
 //! The at-rest form of a stored bucket and of an hour's band counters.
 //!
-//! A bucket (format 2) is a format byte, its 30 counters as little-endian `u64`s, its
+//! A bucket (format 3) is a format byte, its 30 counters as little-endian `u64`s, its
 //! latency counts in their compact form (varint pairs) behind a varint length, a byte
 //! saying whether streaming timings follow (two timings of 4 `u64`s and two
-//! length-prefixed compact counts), and the named scores (a varint count, then each
-//! name's length and bytes, sum and count). Format 1, written before error kinds,
-//! streaming and feedback existed, is its 19 counters and the latency counts, and still
-//! reads (its errors count as `Other`).
+//! length-prefixed compact counts), the named scores (a varint count, then each
+//! name's length and bytes, sum and count), and the cached-input and reasoning tokens
+//! (two `u64`s). Format 2 is the same without the last two and reads with them zero;
+//! format 1, written before error kinds, streaming and feedback existed, is its 19
+//! counters and the latency counts, and still reads (its errors count as `Other`).
 //!
 //! Decoding checks everything it reads, so a store damaged in a way its checksums
 //! missed is refused, never trusted: counts must be well-formed varints, in increasing
@@ -22,7 +23,9 @@ use crate::feedback::Scores;
 use crate::hdr::CompactCounts;
 use crate::stream::{StreamAgg, Timing};
 
-const FORMAT: u8 = 2;
+const FORMAT: u8 = 3;
+/// The bucket format before cached-input and reasoning tokens.
+const FORMAT_2: u8 = 2;
 /// The bucket format before error kinds, streaming and feedback.
 const FORMAT_1: u8 = 1;
 /// The band counters' format, unchanged since the first.
@@ -154,6 +157,8 @@ pub(crate) fn encode_bucket(a: &Aggregate) -> Vec<u8> {
         put_bytes(&mut out, name.as_bytes());
         put_sum(&mut out, sum);
     }
+    put(&mut out, t.cached_input_tokens);
+    put(&mut out, t.reasoning_tokens);
     out
 }
 
@@ -196,7 +201,7 @@ fn decode_counts(
 /// Decodes a bucket whose latency counts must fit a layout of `buckets` buckets.
 pub(crate) fn decode_bucket(bytes: &[u8], buckets: usize) -> Result<Aggregate, String> {
     let (&format, rest) = bytes.split_first().ok_or("an empty bucket")?;
-    if format != FORMAT && format != FORMAT_1 {
+    if ![FORMAT, FORMAT_2, FORMAT_1].contains(&format) {
         return Err(format!("bucket format {format}, expected {FORMAT}"));
     }
     let mut r = Reader(rest);
@@ -309,6 +314,15 @@ pub(crate) fn decode_bucket(bytes: &[u8], buckets: usize) -> Result<Aggregate, S
         let name: Arc<str> = name.into();
         scores.add(&name, r.sum()?);
     }
+    if format == FORMAT {
+        totals.cached_input_tokens = r.u64()?;
+        totals.reasoning_tokens = r.u64()?;
+        if totals.cached_input_tokens > totals.input_tokens
+            || totals.reasoning_tokens > totals.output_tokens
+        {
+            return Err("cached or reasoning tokens exceed their whole".into());
+        }
+    }
     if !r.0.is_empty() {
         return Err("the bucket runs long".into());
     }
@@ -376,6 +390,8 @@ mod tests {
         totals.error_kinds.0[1] = 1;
         totals.streaming = 3;
         totals.feedback = 2;
+        (totals.input_tokens, totals.cached_input_tokens) = (100, 40);
+        (totals.output_tokens, totals.reasoning_tokens) = (50, 10);
         let timing = |count| Timing {
             count,
             sum_us: 90,
@@ -427,6 +443,26 @@ mod tests {
         assert_eq!(read.totals.count, 7);
         assert_eq!(read.totals.error_kinds.0[crate::ErrorKind::Other.slot()], 1);
         assert_eq!((read.stream, read.latency), (None, a.latency));
+    }
+
+    #[test]
+    fn format_2_buckets_read_without_cached_or_reasoning_tokens() {
+        let a = bucket();
+        let mut v2 = encode_bucket(&a);
+        v2[0] = FORMAT_2;
+        v2.truncate(v2.len() - 16);
+        let read = decode_bucket(&v2, 2_000).unwrap();
+        assert_eq!(
+            (
+                read.totals.cached_input_tokens,
+                read.totals.reasoning_tokens
+            ),
+            (0, 0)
+        );
+        assert_eq!(read.totals.input_tokens, 100);
+        let mut bad = a.clone();
+        bad.totals.cached_input_tokens = 101;
+        assert!(decode_bucket(&encode_bucket(&bad), 2_000).is_err());
     }
 
     #[test]

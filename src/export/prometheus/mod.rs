@@ -127,7 +127,16 @@ impl ExpositionFormat {
 /// | `modelmeter_fallbacks_total` | counter | selections that fell back from another model |
 /// | `modelmeter_cache_hits_total` | counter | cache hits |
 /// | `modelmeter_cost_usd_total` | counter | spend in US dollars |
+/// | `modelmeter_cached_input_tokens_total` | counter | input tokens served from the provider's prompt cache |
+/// | `modelmeter_reasoning_tokens_total` | counter | output tokens spent reasoning |
 /// | `modelmeter_latency_seconds` | summary | opt-in (`prometheus.latencySummary`): p50, p90, p95, p99 of the last 5 sealed minutes; **per instance only**: quantiles cannot be summed or averaged across instances, use the histogram for a fleet |
+///
+/// Per dimension (provider, operation, requested model, each declared attribute; the
+/// label is the dimension's key, its values bounded by the dimension's cap):
+/// `modelmeter_<key>_selections_total`, `_errors_total`, `_cache_hits_total`,
+/// `_fallbacks_total`, `_cost_usd_total` and `_tokens_total` (by `type`: `input`,
+/// `output`, `cached_input`, `reasoning`), and for providers the histogram
+/// `modelmeter_provider_duration_seconds` (the GenAI duration buckets).
 ///
 /// Fleet-wide and per rule:
 ///
@@ -424,7 +433,7 @@ impl PrometheusText {
             }
         }
         type Counter = (&'static str, &'static str, fn(&Counts) -> u64);
-        let counters: [Counter; 5] = [
+        let counters: [Counter; 7] = [
             ("modelmeter_selections_total", "Selections recorded.", |c| {
                 c.count
             }),
@@ -445,6 +454,16 @@ impl PrometheusText {
                 "modelmeter_fallbacks_total",
                 "Selections that fell back from another model.",
                 |c| c.fallbacks,
+            ),
+            (
+                "modelmeter_cached_input_tokens_total",
+                "Input tokens served from the provider's prompt cache.",
+                |c| c.cached_input_tokens,
+            ),
+            (
+                "modelmeter_reasoning_tokens_total",
+                "Output tokens spent reasoning.",
+                |c| c.reasoning_tokens,
             ),
         ];
         for (name, help, value) in counters {

@@ -82,6 +82,8 @@ pub(crate) struct Counts {
     pub cost_nano_usd: u64,
     pub input_tokens: u64,
     pub output_tokens: u64,
+    pub cached_input_tokens: u64,
+    pub reasoning_tokens: u64,
     pub tokens: TokenUsage,
     /// Failed selections per kind, in `ErrorKind::ALL` order.
     pub errors_by_kind: [u64; KINDS],
@@ -103,6 +105,8 @@ impl Counts {
         self.cost_nano_usd += o.cost_nano_usd;
         self.input_tokens += o.input_tokens;
         self.output_tokens += o.output_tokens;
+        self.cached_input_tokens += o.cached_input_tokens;
+        self.reasoning_tokens += o.reasoning_tokens;
         self.tokens.merge(&o.tokens);
         for (a, b) in self.errors_by_kind.iter_mut().zip(o.errors_by_kind) {
             *a += b;
@@ -127,6 +131,8 @@ impl Counts {
         self.cost_nano_usd += b.cost_nano_usd();
         self.input_tokens += b.input_tokens;
         self.output_tokens += b.output_tokens;
+        self.cached_input_tokens += b.cached_input_tokens;
+        self.reasoning_tokens += b.reasoning_tokens;
         self.tokens.merge(&b.token_usage);
         for (kind, n) in &b.errors_by_kind {
             self.errors_by_kind[kind.slot()] += n;
@@ -155,6 +161,8 @@ impl Counts {
         self.cost_nano_usd += t.cost.sum;
         self.input_tokens += t.input_tokens;
         self.output_tokens += t.output_tokens;
+        self.cached_input_tokens += t.cached_input_tokens;
+        self.reasoning_tokens += t.reasoning_tokens;
         if let Some(cell) = cell.token_counts() {
             self.tokens.add_cell(cell);
         }
