@@ -96,7 +96,7 @@ impl OpenCell {
     }
 
     #[inline]
-    fn add(&mut self, e: &Event, stream: Option<&StreamEvent>, combo: Option<Combo>) {
+    fn add(&mut self, e: &Event, stream: Option<&StreamEvent>) {
         self.totals.add(e);
         // Only selections with a complexity touch the band counters' cache lines.
         if e.complexity.1 != 0 {
@@ -114,12 +114,15 @@ impl OpenCell {
                 .get_or_insert_with(|| Box::new(OpenStreams::new(buckets)))
                 .add(s);
         }
-        if let Some(combo) = combo {
-            let buckets = self.counts.len();
-            self.dims
-                .get_or_insert_with(|| Box::new(DimCell::new(buckets)))
-                .add(combo, e);
-        }
+    }
+
+    /// Adds an event's dimension combination.
+    #[inline]
+    fn add_dims(&mut self, combo: Combo, e: &Event) {
+        let buckets = self.counts.len();
+        self.dims
+            .get_or_insert_with(|| Box::new(DimCell::new(buckets)))
+            .add(combo, e);
     }
 
     /// The dimension counters, when a selection in the cell carried any.
@@ -227,12 +230,29 @@ impl ModelSlot {
         minute: u64,
         e: &Event,
         stream: Option<&StreamEvent>,
-        combo: Option<Combo>,
         overflow: bool,
     ) -> Result<(), Retired> {
         self.with_cell(minute, |cell, overflowed| {
             *overflowed += u64::from(overflow);
-            cell.add(e, stream, combo);
+            cell.add(e, stream);
+        })
+    }
+
+    /// As [`ModelSlot::record`], for an event with dimension values: a path of its
+    /// own, so that events without any pay nothing for them.
+    #[inline]
+    pub(crate) fn record_with_dims(
+        &self,
+        minute: u64,
+        e: &Event,
+        stream: Option<&StreamEvent>,
+        combo: Combo,
+        overflow: bool,
+    ) -> Result<(), Retired> {
+        self.with_cell(minute, |cell, overflowed| {
+            *overflowed += u64::from(overflow);
+            cell.add(e, stream);
+            cell.add_dims(combo, e);
         })
     }
 
@@ -369,9 +389,9 @@ mod tests {
     #[test]
     fn cells_are_taken_by_minute_and_reused() {
         let slot = ModelSlot::new("m".into(), 2, 3328);
-        slot.record(10, &event(5), None, None, false).unwrap();
-        slot.record(10, &event(500), None, None, false).unwrap();
-        slot.record(11, &event(7), None, None, true).unwrap();
+        slot.record(10, &event(5), None, false).unwrap();
+        slot.record(10, &event(500), None, false).unwrap();
+        slot.record(11, &event(7), None, true).unwrap();
         let mut out = Vec::new();
         slot.take_cells(11, &mut out);
         assert_eq!(out.len(), 1);
@@ -389,17 +409,17 @@ mod tests {
     #[test]
     fn retired_slot_refuses_writes() {
         let slot = ModelSlot::new("m".into(), 1, 3328);
-        slot.record(1, &event(1), None, None, false).unwrap();
+        slot.record(1, &event(1), None, false).unwrap();
         assert!(!slot.retire_if_idle());
         slot.take_cells(u64::MAX, &mut Vec::new());
         assert!(slot.retire_if_idle());
-        assert!(slot.record(1, &event(1), None, None, false).is_err());
+        assert!(slot.record(1, &event(1), None, false).is_err());
     }
 
     #[test]
     fn cleared_cells_are_empty() {
         let mut c = OpenCell::new(3328);
-        c.add(&event(3), None, None);
+        c.add(&event(3), None);
         c.clear();
         assert_eq!(c.buckets().count(), 0);
         assert_eq!(c.totals, Totals::default());
@@ -442,8 +462,8 @@ mod loom_model {
                 .map(|_| {
                     let (slot, e) = (slot.clone(), e.clone());
                     thread::spawn(move || {
-                        slot.record(0, &e, None, None, false).unwrap();
-                        slot.record(1, &e, None, None, false).unwrap();
+                        slot.record(0, &e, None, false).unwrap();
+                        slot.record(1, &e, None, false).unwrap();
                     })
                 })
                 .collect();
@@ -468,8 +488,8 @@ mod loom_model {
             let writer = {
                 let (slot, fresh, e) = (slot.clone(), fresh.clone(), e.clone());
                 thread::spawn(move || {
-                    if slot.record(0, &e, None, None, false).is_err() {
-                        fresh.record(0, &e, None, None, false).unwrap();
+                    if slot.record(0, &e, None, false).is_err() {
+                        fresh.record(0, &e, None, false).unwrap();
                     }
                 })
             };

@@ -24,24 +24,31 @@ const SLOTS: usize = 512;
 pub(super) struct Words([u64; 3]);
 
 impl Words {
-    #[inline]
+    #[inline(always)]
     pub(super) fn of(dim: usize, s: &str) -> Self {
         let s = s.as_bytes();
-        Words([
-            (s.len() as u64) << 8 | dim as u64 | 1 << 7,
-            head(s),
-            tail(s),
-        ])
+        let n = s.len();
+        // One length test picks both loads (`head` and `tail` say the same apart).
+        let (a, b) = if n >= 8 {
+            let a = u64::from_le_bytes(s[..8].try_into().expect("8 bytes"));
+            (
+                a,
+                u64::from_le_bytes(s[n - 8..].try_into().expect("8 bytes")),
+            )
+        } else {
+            (head(s), tail(s))
+        };
+        Words([(n as u64) << 8 | dim as u64 | 1 << 7, a, b])
     }
 
-    #[inline]
+    #[inline(always)]
     fn slot(&self) -> usize {
         let [a, b, c] = self.0;
         let m = u128::from(a ^ b.rotate_left(29)) * u128::from(c ^ 0x9e37_79b9_7f4a_7c15);
         ((m as u64) ^ (m >> 64) as u64) as usize % SLOTS
     }
 
-    #[inline]
+    #[inline(always)]
     fn is_long(&self) -> bool {
         self.0[0] >> 8 > 16
     }
@@ -81,6 +88,17 @@ struct Entry {
 struct Cache {
     monitor: u64,
     slots: Box<[Entry]>,
+}
+
+impl Cache {
+    /// The id of `value` of dimension `dim`, when this thread has it.
+    #[inline(always)]
+    fn find(&self, dim: usize, value: &str) -> Option<u16> {
+        let words = Words::of(dim, value);
+        let e = &self.slots[words.slot()];
+        let same = e.words == words && (!words.is_long() || e.long.as_deref() == Some(value));
+        same.then_some(e.id)
+    }
 }
 
 thread_local! {

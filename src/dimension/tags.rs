@@ -11,10 +11,12 @@ pub(crate) struct Tags<'a> {
     pub attr_len: u8,
     /// An attribute past [`MAX_ATTRIBUTES`] was set: the selection is refused.
     pub too_many: bool,
+    /// Whether anything was set: one load decides the common case.
+    any: bool,
 }
 
 impl<'a> Tags<'a> {
-    /// Whether nothing was set: the common case, decided with two compares.
+    /// Whether nothing was set: the common case.
     #[inline]
     pub(crate) fn is_empty(&self) -> bool {
         self.attr_len == 0 && self.built_in == [None; BUILT_IN.len()] && !self.too_many
@@ -28,6 +30,7 @@ impl<'a> Tags<'a> {
     /// Sets `key` to `value`, replacing a value set before for the same key.
     #[inline]
     pub(crate) fn set_attr(&mut self, key: &'a str, value: &'a str) {
+        self.any = true;
         let len = usize::from(self.attr_len);
         if let Some(a) = self.attrs[..len].iter_mut().find(|(k, _)| *k == key) {
             a.1 = value;

@@ -301,14 +301,38 @@ impl Inner {
         // Derived here, not carried through `prepare`'s result: it is 48 bytes.
         let stream = event.stream(&self.layout);
         let stream = stream.as_ref();
-        if let Some(Ok(())) = slot.map(|slot| slot.record(minute, &event, stream, combo, false)) {
+        if let Some(combo) = combo {
+            return self.record_with_dims(s, slot, (minute, &event, stream), combo);
+        }
+        if let Some(Ok(())) = slot.map(|slot| slot.record(minute, &event, stream, false)) {
             return Ok(());
         }
         let name = slot.map_or(s.model, |slot| &*slot.name);
         self.registry
             .with_slot(name, slot.is_some(), |slot, overflow| {
-                slot.record(minute, &event, stream, combo, overflow)
+                slot.record(minute, &event, stream, overflow)
             })
+            .inspect_err(|e| self.reject(e))
+    }
+
+    /// The rest of [`Inner::record`] for a selection with dimension values.
+    #[inline]
+    fn record_with_dims(
+        &self,
+        s: &Selection<'_>,
+        slot: Option<&ModelSlot>,
+        (minute, event, stream): (u64, &Event, Option<&crate::stream::StreamEvent>),
+        combo: crate::dimension::Combo,
+    ) -> Result<(), RecordError> {
+        let record = |slot: &ModelSlot, overflow| {
+            slot.record_with_dims(minute, event, stream, combo, overflow)
+        };
+        if let Some(Ok(())) = slot.map(|slot| record(slot, false)) {
+            return Ok(());
+        }
+        let name = slot.map_or(s.model, |slot| &*slot.name);
+        self.registry
+            .with_slot(name, slot.is_some(), record)
             .inspect_err(|e| self.reject(e))
     }
 
