@@ -123,20 +123,15 @@ pub(super) fn lookup(
             if cache.monitor != monitor {
                 return None;
             }
-            let find = |dim: usize, value: &str| -> Option<u16> {
-                let words = Words::of(dim, value);
-                let e = &cache.slots[words.slot()];
-                let same =
-                    e.words == words && (!words.is_long() || e.long.as_deref() == Some(value));
-                same.then_some(e.id)
-            };
             let mut combo = Combo::default();
-            for (dim, value) in tags.built_in() {
-                combo = combo.with(dim, find(dim, value)?);
+            for (dim, value) in tags.built_in.iter().enumerate() {
+                if let Some(value) = value {
+                    combo = combo.with(dim, cache.find(dim, value)?);
+                }
             }
             for (key, value) in tags.attributes() {
                 let dim = attr_dim(key)?;
-                combo = combo.with(dim, find(dim, value)?);
+                combo = combo.with(dim, cache.find(dim, value)?);
             }
             Some(combo)
         })
