@@ -211,6 +211,16 @@ impl MonitorBuilder {
         let mut ids = std::collections::HashSet::new();
         for rule in &rules {
             rule.validate()?;
+            // A rule reading a dimension the monitor does not keep would never fire.
+            for d in rule.dimensions() {
+                if !self.config.keeps_dimension(&d) {
+                    return Err(ConfigError::invalid(
+                        &format!("rules.{}.dimensions", rule.id()),
+                        format!("{d:?}"),
+                        "is neither a built-in dimension nor a declared one",
+                    ));
+                }
+            }
             if !ids.insert(rule.id().to_owned()) {
                 return Err(ConfigError::invalid(
                     "rules",

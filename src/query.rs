@@ -425,14 +425,15 @@ pub(crate) fn summary_by(
 
 /// One dimension value's counters over minutes `from..to`: its stored buckets plus
 /// the open cells' combinations that carry it. Coarse buckets at an old edge count
-/// whole, as in [`collect_range`].
+/// whole, as in [`collect_range`]; the second value is the start the answer really
+/// covers.
 pub(crate) fn dimension_totals(
     (registry, store): (&Registry, &RwLock<Store>),
     dims: &Dimensions,
     (dim, value): (usize, &str),
     (from, to): (u64, u64),
     now_minute: u64,
-) -> DimTotals {
+) -> (DimTotals, u64) {
     let mut t = DimTotals::default();
     let store = store.read();
     let plan = store.plan(from, to, now_minute);
@@ -451,5 +452,5 @@ pub(crate) fn dimension_totals(
             });
         }
     }
-    t
+    (t, plan.start)
 }

@@ -303,3 +303,47 @@ fn a_scoped_budget_must_name_a_kept_dimension() {
         "{err}"
     );
 }
+
+#[test]
+fn a_budgeted_value_is_kept_even_when_its_dimension_fills_first() {
+    use modelmeter::BudgetScope;
+    let config = Config::from_json_str(
+        r#"{"recording": {"dimensions": [{"key": "team", "maxValues": 1}]},
+            "cost": {"budget": {"scoped": [{"dimension": "team", "value": "search", "dailyUsd": 10}]}}}"#,
+    )
+    .unwrap();
+    let (clock, m, _) = monitor(common::start(), config);
+    for team in ["ads", "search"] {
+        let s = Selection::new("m", Duration::from_millis(300))
+            .cost_usd(2.0)
+            .attr("team", team);
+        m.record_selection(&s).unwrap();
+    }
+    clock.set(common::start() + Duration::from_secs(120));
+    m.tick();
+    let search = BudgetScope::Dimension {
+        dimension: "team".into(),
+        value: "search".into(),
+    };
+    let status = m
+        .budget_status()
+        .into_iter()
+        .find(|s| s.scope == search)
+        .unwrap();
+    assert!((status.spent_usd - 2.0).abs() < 1e-9, "{status:?}");
+    assert_eq!(
+        m.summary_by("team", Duration::from_secs(600))["__other__"].count,
+        1
+    );
+    // One entry per value: a second is refused, naming it.
+    let err = Config::from_json_str(
+        r#"{"recording": {"dimensions": [{"key": "team", "maxValues": 1}]},
+            "cost": {"budget": {"scoped": [{"dimension": "team", "value": "x", "dailyUsd": 1},
+                                           {"dimension": "team", "value": "x", "monthlyUsd": 9}]}}}"#,
+    )
+    .unwrap_err();
+    assert!(
+        err.to_string().contains("cost.budget.scoped[1].value"),
+        "{err}"
+    );
+}

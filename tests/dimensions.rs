@@ -324,7 +324,14 @@ fn bad_dimension_input_is_refused_by_name_and_counted() {
     }
     // Refused twice, still refused: the per-thread cache never learns a bad value.
     assert!(monitor.record_selection(&base().attr("team", "")).is_err());
+    // A bad model id refuses the selection before any of its values is kept.
+    let bad_model = Selection::new("a\nb", ms).attr("team", "never-kept");
+    assert!(matches!(
+        monitor.record_selection(&bad_model),
+        Err(RecordError::ControlCharInModelId { .. })
+    ));
     let h = monitor.health();
+    assert_eq!(h.dimensions["team"].values, 1, "only \"ok\" was kept");
     for (_, _, reason) in &cases {
         let want = if *reason == RejectReason::EmptyDimensionValue {
             2

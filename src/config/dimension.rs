@@ -109,6 +109,13 @@ pub(super) fn validate(dimensions: &[DimensionConfig]) -> Result<(), ConfigError
                 "must be 1 to 64 bytes of a-z, 0-9 and _, starting with a letter",
             ));
         }
+        if RESERVED_KEYS.contains(&d.key.as_str()) {
+            return Err(ConfigError::invalid(
+                &format!("{field}.key"),
+                format!("{:?}", d.key),
+                "is reserved: its Prometheus families would collide with the monitor's own",
+            ));
+        }
         if d.max_values == 0 || d.max_values > MAX_VALUES_CAP {
             return Err(ConfigError::invalid(
                 &format!("{field}.maxValues"),
@@ -136,6 +143,16 @@ pub(super) fn validate(dimensions: &[DimensionConfig]) -> Result<(), ConfigError
     }
     Ok(())
 }
+
+/// Keys whose families (`modelmeter_<key>_selections_total`, ...) are already the
+/// monitor's own (`modelmeter_overflow_selections_total`, ...), and `model`.
+const RESERVED_KEYS: [&str; 5] = [
+    "model",
+    "overflow",
+    "dimension_overflow",
+    "cached_input",
+    "reasoning",
+];
 
 fn valid_key(key: &str) -> bool {
     let b = key.as_bytes();
@@ -167,6 +184,10 @@ mod tests {
         };
         assert_eq!(field(check(&[("Team", 1)])), "recording.dimensions[0].key");
         assert_eq!(field(check(&[("model", 1)])), "recording.dimensions[0].key");
+        assert_eq!(
+            field(check(&[("reasoning", 1)])),
+            "recording.dimensions[0].key"
+        );
         assert_eq!(field(check(&[("", 1)])), "recording.dimensions[0].key");
         assert_eq!(
             field(check(&[("team", 0)])),

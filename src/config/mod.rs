@@ -261,6 +261,14 @@ impl Cost {
             if let Some(v) = b.monthly_usd {
                 positive(&field("monthlyUsd"), v)?;
             }
+            let same = |o: &ScopedBudget| o.dimension == b.dimension && o.value == b.value;
+            if self.budget.scoped[..i].iter().any(same) {
+                return Err(ConfigError::invalid(
+                    &field("value"),
+                    format!("{}={}", b.dimension, b.value),
+                    "has a budget already; give one entry both limits",
+                ));
+            }
             if b.value.is_empty() || b.value.len() > crate::dimension::MAX_VALUE_LEN {
                 return Err(ConfigError::invalid(
                     &field("value"),
@@ -347,6 +355,12 @@ impl Config {
         self.cost.validate()?;
         self.optimizer.validate()?;
         self.recording.validate()
+    }
+
+    /// Whether `key` is a built-in dimension or a declared one.
+    pub(crate) fn keeps_dimension(&self, key: &str) -> bool {
+        crate::dimension::BUILT_IN.contains(&key)
+            || self.recording.dimensions.iter().any(|d| d.key == key)
     }
 
     /// Checks that every scoped budget names a dimension the monitor keeps: a built-in

@@ -180,6 +180,14 @@ impl Dimensions {
         self.keys.iter().position(|k| &**k == key)
     }
 
+    /// Takes an id for `value` of `dimension` now (for a scoped budget, so that its
+    /// value is kept even if the cap fills before it is first recorded).
+    pub(crate) fn reserve(&self, dimension: &str, value: &str) {
+        if let Some(dim) = self.index(dimension) {
+            self.values[dim].id(value);
+        }
+    }
+
     /// The dimension of a declared attribute key, compared by the words the
     /// per-thread cache uses (a key is at most 64 bytes).
     #[inline]
@@ -219,7 +227,11 @@ impl Dimensions {
 
     /// The ids of a selection's dimension values; `None` when it set none.
     #[inline]
-    pub(crate) fn resolve(&self, tags: &Tags<'_>) -> Result<Option<Combo>, RecordError> {
+    pub(crate) fn resolve(
+        &self,
+        tags: &Tags<'_>,
+        model: &str,
+    ) -> Result<Option<Combo>, RecordError> {
         if tags.is_empty() {
             return Ok(None);
         }
@@ -229,19 +241,23 @@ impl Dimensions {
                 return Ok(Some(combo));
             }
         }
-        self.resolve_slow(tags).map(Some)
+        self.resolve_slow(tags, model).map(Some)
     }
 
     #[cold]
     #[inline(never)]
-    fn resolve_slow(&self, tags: &Tags<'_>) -> Result<Combo, RecordError> {
+    fn resolve_slow(&self, tags: &Tags<'_>, model: &str) -> Result<Combo, RecordError> {
         if tags.too_many {
             return Err(RecordError::TooManyAttributes {
                 max: MAX_ATTRIBUTES,
             });
         }
         // Everything is checked before any id is taken, so a refused selection leaves
-        // no value behind and counts no overflow.
+        // no value behind and counts no overflow: the model id too, whose rules the
+        // registry would check only later.
+        if model != crate::registry::OTHER_MODEL {
+            crate::selection::check_new_model_id(model)?;
+        }
         let mut found = [None; DIMS];
         for (dim, value) in tags.built_in() {
             check_value(&self.keys[dim], value)?;
@@ -330,30 +346,33 @@ mod tests {
     fn combinations_resolve_to_stable_ids_and_fold_past_the_cap() {
         let d = dims(2);
         let a = d
-            .resolve(&sel().provider("openai").attr("team", "a").tags)
+            .resolve(&sel().provider("openai").attr("team", "a").tags, "m")
             .unwrap()
             .unwrap();
         let again = d
-            .resolve(&sel().attr("team", "a").provider("openai").tags)
+            .resolve(&sel().attr("team", "a").provider("openai").tags, "m")
             .unwrap()
             .unwrap();
         assert_eq!(a, again);
         assert_eq!(&*d.value(PROVIDER_DIM, a.id(PROVIDER_DIM)), "openai");
         let team = d.index("team").unwrap();
         assert_eq!(&*d.value(team, a.id(team)), "a");
-        d.resolve(&sel().attr("team", "b").tags).unwrap();
-        let c = d.resolve(&sel().attr("team", "c").tags).unwrap().unwrap();
+        d.resolve(&sel().attr("team", "b").tags, "m").unwrap();
+        let c = d
+            .resolve(&sel().attr("team", "c").tags, "m")
+            .unwrap()
+            .unwrap();
         assert_eq!(&*d.value(team, c.id(team)), OTHER_VALUE);
-        d.resolve(&sel().attr("team", "c").tags).unwrap();
+        d.resolve(&sel().attr("team", "c").tags, "m").unwrap();
         let (_, kept, cap, folded, _) = d.health().nth(team).unwrap();
         assert_eq!((kept, cap, folded), (2, 2, 2));
-        assert_eq!(d.resolve(&sel().tags).unwrap(), None);
+        assert_eq!(d.resolve(&sel().tags, "m").unwrap(), None);
     }
 
     #[test]
     fn bad_input_is_refused_by_name() {
         let d = dims(10);
-        let err = |s: Selection<'_>| d.resolve(&s.tags).unwrap_err();
+        let err = |s: Selection<'_>| d.resolve(&s.tags, "m").unwrap_err();
         assert_eq!(
             err(sel().attr("tenant", "x")),
             RecordError::UndeclaredDimension {
@@ -381,7 +400,7 @@ mod tests {
                 max: 128
             }
         );
-        assert!(d.resolve(&sel().attr("team", &long[1..]).tags).is_ok());
+        assert!(d.resolve(&sel().attr("team", &long[1..]).tags, "m").is_ok());
         assert_eq!(
             err(sel().operation(OTHER_VALUE)),
             RecordError::ReservedDimensionValue {

@@ -54,7 +54,9 @@ impl Values {
             return (*id, false);
         }
         let id = if self.full.load(Ordering::Acquire) {
-            None
+            // The map loaded above may predate the value that filled the cap: look
+            // again before calling this one an overflow.
+            self.map.load().get(value).copied()
         } else {
             self.add(value)
         };

@@ -28,29 +28,37 @@ impl Inner {
     }
 
     /// Spend in US dollars of `scope` over minutes `from..to`, from the counters alone.
-    pub(super) fn spend(
+    pub(super) fn spend(&self, scope: &BudgetScope, range: (u64, u64), now_minute: u64) -> f64 {
+        self.spend_covering(scope, range, now_minute).0
+    }
+
+    /// As [`Inner::spend`], with the start the answer really covers: earlier than
+    /// `from` where only a coarser bucket still holds the range's old edge.
+    fn spend_covering(
         &self,
         scope: &BudgetScope,
         (from, to): (u64, u64),
         now_minute: u64,
-    ) -> f64 {
+    ) -> (f64, u64) {
         match scope {
             BudgetScope::Fleet => {
-                crate::query::spend(&self.registry, &self.store, (from, to), now_minute)
+                let usd = crate::query::spend(&self.registry, &self.store, (from, to), now_minute);
+                (usd, from)
             }
             BudgetScope::Dimension { dimension, value } => {
                 let Some(dim) = self.dims.index(dimension) else {
-                    return 0.0;
+                    return (0.0, from);
                 };
                 let ctx = (&self.registry, &self.store);
-                let t = crate::query::dimension_totals(
+                let range = (from, to);
+                let (t, start) = crate::query::dimension_totals(
                     ctx,
                     &self.dims,
                     (dim, value),
-                    (from, to),
+                    range,
                     now_minute,
                 );
-                t.cost.sum as f64 / COST_SCALE
+                (t.cost.sum as f64 / COST_SCALE, start)
             }
         }
     }
@@ -98,7 +106,12 @@ impl Inner {
             .filter_map(|k| last.checked_sub(k * step))
             .map(|from| {
                 let mid = (from as f64 + step as f64 / 2.0) * NANOS_PER_MINUTE as f64;
-                let usd = self.spend(scope, (from, from + step), now_minute);
+                // Only a coarser bucket still holds this interval: unknown, counted as
+                // nothing rather than as the whole bucket (as the fleet's series does).
+                let usd = match self.spend_covering(scope, (from, from + step), now_minute) {
+                    (usd, start) if start >= from => usd,
+                    _ => 0.0,
+                };
                 ((mid - now as f64) / 3.6e12, usd / (step as f64 / 60.0))
             })
             .collect();

@@ -143,7 +143,13 @@ impl Inner {
             budgets: Mutex::new(BudgetTracker::default()),
             probes,
             registry: Registry::new(r.max_models, shards, layout.len()),
-            dims: crate::dimension::Dimensions::new(r),
+            dims: {
+                let dims = crate::dimension::Dimensions::new(r);
+                for b in &config.cost.budget.scoped {
+                    dims.reserve(&b.dimension, &b.value);
+                }
+                dims
+            },
             tick_state: Mutex::new(TickState {
                 sealer: Sealer::new(layout.len()),
                 rules: rules.into_iter().map(GuardedRule::new).collect(),
@@ -291,7 +297,7 @@ impl Inner {
             Ok(minute) => minute,
             Err(e) => return Err(self.refuse(e)),
         };
-        let combo = match self.dims.resolve(&s.tags) {
+        let combo = match self.dims.resolve(&s.tags, s.model) {
             Ok(combo) => combo,
             Err(e) => return Err(self.refuse(e)),
         };
