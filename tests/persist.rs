@@ -189,6 +189,43 @@ fn budget_thresholds_fire_once_per_period_across_a_restart() {
     let _ = std::fs::remove_dir_all(&d);
 }
 
+#[test]
+fn a_scoped_budget_threshold_fires_once_per_period_across_a_restart() {
+    let d = dir("scoped_budget");
+    let path = d.join("store.redb");
+    let config = Config::from_json_str(
+        r#"{"monitoring": {"alerting": {"enabled": false}},
+            "recording": {"dimensions": [{"key": "team", "maxValues": 10}]},
+            "cost": {"budget": {"scoped": [{"dimension": "team", "value": "search", "dailyUsd": 100}]}}}"#,
+    )
+    .unwrap();
+    let clock = ManualClock::new(common::start() + 8 * 60 * MIN);
+    let team_spend = |m: &Monitor, dollars: u32| {
+        for _ in 0..dollars {
+            let s = Selection::new("gpt-4o", Duration::from_millis(300))
+                .cost_usd(1.0)
+                .attr("team", "search");
+            m.record_selection(&s).unwrap();
+        }
+        clock.advance(2 * MIN);
+        m.tick();
+    };
+    let events = Events::default();
+    {
+        let m = open_with(&path, &clock, config.clone(), &events);
+        team_spend(&m, 90);
+    }
+    assert_eq!(events.thresholds(), [0.85]);
+    // The team's history is not kept across a restart (README), so its spend starts
+    // again; what already fired is kept, and does not fire twice.
+    let events = Events::default();
+    let m = open_with(&path, &clock, config, &events);
+    team_spend(&m, 96);
+    assert_eq!(events.thresholds(), [0.95], "85% fired before the restart");
+    drop(m);
+    let _ = std::fs::remove_dir_all(&d);
+}
+
 /// Minutes of 200 selections of one model, `percent` of them failing.
 fn busy(clock: &ManualClock, m: &Monitor, minutes: u64, percent: u64) {
     for _ in 0..minutes {

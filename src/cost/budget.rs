@@ -248,27 +248,36 @@ pub(crate) struct BudgetTracker {
 }
 
 #[cfg(feature = "persist")]
-/// Which thresholds fired in which period, as a persistent store keeps it.
-pub(crate) type SavedBudgets = Vec<(BudgetPeriod, SystemTime, usize)>;
+/// Which thresholds fired in which period, as a persistent store keeps it: the fleet's
+/// (the store's first format), then the scoped budgets'.
+pub(crate) type SavedBudgets = (
+    Vec<(BudgetPeriod, SystemTime, usize)>,
+    Vec<(BudgetScope, BudgetPeriod, SystemTime, usize)>,
+);
 
 impl BudgetTracker {
-    /// The fleet budgets' state; scoped budgets are not kept by the persistent store.
     #[cfg(feature = "persist")]
     pub(crate) fn saved(&self) -> SavedBudgets {
-        self.fired
-            .iter()
-            .filter(|((scope, _), _)| *scope == BudgetScope::Fleet)
-            .map(|((_, p), (s, n))| (*p, *s, *n))
-            .collect()
+        let mut saved = SavedBudgets::default();
+        for ((scope, p), (s, n)) in &self.fired {
+            match scope {
+                BudgetScope::Fleet => saved.0.push((*p, *s, *n)),
+                scope => saved.1.push((scope.clone(), *p, *s, *n)),
+            }
+        }
+        saved
     }
 
     #[cfg(feature = "persist")]
-    pub(crate) fn restore(saved: SavedBudgets) -> Self {
+    pub(crate) fn restore((fleet, scoped): SavedBudgets) -> Self {
+        let fleet = fleet
+            .into_iter()
+            .map(|(p, s, n)| ((BudgetScope::Fleet, p), (s, n)));
+        let scoped = scoped
+            .into_iter()
+            .map(|(scope, p, s, n)| ((scope, p), (s, n)));
         Self {
-            fired: saved
-                .into_iter()
-                .map(|(p, s, n)| ((BudgetScope::Fleet, p), (s, n)))
-                .collect(),
+            fired: fleet.chain(scoped).collect(),
         }
     }
 

@@ -24,7 +24,7 @@
 //! | `buckets` | (tier, start minute, model) | counters and compact latency counts |
 //! | `bands` | (hour start minute, model) | complexity band counters |
 //! | `alert_history`, `alert_events`, `incident_history` | sequence number | one entry, JSON |
-//! | `meta` | `alerts`, `budgets`, `layout`, `format` | open alerts and silences, fired budget thresholds, the histogram layout |
+//! | `meta` | `alerts`, `budgets`, `scoped_budgets`, `layout`, `format` | open alerts and silences, fired budget thresholds (the fleet's, the scoped budgets'), the histogram layout |
 //! | `rules` | rule id | what [`Rule::save_state`](crate::Rule::save_state) returned |
 //!
 //! Rule state is the exception: it is written at most every 10 minutes (and at every
@@ -263,6 +263,7 @@ pub(crate) struct Changes {
     first: [u64; 3],
     marks: [u64; 3],
     budgets: Vec<u8>,
+    scoped_budgets: Vec<u8>,
     rules: Vec<(String, Vec<u8>)>,
 }
 
@@ -395,7 +396,9 @@ impl Persistence {
             logs.recent.pushed(),
             logs.incidents.pushed(),
         ];
-        changes.budgets = json(&budgets.saved());
+        let (fleet, scoped) = budgets.saved();
+        changes.budgets = json(&fleet);
+        changes.scoped_budgets = json(&scoped);
         for rule in rules.unwrap_or_default().iter().filter(|r| !r.disabled) {
             if let Ok(Some(state)) = crate::isolate::catch(|| rule.rule.save_state()) {
                 changes.rules.push((rule.id.clone(), state));
@@ -466,6 +469,7 @@ impl Persistence {
             let mut t = tx.open_table(META)?;
             t.insert("alerts", c.alerts.as_slice())?;
             t.insert("budgets", c.budgets.as_slice())?;
+            t.insert("scoped_budgets", c.scoped_budgets.as_slice())?;
             let mut t = tx.open_table(RULES)?;
             for (id, state) in &c.rules {
                 t.insert(id.as_str(), state.as_slice())?;
@@ -603,8 +607,13 @@ fn read(db: &Database, buckets: usize) -> Result<Loaded, OpenError> {
         loaded.alerts = Some(saved);
     }
     if let Some(v) = meta.get("budgets")? {
-        loaded.budgets =
+        loaded.budgets.0 =
             serde_json::from_slice(v.value()).map_err(|e| damaged("budgets", e.to_string()))?;
+    }
+    // Absent in stores written before scoped budgets.
+    if let Some(v) = meta.get("scoped_budgets")? {
+        loaded.budgets.1 = serde_json::from_slice(v.value())
+            .map_err(|e| damaged("scoped_budgets", e.to_string()))?;
     }
     for row in tx.open_table(RULES)?.iter()? {
         let (k, v) = row?;
