@@ -374,13 +374,7 @@ fn dimensions_come_from_the_configuration_too() {
         r#"{"recording": {"dimensions": [{"key": "feature", "maxValues": 2}, {"key": "provider", "maxValues": 1}]}}"#,
     )
     .unwrap();
-    let clock = ManualClock::new(start());
-    let monitor = Monitor::builder()
-        .clock(clock.clone())
-        .config(config)
-        .background(false)
-        .build()
-        .unwrap();
+    let (_clock, monitor) = common::build(config);
     let ms = Duration::from_millis(300);
     for p in ["openai", "anthropic"] {
         let s = Selection::new("m", ms).provider(p).attr("feature", "draft");
