@@ -147,7 +147,13 @@ fn broken_exporters_delay_nobody_and_lose_nothing_for_the_others() {
     let monitor = Monitor::builder()
         .clock(clock.clone())
         .exporter_with(Failing, fast_settings())
-        .exporter_with(Panicking, fast_settings())
+        // A panic's first backtrace can take longer to print than a fast flush waits
+        // (its symbols are loaded then): this one may take its time to drain.
+        .exporter_with(Panicking, {
+            let mut s = fast_settings();
+            s.flush_timeout = Duration::from_secs(10);
+            s
+        })
         .exporter_with(
             Stalling {
                 entered: entered_tx,
