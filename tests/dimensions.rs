@@ -348,12 +348,7 @@ fn bad_dimension_input_is_refused_by_name_and_counted() {
 
 #[test]
 fn a_selection_served_by_another_model_than_requested_is_a_fallback() {
-    let clock = ManualClock::new(start());
-    let monitor = Monitor::builder()
-        .clock(clock.clone())
-        .background(false)
-        .build()
-        .unwrap();
+    let (_clock, monitor) = common::manual();
     let ms = Duration::from_millis(300);
     for served in ["gpt-4o", "gpt-4o", "gpt-4o-mini"] {
         let s = Selection::new(served, ms).requested_model("gpt-4o");
