@@ -8,6 +8,7 @@
 //! | record/str_lookup_streamed   | the same, with time to first token, error kind, retries |
 //! | record/str_lookup_priced     | the same selections without a cost, priced from a `Pricing` |
 //! | record/str_lookup_dimensions | the same, with a provider and two attributes (`team`, `feature`) |
+//! | record/str_lookup_dimension_values | the same values, set through `DimensionValue` handles |
 
 mod common;
 
@@ -94,6 +95,25 @@ fn record(c: &mut Criterion) {
                     .provider(PROVIDERS[e.model % 3])
                     .attr("team", TEAMS[i % 8])
                     .attr("feature", FEATURES[i / 8 % 4]);
+                dimensioned.record_selection(black_box(&s)).unwrap();
+            }
+        })
+    });
+
+    // The same selections with their values set through `DimensionValue` handles made
+    // once, as a host keeps them: no value is looked up by its text.
+    let handle = |k, v| dimensioned.dimension_value(k, v).unwrap();
+    let providers: Vec<_> = PROVIDERS.iter().map(|p| handle("provider", p)).collect();
+    let teams: Vec<_> = TEAMS.iter().map(|t| handle("team", t)).collect();
+    let features: Vec<_> = FEATURES.iter().map(|f| handle("feature", f)).collect();
+    g.bench_function("str_lookup_dimension_values", |b| {
+        b.iter(|| {
+            for (i, e) in evs.iter().enumerate() {
+                let s = e
+                    .selection()
+                    .value(&providers[e.model % 3])
+                    .value(&teams[i % 8])
+                    .value(&features[i / 8 % 4]);
                 dimensioned.record_selection(black_box(&s)).unwrap();
             }
         })

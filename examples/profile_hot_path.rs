@@ -1,10 +1,12 @@
 // Profiling aid for the hot path (see BENCHMARKS.md): records a fixed stream in a loop.
 // `MODE=manual` uses a ManualClock, `MODE=handle` records through ModelHandles;
 // `STREAMED=1` records streamed selections (time to first token, error kinds, retries);
-// `DIMS=1` adds a provider and two attributes (`team`, `feature`) to every selection.
+// `DIMS=1` adds a provider and two attributes (`team`, `feature`) to every selection;
+// `HANDLES=1` sets them through `DimensionValue` handles instead of text.
 // `MODE=pair` measures what streaming adds: batches of the 1,024 selections, plain and
 // streamed, recorded alternately (which goes first alternates too), best batch of each
-// over N rounds (the argument, default 2,000). On a shared machine the minimum of many
+// over N rounds (the argument, default 2,000); with `DIMS=1` it measures what the
+// dimensions add, against the same selections without them. On a shared machine the minimum of many
 // short interleaved runs filters out the interference that makes two separate criterion
 // runs disagree by more than the difference sought.
 use modelmeter::{ErrorKind, ManualClock, Monitor, Selection};
@@ -23,6 +25,7 @@ fn main() {
         b
     };
     let dims = std::env::var_os("DIMS").is_some();
+    let handles_on = std::env::var_os("HANDLES").is_some();
     let b = if dims {
         b.dimension("team", 100).dimension("feature", 100)
     } else {
@@ -40,7 +43,7 @@ fn main() {
         "mistral-large",
     ];
     let handles: Vec<_> = models.iter().map(|m| monitor.model(m)).collect();
-    let plain: Vec<Selection<'static>> = (0..1024u64)
+    let bare: Vec<Selection<'static>> = (0..1024u64)
         .map(|i| {
             Selection::new(
                 models[(i % 8) as usize],
@@ -52,7 +55,10 @@ fn main() {
             .accuracy(1.0)
             .tokens(100, 20)
         })
-        .map(|s| {
+        .collect();
+    let plain: Vec<Selection<'static>> = bare
+        .iter()
+        .map(|&s| {
             if !dims {
                 return s;
             }
@@ -61,7 +67,16 @@ fn main() {
             ];
             const FEATURES: [&str; 4] = ["summarize", "classify", "draft", "answer"];
             let i = s.latency().as_micros() as usize;
-            s.provider(["openai", "anthropic", "google.gemini"][s.model().len() % 3])
+            let provider = ["openai", "anthropic", "google.gemini"][s.model().len() % 3];
+            if handles_on {
+                // Leaked: this aid's selections are `'static`.
+                let handle = |k, v| &*Box::leak(Box::new(monitor.dimension_value(k, v).unwrap()));
+                return s
+                    .value(handle("provider", provider))
+                    .value(handle("team", TEAMS[i % 8]))
+                    .value(handle("feature", FEATURES[i / 8 % 4]));
+            }
+            s.provider(provider)
                 .attr("team", TEAMS[i % 8])
                 .attr("feature", FEATURES[i / 8 % 4])
         })
@@ -81,8 +96,23 @@ fn main() {
             }
         })
         .collect();
+    if mode == "pair" && dims {
+        return pair(
+            &monitor,
+            &bare,
+            &plain,
+            "dimensions",
+            n.min(1_000_000) as usize,
+        );
+    }
     if mode == "pair" {
-        return pair(&monitor, &plain, &streamed, n.min(1_000_000) as usize);
+        return pair(
+            &monitor,
+            &plain,
+            &streamed,
+            "streamed",
+            n.min(1_000_000) as usize,
+        );
     }
     let sels = if std::env::var_os("STREAMED").is_some() {
         &streamed
@@ -113,6 +143,7 @@ fn pair(
     monitor: &Monitor,
     plain: &[Selection<'static>],
     streamed: &[Selection<'static>],
+    name: &str,
     rounds: usize,
 ) {
     let batch = |sels: &[Selection<'static>]| {
@@ -140,7 +171,7 @@ fn pair(
     }
     let per = |d: Duration| d.as_nanos() as f64 / plain.len() as f64;
     println!(
-        "best of {rounds} interleaved batches of {}: plain {:.1} ns, streamed {:.1} ns per selection: +{:.1} ns ({:.2}x)",
+        "best of {rounds} interleaved batches of {}: plain {:.1} ns, {name} {:.1} ns per selection: +{:.1} ns ({:.2}x)",
         plain.len(),
         per(best_plain),
         per(best_streamed),

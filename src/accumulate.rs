@@ -95,8 +95,18 @@ impl OpenCell {
         }
     }
 
+    /// Adds a selection without dimensions.
     #[inline]
     fn add(&mut self, e: &Event, stream: Option<&StreamEvent>) {
+        if let Some(d) = self.dims.as_deref_mut() {
+            d.add_plain(&self.counts);
+        }
+        self.add_counts(e, stream);
+    }
+
+    /// Adds a selection to the model's counters.
+    #[inline]
+    fn add_counts(&mut self, e: &Event, stream: Option<&StreamEvent>) {
         self.totals.add(e);
         // Only selections with a complexity touch the band counters' cache lines.
         if e.complexity.1 != 0 {
@@ -116,13 +126,23 @@ impl OpenCell {
         }
     }
 
-    /// Adds an event's dimension combination.
+    /// Adds a selection with dimensions: its combination, then the model's counters.
     #[inline]
-    fn add_dims(&mut self, combo: Combo, e: &Event) {
+    fn add_with_dims(&mut self, e: &Event, stream: Option<&StreamEvent>, combo: Combo) {
         let buckets = self.counts.len();
         self.dims
             .get_or_insert_with(|| Box::new(DimCell::new(buckets)))
-            .add(combo, e);
+            .add(combo, e, &self.counts, self.totals.count);
+        self.add_counts(e, stream);
+    }
+
+    /// Each provider's latency counts in this cell.
+    pub(crate) fn provider_latency(
+        &self,
+    ) -> impl Iterator<Item = (u16, impl Iterator<Item = (usize, u64)> + '_)> + '_ {
+        self.dims
+            .iter()
+            .flat_map(|d| d.provider_latency(&self.counts))
     }
 
     /// The dimension counters, when a selection in the cell carried any.
@@ -251,8 +271,7 @@ impl ModelSlot {
     ) -> Result<(), Retired> {
         self.with_cell(minute, |cell, overflowed| {
             *overflowed += u64::from(overflow);
-            cell.add(e, stream);
-            cell.add_dims(combo, e);
+            cell.add_with_dims(e, stream, combo);
         })
     }
 
@@ -384,6 +403,49 @@ mod tests {
             &layout,
         )
         .unwrap()
+    }
+
+    #[test]
+    fn each_provider_gets_its_selections_latency_however_the_cell_mixes() {
+        use crate::dimension::PROVIDER_DIM;
+        use std::collections::BTreeMap;
+        // (provider id, latency ms); `None` is a selection without dimensions, id 0
+        // one with dimensions but no provider.
+        let cases: [&[(Option<u16>, u64)]; 6] = [
+            &[(Some(2), 5), (Some(2), 500), (Some(2), 7)],
+            &[(Some(2), 5), (Some(3), 500), (Some(2), 7), (Some(3), 9)],
+            &[(None, 5), (Some(2), 500), (Some(2), 7)],
+            &[(Some(2), 5), (None, 500), (Some(2), 7)],
+            &[(Some(2), 5), (Some(0), 500), (Some(2), 7)],
+            &[(Some(0), 5), (Some(2), 500), (Some(3), 7), (None, 8)],
+        ];
+        let mut cell = OpenCell::new(3328);
+        for case in cases {
+            // Twice: the second time in the cell reused, as after a seal.
+            for _ in 0..2 {
+                cell.clear();
+                let mut want: BTreeMap<u16, BTreeMap<usize, u64>> = BTreeMap::new();
+                for &(provider, ms) in case {
+                    let e = event(ms);
+                    match provider {
+                        None => cell.add(&e, None),
+                        Some(p) => {
+                            let combo = Combo::default().with(PROVIDER_DIM, p).with(3, 7);
+                            cell.add_with_dims(&e, None, combo);
+                            if p != 0 {
+                                *want.entry(p).or_default().entry(e.bucket).or_default() += 1;
+                            }
+                        }
+                    }
+                }
+                let got: BTreeMap<u16, BTreeMap<usize, u64>> = cell
+                    .provider_latency()
+                    .map(|(p, b)| (p, b.collect()))
+                    .collect();
+                assert_eq!(got, want, "{case:?}");
+                assert_eq!(cell.totals.count, case.len() as u64);
+            }
+        }
     }
 
     #[test]

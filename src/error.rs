@@ -187,6 +187,13 @@ pub enum RecordError {
         /// The most accepted.
         max: usize,
     },
+    /// A selection carried a [`DimensionValue`](crate::DimensionValue) made by another
+    /// monitor, whose ids mean nothing here.
+    #[error("the handle for dimension {key:?} was made by another monitor")]
+    ForeignDimensionValue {
+        /// The handle's dimension.
+        key: String,
+    },
     /// Feedback named a model the monitor holds nothing for.
     #[error("feedback for model {model:?}, which the monitor has never seen or no longer holds")]
     UnknownModel {
@@ -261,6 +268,7 @@ impl RecordError {
             Self::ReservedDimensionValue { .. } => RejectReason::ReservedDimensionValue,
             Self::ControlCharInDimensionValue { .. } => RejectReason::ControlCharInDimensionValue,
             Self::TooManyAttributes { .. } => RejectReason::TooManyAttributes,
+            Self::ForeignDimensionValue { .. } => RejectReason::ForeignDimensionValue,
             Self::UnknownModel { .. } => RejectReason::UnknownModel,
             Self::FeedbackTooOld { .. } => RejectReason::FeedbackTooOld,
             Self::EmptyFeedback { .. } => RejectReason::EmptyFeedback,
@@ -326,11 +334,13 @@ pub enum RejectReason {
     ControlCharInDimensionValue,
     /// See [`RecordError::TooManyAttributes`].
     TooManyAttributes,
+    /// See [`RecordError::ForeignDimensionValue`].
+    ForeignDimensionValue,
 }
 
 impl RejectReason {
     /// Every reason, in counter order.
-    pub const ALL: [RejectReason; 25] = [
+    pub const ALL: [RejectReason; 26] = [
         Self::InvalidCost,
         Self::InvalidComplexity,
         Self::InvalidAccuracy,
@@ -356,6 +366,7 @@ impl RejectReason {
         Self::ReservedDimensionValue,
         Self::ControlCharInDimensionValue,
         Self::TooManyAttributes,
+        Self::ForeignDimensionValue,
     ];
 
     pub(crate) fn slot(self) -> usize {
@@ -391,6 +402,7 @@ impl fmt::Display for RejectReason {
             Self::ReservedDimensionValue => "reserved_dimension_value",
             Self::ControlCharInDimensionValue => "control_char_in_dimension_value",
             Self::TooManyAttributes => "too_many_attributes",
+            Self::ForeignDimensionValue => "foreign_dimension_value",
         };
         f.write_str(s)
     }

@@ -120,7 +120,7 @@ pub use cost::{
     BudgetEvent, BudgetPeriod, BudgetScope, BudgetStatus, DimensionSpend, ModelCost, Savings,
     ValueSpend,
 };
-pub use dimension::DimensionBucket;
+pub use dimension::{DimensionBucket, DimensionValue};
 pub use error::{
     ActuatorError, ConfigError, ExportError, RecordError, RejectReason, ReportError, SetGlobalError,
 };

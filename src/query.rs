@@ -374,7 +374,7 @@ pub(crate) fn dimension_values(
             let Some(d) = cell.dims() else {
                 return;
             };
-            for (combo, totals) in &d.combos {
+            for (combo, totals) in d.combos() {
                 let id = combo.id(dim);
                 if id != 0 {
                     let acc = values.entry(dims.value(dim, id)).or_insert_with(new);
@@ -382,7 +382,7 @@ pub(crate) fn dimension_values(
                 }
             }
             if keeps {
-                for (id, buckets) in d.provider_latency() {
+                for (id, buckets) in cell.provider_latency() {
                     if let Some(l) = values
                         .get_mut(&dims.value(dim, id))
                         .and_then(|a| a.latency.as_mut())
@@ -443,7 +443,7 @@ pub(crate) fn dimension_totals(
     if let Some(id) = dims.id_of(dim, value) {
         for slot in registry.slots() {
             slot.peek_open(plan.start, to, |cell| {
-                let combos = cell.dims().map(|d| d.combos.iter());
+                let combos = cell.dims().map(|d| d.combos());
                 for (combo, totals) in combos.into_iter().flatten() {
                     if combo.id(dim) == id {
                         t.merge(totals);

@@ -55,7 +55,7 @@ impl Sealer {
             return;
         };
         let minute = cell.minute;
-        for (combo, totals) in &d.combos {
+        for (combo, totals) in d.combos() {
             for (dim, id) in combo.ids() {
                 self.dims
                     .entry((minute, dim, id))
@@ -64,7 +64,7 @@ impl Sealer {
             }
         }
         let buckets = self.buckets;
-        for (provider, counts) in d.provider_latency() {
+        for (provider, counts) in cell.provider_latency() {
             let mut counts = counts.peekable();
             if counts.peek().is_some() {
                 self.provider_latency

@@ -112,7 +112,7 @@ impl Marks {
 
 impl<'a> Selection<'a> {
     /// A successful, uncached selection of `model` that took `latency`.
-    #[inline]
+    #[inline(always)]
     pub fn new(model: &'a str, latency: Duration) -> Self {
         Self {
             model,
@@ -136,14 +136,14 @@ impl<'a> Selection<'a> {
     }
 
     /// What the request cost, in US dollars (finite, `>= 0`).
-    #[inline]
+    #[inline(always)]
     pub fn cost_usd(mut self, usd: f64) -> Self {
         self.cost_usd = Some(usd);
         self
     }
 
     /// Whether the answer came from a cache.
-    #[inline]
+    #[inline(always)]
     pub fn cache_hit(mut self, hit: bool) -> Self {
         self.cache_hit = hit;
         self
@@ -151,7 +151,7 @@ impl<'a> Selection<'a> {
 
     /// Whether the request failed; a failure without a kind counts as
     /// [`ErrorKind::Other`]. `error(false)` also clears a kind set before.
-    #[inline]
+    #[inline(always)]
     pub fn error(mut self, error: bool) -> Self {
         self.error = error;
         if !error {
@@ -169,7 +169,7 @@ impl<'a> Selection<'a> {
     /// let s = Selection::new("gpt-4o", Duration::from_millis(30)).error_kind(ErrorKind::RateLimited);
     /// assert_eq!(s.failure(), Some(ErrorKind::RateLimited));
     /// ```
-    #[inline]
+    #[inline(always)]
     pub fn error_kind(mut self, kind: ErrorKind) -> Self {
         self.error = true;
         self.marks = self.marks.with_kind(kind);
@@ -177,14 +177,14 @@ impl<'a> Selection<'a> {
     }
 
     /// How many times the router retried before this outcome (0 = first try).
-    #[inline]
+    #[inline(always)]
     pub fn retries(mut self, retries: u32) -> Self {
         self.marks = self.marks.with_retries(retries);
         self
     }
 
     /// Whether the router fell back to this model from the one it tried first.
-    #[inline]
+    #[inline(always)]
     pub fn fallback(mut self, fell_back: bool) -> Self {
         self.marks = self.marks.with_flag(Marks::FALLBACK, fell_back);
         self
@@ -194,7 +194,7 @@ impl<'a> Selection<'a> {
     /// [`time_to_first_token`](Self::time_to_first_token); `streaming(false)` also
     /// drops a time to first token set before, so every timed selection counts as
     /// streamed.
-    #[inline]
+    #[inline(always)]
     pub fn streaming(mut self, streaming: bool) -> Self {
         self.marks = self.marks.with_flag(Marks::STREAMING, streaming);
         if !streaming {
@@ -218,7 +218,7 @@ impl<'a> Selection<'a> {
     ///     .tokens(900, 202);
     /// assert!(s.is_streaming());
     /// ```
-    #[inline]
+    #[inline(always)]
     pub fn time_to_first_token(mut self, ttft: Duration) -> Self {
         self.time_to_first_token = Some(ttft);
         self.marks = self.marks.with_flag(Marks::STREAMING, true);
@@ -226,28 +226,28 @@ impl<'a> Selection<'a> {
     }
 
     /// How hard the task was, `0..=1`, as the router judged it.
-    #[inline]
+    #[inline(always)]
     pub fn complexity(mut self, complexity: f64) -> Self {
         self.complexity = Some(complexity);
         self
     }
 
     /// Whether this was the right model for the task, `0..=1` (1 = right).
-    #[inline]
+    #[inline(always)]
     pub fn accuracy(mut self, accuracy: f64) -> Self {
         self.accuracy = Some(accuracy);
         self
     }
 
     /// The user's satisfaction with the answer, `0..=1`.
-    #[inline]
+    #[inline(always)]
     pub fn satisfaction(mut self, satisfaction: f64) -> Self {
         self.satisfaction = Some(satisfaction);
         self
     }
 
     /// Input and output tokens.
-    #[inline]
+    #[inline(always)]
     pub fn tokens(mut self, input: u64, output: u64) -> Self {
         self.input_tokens = input;
         self.output_tokens = output;
@@ -259,7 +259,7 @@ impl<'a> Selection<'a> {
     /// OpenAI's `cached_tokens`, part of `prompt_tokens`): priced at the cached-input
     /// price by a [`Pricing`](crate::Pricing). More than the input tokens is
     /// [`RecordError::InvalidTokens`].
-    #[inline]
+    #[inline(always)]
     pub fn cached_input_tokens(mut self, n: u64) -> Self {
         self.cached_input_tokens = n;
         self
@@ -269,7 +269,7 @@ impl<'a> Selection<'a> {
     /// `reasoning_tokens`, part of `completion_tokens`): priced at the reasoning price
     /// by a [`Pricing`](crate::Pricing). More than the output tokens is
     /// [`RecordError::InvalidTokens`].
-    #[inline]
+    #[inline(always)]
     pub fn reasoning_tokens(mut self, n: u64) -> Self {
         self.reasoning_tokens = n;
         self
@@ -299,7 +299,7 @@ impl<'a> Selection<'a> {
     ///     .attr("team", "search");
     /// assert_eq!(s.model(), "gpt-4o");
     /// ```
-    #[inline]
+    #[inline(always)]
     pub fn provider(mut self, provider: &'a str) -> Self {
         self.tags
             .set_built_in(crate::dimension::PROVIDER_DIM, provider);
@@ -308,7 +308,7 @@ impl<'a> Selection<'a> {
 
     /// The kind of request (`chat`, `embeddings`, `completion`, ...; OpenTelemetry's
     /// `gen_ai.operation.name`).
-    #[inline]
+    #[inline(always)]
     pub fn operation(mut self, operation: &'a str) -> Self {
         self.tags
             .set_built_in(crate::dimension::OPERATION_DIM, operation);
@@ -318,7 +318,7 @@ impl<'a> Selection<'a> {
     /// The model the router asked for, when it may differ from the one that served
     /// ([`Selection::new`]'s): a selection served by another model counts as a
     /// fallback, on the served model and on the requested one.
-    #[inline]
+    #[inline(always)]
     pub fn requested_model(mut self, model: &'a str) -> Self {
         self.tags
             .set_built_in(crate::dimension::REQUESTED_DIM, model);
@@ -330,47 +330,56 @@ impl<'a> Selection<'a> {
     /// replacing a value set before for the same key. Recording refuses an undeclared
     /// key ([`RecordError::UndeclaredDimension`]) and more than
     /// [`MAX_ATTRIBUTES`](crate::dimension::MAX_ATTRIBUTES) keys.
-    #[inline]
+    #[inline(always)]
     pub fn attr(mut self, key: &'a str, value: &'a str) -> Self {
         self.tags.set_attr(key, value);
         self
     }
 
+    /// Sets a dimension value through a handle made once with
+    /// [`Monitor::dimension_value`](crate::Monitor::dimension_value), sparing the
+    /// lookup of its text; it wins over text set for the same dimension.
+    #[inline(always)]
+    pub fn value(mut self, value: &'a crate::DimensionValue) -> Self {
+        self.tags.set_handle(value);
+        self
+    }
+
     /// When the request happened, for replays and late reports; defaults to the
     /// monitor's clock at the time of recording.
-    #[inline]
+    #[inline(always)]
     pub fn at(mut self, at: SystemTime) -> Self {
         self.at = Some(at);
         self
     }
 
     /// The model id.
-    #[inline]
+    #[inline(always)]
     pub fn model(&self) -> &'a str {
         self.model
     }
 
     /// The latency.
-    #[inline]
+    #[inline(always)]
     pub fn latency(&self) -> Duration {
         self.latency
     }
 
     /// The kind of failure, `None` for a success.
-    #[inline]
+    #[inline(always)]
     pub fn failure(&self) -> Option<ErrorKind> {
         self.error.then(|| ErrorKind::ALL[self.marks.kind_slot()])
     }
 
     /// Whether the answer was streamed.
-    #[inline]
+    #[inline(always)]
     pub fn is_streaming(&self) -> bool {
         self.marks.streaming()
     }
 
     /// Checks the model id; the other fields are checked as they are converted
     /// (`aggregate::Event::from_selection`).
-    #[inline]
+    #[inline(always)]
     pub(crate) fn check_model(&self) -> Result<(), RecordError> {
         let len = self.model.len();
         if len.wrapping_sub(1) < MAX_MODEL_ID_LEN {

@@ -108,6 +108,11 @@ pub(crate) struct Dense<T> {
 }
 
 impl<T: Copy + Default + PartialEq + Into<u64> + std::ops::AddAssign> Dense<T> {
+    /// Whether nothing was counted since the last clear.
+    pub(crate) fn is_clear(&self) -> bool {
+        self.lo == usize::MAX
+    }
+
     pub(crate) fn new(buckets: usize) -> Self {
         Self {
             counts: vec![T::default(); buckets].into_boxed_slice(),
@@ -152,6 +157,16 @@ impl<T: Copy + Default + PartialEq + Into<u64> + std::ops::AddAssign> Dense<T> {
     /// Buckets in the layout.
     pub(crate) fn len(&self) -> usize {
         self.counts.len()
+    }
+}
+
+impl Dense<u32> {
+    /// Adds every count of `other`.
+    pub(crate) fn add_dense(&mut self, other: &Dense<u32>) {
+        for (i, c) in other.buckets() {
+            // `other`'s counts are `u32`s themselves.
+            self.add(i, c as u32);
+        }
     }
 }
 

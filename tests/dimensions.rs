@@ -661,3 +661,156 @@ fn a_rule_per_dimension_judges_rates_only() {
         "{err}"
     );
 }
+
+#[test]
+fn handles_record_what_text_records() {
+    let clock = ManualClock::new(start());
+    let build = || {
+        Monitor::builder()
+            .clock(clock.clone())
+            .background(false)
+            .dimension("team", 100)
+            .dimension("feature", 2)
+            .build()
+            .unwrap()
+    };
+    let (by_text, by_handle) = (build(), build());
+    let handle = |k, v| by_handle.dimension_value(k, v).unwrap();
+    let providers: Vec<_> = PROVIDERS.iter().map(|p| handle("provider", p)).collect();
+    let operations: Vec<_> = OPERATIONS.iter().map(|o| handle("operation", o)).collect();
+    let teams: Vec<_> = TEAMS.iter().map(|t| handle("team", t)).collect();
+    let features: Vec<_> = FEATURES.iter().map(|f| handle("feature", f)).collect();
+    let requested: Vec<_> = MODELS
+        .iter()
+        .map(|m| handle("requested_model", m))
+        .collect();
+    // Past the cap of 2, the handle is `__other__`'s and says so.
+    assert!(!features[1].is_folded() && features[2].is_folded());
+    assert_eq!(
+        (features[2].key(), features[2].value()),
+        ("feature", "draft")
+    );
+    // The text monitor keeps the features in the order the handles took them.
+    for (f, handle) in FEATURES.iter().zip(&features) {
+        let s = Selection::new(MODELS[0], Duration::from_millis(5));
+        by_text.record_selection(&s.attr("feature", f)).unwrap();
+        by_handle.record_selection(&s.value(handle)).unwrap();
+    }
+    let mut rng = StdRng::seed_from_u64(14);
+    for i in 0..2_000u64 {
+        let (p, o, t, f, m, r) = (
+            rng.random_range(0..3),
+            rng.random_range(0..2),
+            rng.random_range(0..5),
+            rng.random_range(0..4),
+            rng.random_range(0..3),
+            rng.random_range(0..3),
+        );
+        let base = Selection::new(MODELS[m], Duration::from_millis(50 + i % 900))
+            .error(i % 7 == 0)
+            .cost_usd(0.001 * (1 + i % 5) as f64);
+        let text = base
+            .provider(PROVIDERS[p])
+            .operation(OPERATIONS[o])
+            .attr("team", TEAMS[t])
+            .attr("feature", FEATURES[f])
+            .requested_model(MODELS[r]);
+        // Mixed as a host may: some values as handles, one as text.
+        let handled = base
+            .value(&providers[p])
+            .value(&operations[o])
+            .attr("team", TEAMS[t])
+            .value(&features[f])
+            .value(&requested[r]);
+        let handled = if i % 2 == 0 {
+            handled.value(&teams[t])
+        } else {
+            handled
+        };
+        by_text.record_selection(&text).unwrap();
+        by_handle.record_selection(&handled).unwrap();
+    }
+    let w = Duration::from_secs(60);
+    for dim in [
+        "provider",
+        "operation",
+        "team",
+        "feature",
+        "requested_model",
+        "model",
+    ] {
+        assert_eq!(
+            by_text.summary_by(dim, w),
+            by_handle.summary_by(dim, w),
+            "{dim}"
+        );
+        by_text.tick();
+        by_handle.tick();
+    }
+    clock.advance(Duration::from_secs(120));
+    by_text.tick();
+    by_handle.tick();
+    for dim in ["provider", "team", "feature", "requested_model"] {
+        assert_eq!(
+            by_text.summary_by(dim, w * 5),
+            by_handle.summary_by(dim, w * 5)
+        );
+    }
+    let folded = |m: &Monitor| m.health().dimensions["feature"].overflowed_selections;
+    assert!(folded(&by_text) > 0);
+    assert_eq!(folded(&by_text), folded(&by_handle));
+    assert!(by_handle.summary_by("requested_model", w * 5)["gpt-4o"].fallbacks > 0);
+}
+
+#[test]
+fn handles_refuse_bad_values_at_once_and_other_monitors_at_recording() {
+    let (_clock, monitor) = common::manual();
+    let err = |k, v| monitor.dimension_value(k, v).unwrap_err();
+    assert_eq!(
+        err("team", "search"),
+        RecordError::UndeclaredDimension { key: "team".into() }
+    );
+    assert_eq!(
+        err("provider", ""),
+        RecordError::EmptyDimensionValue {
+            key: "provider".into()
+        }
+    );
+    assert_eq!(
+        err("operation", "__other__"),
+        RecordError::ReservedDimensionValue {
+            key: "operation".into()
+        }
+    );
+    let (_clock, other) = common::manual();
+    let theirs = other.dimension_value("provider", "openai").unwrap();
+    let ours = monitor.dimension_value("operation", "chat").unwrap();
+    let s = Selection::new("gpt-4o", Duration::from_millis(10)).value(&theirs);
+    assert_eq!(
+        monitor.record_selection(&s),
+        Err(RecordError::ForeignDimensionValue {
+            key: "provider".into()
+        })
+    );
+    // Mixed with one of ours, still refused: its provider id means nothing here.
+    let s = s.value(&ours);
+    assert!(matches!(
+        monitor.record_selection(&s),
+        Err(RecordError::ForeignDimensionValue { .. })
+    ));
+    let h = monitor.health();
+    assert_eq!(h.rejected[&RejectReason::ForeignDimensionValue], 2);
+    assert_eq!(h.recorded, 0);
+    let s = Selection::new("gpt-4o", Duration::from_millis(10)).value(&ours);
+    monitor.record_selection(&s).unwrap();
+    // A handle wins over text for the same dimension, set before or after it.
+    let s = s.operation("embeddings");
+    monitor.record_selection(&s).unwrap();
+    let s = Selection::new("gpt-4o", Duration::from_millis(10))
+        .operation("embeddings")
+        .value(&ours);
+    monitor.record_selection(&s).unwrap();
+    let ops = monitor.summary_by("operation", Duration::from_secs(60));
+    assert_eq!(ops["chat"].count, 3);
+    assert!(!ops.contains_key("embeddings"));
+}

@@ -1,6 +1,6 @@
 //! The counters of one dimension combination, and an open cell's combinations.
 
-use std::collections::HashMap;
+use hashbrown::HashTable;
 
 use super::{Combo, PROVIDER_DIM};
 use crate::aggregate::{Event, SumCount, Totals};
@@ -100,13 +100,41 @@ impl DimTotals {
     }
 }
 
+/// One combination's counters in an open cell, with the index of its provider's
+/// latency counts once the cell needs them.
+#[derive(Debug)]
+struct Entry {
+    combo: Combo,
+    /// Index in [`DimCell::providers`]; [`UNSET`] until the cell is mixed.
+    dense: u16,
+    totals: DimTotals,
+}
+
+const UNSET: u16 = u16::MAX;
+
+/// Whose latency the cell's own histogram holds. While every selection in the cell
+/// came from one provider, the cell's histogram is that provider's, and recording
+/// writes no second one; the first selection from elsewhere copies it out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Sole {
+    /// No selection with dimensions yet.
+    Fresh,
+    /// Every selection so far came from this provider.
+    Only(u16),
+    /// Providers keep their own counts.
+    Mixed,
+}
+
 /// An open cell's counters by dimension combination, and its latency counts by
 /// provider. Both keep their memory when the cell is reused, so recording a
 /// combination or provider seen in an earlier minute allocates nothing.
 #[derive(Debug)]
 pub(crate) struct DimCell {
-    pub combos: HashMap<Combo, DimTotals, foldhash::fast::FixedState>,
-    /// Latency counts per provider id; entries stay (emptied) across minutes.
+    /// A table without a hasher of its own: [`Combo::hash`] is one multiply.
+    combos: HashTable<Entry>,
+    sole: Sole,
+    /// Latency counts per provider id, once the cell is mixed; entries stay (emptied)
+    /// across minutes.
     providers: Vec<(u16, Dense<u32>)>,
     buckets: usize,
 }
@@ -114,33 +142,87 @@ pub(crate) struct DimCell {
 impl DimCell {
     pub(crate) fn new(buckets: usize) -> Self {
         Self {
-            combos: HashMap::default(),
+            combos: HashTable::new(),
+            sole: Sole::Fresh,
             providers: Vec::new(),
             buckets,
         }
     }
 
+    /// Adds a selection with dimensions; `counts` is the cell's latency histogram
+    /// without it, and `before` the cell's selections before it.
     #[inline]
-    pub(crate) fn add(&mut self, combo: Combo, e: &Event) {
-        self.combos.entry(combo).or_default().add(e);
+    pub(crate) fn add(&mut self, combo: Combo, e: &Event, counts: &Dense<u32>, before: u64) {
+        use hashbrown::hash_table::Entry as Slot;
+        let hash = combo.hash();
+        let entry = match self
+            .combos
+            .entry(hash, |x| x.combo == combo, |x| x.combo.hash())
+        {
+            Slot::Occupied(o) => o.into_mut(),
+            Slot::Vacant(v) => v
+                .insert(Entry {
+                    combo,
+                    dense: UNSET,
+                    totals: DimTotals::default(),
+                })
+                .into_mut(),
+        };
+        entry.totals.add(e);
         let provider = combo.id(PROVIDER_DIM);
-        if provider != 0 {
-            let i = match self.providers.iter().position(|(p, _)| *p == provider) {
-                Some(i) => i,
-                None => {
-                    self.providers.push((provider, Dense::new(self.buckets)));
-                    self.providers.len() - 1
-                }
-            };
-            self.providers[i].1.add(e.bucket, 1);
+        match self.sole {
+            Sole::Only(p) if p == provider => {}
+            Sole::Mixed if provider == 0 => {}
+            Sole::Mixed if entry.dense != UNSET => {
+                self.providers[usize::from(entry.dense)].1.add(e.bucket, 1);
+            }
+            _ => mix(
+                &mut self.sole,
+                &mut self.providers,
+                self.buckets,
+                &mut entry.dense,
+                provider,
+                e.bucket,
+                counts,
+                before,
+            ),
         }
     }
 
-    /// The latency buckets of each provider with selections in this cell.
-    pub(crate) fn provider_latency(
-        &self,
-    ) -> impl Iterator<Item = (u16, impl Iterator<Item = (usize, u64)> + '_)> + '_ {
-        self.providers.iter().map(|(p, d)| (*p, d.buckets()))
+    /// A selection without dimensions is coming into the cell, whose histogram
+    /// `counts` is without it: the histogram stops being one provider's.
+    #[inline]
+    pub(crate) fn add_plain(&mut self, counts: &Dense<u32>) {
+        if let Sole::Only(p) = self.sole {
+            self.sole = Sole::Mixed;
+            let i = dense_index(&mut self.providers, self.buckets, p);
+            self.providers[usize::from(i)].1.add_dense(counts);
+        }
+    }
+
+    /// Each combination with selections in this cell, and its counters.
+    pub(crate) fn combos(&self) -> impl Iterator<Item = (Combo, &DimTotals)> + '_ {
+        self.combos.iter().map(|e| (e.combo, &e.totals))
+    }
+
+    /// The latency counts of each provider with selections in this cell; `counts` is
+    /// the cell's own histogram.
+    pub(crate) fn provider_latency<'c>(
+        &'c self,
+        counts: &'c Dense<u32>,
+    ) -> impl Iterator<Item = (u16, impl Iterator<Item = (usize, u64)> + 'c)> + 'c {
+        let only = match self.sole {
+            Sole::Only(p) => Some((p, counts)),
+            Sole::Fresh | Sole::Mixed => None,
+        };
+        let mixed = match self.sole {
+            Sole::Mixed => &self.providers[..],
+            Sole::Fresh | Sole::Only(_) => &[],
+        };
+        only.into_iter()
+            .chain(mixed.iter().map(|(p, d)| (*p, d)))
+            .filter(|(_, d)| !d.is_clear())
+            .map(|(p, d)| (p, d.buckets()))
     }
 
     pub(crate) fn is_empty(&self) -> bool {
@@ -148,16 +230,67 @@ impl DimCell {
     }
 
     pub(crate) fn clear(&mut self) {
+        // `clear` keeps the table's memory. The providers are emptied, not removed,
+        // so that they allocate nothing next minute.
         self.combos.clear();
+        self.sole = Sole::Fresh;
         self.providers.iter_mut().for_each(|(_, d)| d.clear());
     }
 
     pub(crate) fn heap_bytes(&self) -> usize {
-        self.combos.capacity() * (std::mem::size_of::<(Combo, DimTotals)>() + 1)
+        self.combos.capacity() * (std::mem::size_of::<Entry>() + 1)
             + self
                 .providers
                 .iter()
                 .map(|(_, d)| d.heap_bytes() + std::mem::size_of::<(u16, Dense<u32>)>())
                 .sum::<usize>()
     }
+}
+
+/// The rest of [`DimCell::add`] when the cell's histogram is not (or stops being)
+/// this selection's provider's alone.
+#[cold]
+#[inline(never)]
+#[allow(clippy::too_many_arguments)]
+fn mix(
+    sole: &mut Sole,
+    providers: &mut Vec<(u16, Dense<u32>)>,
+    buckets: usize,
+    dense: &mut u16,
+    provider: u16,
+    bucket: usize,
+    counts: &Dense<u32>,
+    before: u64,
+) {
+    match *sole {
+        Sole::Fresh if before == 0 && provider != 0 => {
+            *sole = Sole::Only(provider);
+            return;
+        }
+        Sole::Fresh | Sole::Mixed => {}
+        Sole::Only(p) => {
+            let i = dense_index(providers, buckets, p);
+            providers[usize::from(i)].1.add_dense(counts);
+        }
+    }
+    *sole = Sole::Mixed;
+    if provider != 0 {
+        if *dense == UNSET {
+            *dense = dense_index(providers, buckets, provider);
+        }
+        providers[usize::from(*dense)].1.add(bucket, 1);
+    }
+}
+
+/// The index of `provider`'s latency counts, added if the cell has none yet.
+fn dense_index(providers: &mut Vec<(u16, Dense<u32>)>, buckets: usize, provider: u16) -> u16 {
+    let i = match providers.iter().position(|(p, _)| *p == provider) {
+        Some(i) => i,
+        None => {
+            providers.push((provider, Dense::new(buckets)));
+            providers.len() - 1
+        }
+    };
+    // A cell holds at most the provider cap (`MAX_VALUES_CAP`) of them.
+    u16::try_from(i).expect("providers are capped below u16::MAX")
 }

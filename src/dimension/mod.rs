@@ -25,13 +25,14 @@
 //! ## On the hot path
 //!
 //! A selection's dimension values are resolved to small integer ids through a
-//! per-thread cache keyed by the whole combination, so a combination seen before costs
-//! one hash lookup and no shared write. The counters go into the model's open cell, under
+//! per-thread cache keyed by each value's content, so a value seen before costs one
+//! probe and no shared write. The counters go into the model's open cell, under
 //! the shard lock `record_selection` already holds, keyed by the combination; the
 //! sealer splits each combination into its dimensions once a minute.
 
 mod bucket;
 mod cell;
+mod handle;
 mod local;
 mod store;
 mod tags;
@@ -42,6 +43,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 pub use bucket::DimensionBucket;
 pub(crate) use cell::{DimCell, DimTotals};
+pub use handle::DimensionValue;
 pub(crate) use store::{DimAgg, DimStore};
 pub(crate) use tags::Tags;
 use values::Values;
@@ -82,21 +84,30 @@ pub(crate) const REQUESTED_DIM: usize = 2;
 const DIMS: usize = BUILT_IN.len() + MAX_ATTRIBUTES;
 const _: () = assert!(DIMS <= 8, "a Combo holds 8 ids");
 /// One selection's dimension values as ids, in dimension order (0: not set, 1:
-/// [`OTHER_VALUE`], 2 and up: a kept value).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub(crate) struct Combo([u16; 8]);
+/// [`OTHER_VALUE`], 2 and up: a kept value): eight `u16`s packed in one `u128`, so
+/// that comparing and hashing a combination on the hot path is a word operation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub(crate) struct Combo(u128);
 
 impl Combo {
     /// The value id of dimension `dim`, 0 when the selection did not set it.
     #[inline]
     pub(crate) fn id(self, dim: usize) -> u16 {
-        self.0[dim]
+        (self.0 >> (16 * dim)) as u16
     }
 
     #[inline]
-    fn with(mut self, dim: usize, id: u16) -> Self {
-        self.0[dim] = id;
-        self
+    pub(crate) fn with(self, dim: usize, id: u16) -> Self {
+        let shift = 16 * dim;
+        Self(self.0 & !(0xffff << shift) | u128::from(id) << shift)
+    }
+
+    /// A well-mixed 64-bit hash, for the open cell's table.
+    #[inline]
+    pub(crate) fn hash(self) -> u64 {
+        let m = u128::from(self.0 as u64 ^ 0x243f_6a88_85a3_08d3)
+            * u128::from((self.0 >> 64) as u64 ^ 0x1319_8a2e_0370_7344);
+        (m as u64) ^ (m >> 64) as u64
     }
 
     /// The set dimensions and their value ids.
@@ -104,19 +115,6 @@ impl Combo {
         (0..DIMS)
             .map(move |d| (d, self.id(d)))
             .filter(|(_, id)| *id != 0)
-    }
-}
-
-impl std::hash::Hash for Combo {
-    /// As two words, not eight `u16`s: one hasher call on the hot path.
-    #[inline]
-    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
-        let word = |ids: &[u16]| {
-            ids.iter()
-                .enumerate()
-                .fold(0u64, |w, (i, id)| w | u64::from(*id) << (16 * i))
-        };
-        state.write_u128(u128::from(word(&self.0[..4])) | u128::from(word(&self.0[4..])) << 64);
     }
 }
 
@@ -235,6 +233,9 @@ impl Dimensions {
         if tags.is_empty() {
             return Ok(None);
         }
+        if tags.handles != Combo::default() {
+            return self.resolve_handles(tags, model).map(Some);
+        }
         if !tags.too_many {
             let attr_dim = |key: &str| self.attr_dim(key);
             if let Some(combo) = local::lookup(self.id, tags, attr_dim) {
@@ -242,6 +243,60 @@ impl Dimensions {
             }
         }
         self.resolve_slow(tags, model).map(Some)
+    }
+
+    /// [`Dimensions::resolve`] for a selection with handles, and text values maybe.
+    #[inline]
+    fn resolve_handles(&self, tags: &Tags<'_>, model: &str) -> Result<Combo, RecordError> {
+        if tags.foreign || tags.monitor != self.id {
+            return Err(RecordError::ForeignDimensionValue {
+                key: tags.handle_key.to_owned(),
+            });
+        }
+        if tags.folded {
+            self.count_folded(tags.handles);
+        }
+        if !tags.strings {
+            return Ok(tags.handles);
+        }
+        let combo = self
+            .resolve(&tags.without_handles(), model)?
+            .unwrap_or_default();
+        // A handle wins over text set for the same dimension.
+        Ok(tags
+            .handles
+            .ids()
+            .fold(combo, |combo, (dim, id)| combo.with(dim, id)))
+    }
+
+    #[cold]
+    fn count_folded(&self, handles: Combo) {
+        for (dim, id) in handles.ids() {
+            if id == values::OTHER_ID {
+                self.values[dim].count_folded();
+            }
+        }
+    }
+
+    /// A handle for `value` of dimension `key`, taking an id for the value now (or
+    /// `__other__`'s, past the cap).
+    pub(crate) fn handle(&self, key: &str, value: &str) -> Result<DimensionValue, RecordError> {
+        let dim = self
+            .index(key)
+            .ok_or_else(|| RecordError::UndeclaredDimension {
+                key: key.to_owned(),
+            })?;
+        check_value(key, value)?;
+        let id = self.values[dim].intern(value);
+        Ok(DimensionValue {
+            monitor: self.id,
+            dim,
+            id,
+            bits: Combo::default().with(dim, id).0,
+            mask: Combo::default().with(dim, u16::MAX).0,
+            key: self.keys[dim].clone(),
+            value: value.into(),
+        })
     }
 
     #[cold]

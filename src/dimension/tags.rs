@@ -1,6 +1,6 @@
 //! A selection's dimension values as the host set them, borrowed.
 
-use super::{BUILT_IN, MAX_ATTRIBUTES};
+use super::{BUILT_IN, Combo, DimensionValue, MAX_ATTRIBUTES, REQUESTED_DIM};
 
 /// The dimension values of one [`Selection`](crate::Selection): the built-ins by
 /// index, then up to [`MAX_ATTRIBUTES`] attributes in the order they were set.
@@ -13,32 +13,95 @@ pub(crate) struct Tags<'a> {
     pub too_many: bool,
     /// Whether anything was set: one load decides the common case.
     any: bool,
+    /// Whether a value was set as text, to be looked up.
+    pub strings: bool,
+    /// The ids set through [`DimensionValue`] handles.
+    pub handles: Combo,
+    /// The monitor of the handles set.
+    pub monitor: u64,
+    /// The handles set came from more than one monitor.
+    pub foreign: bool,
+    /// A handle set was folded into `__other__`.
+    pub folded: bool,
+    /// The key of the last handle set, to name in an error.
+    pub handle_key: &'a str,
 }
 
 impl<'a> Tags<'a> {
     /// Whether nothing was set: the common case.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn is_empty(&self) -> bool {
-        self.attr_len == 0 && self.built_in == [None; BUILT_IN.len()] && !self.too_many
+        !self.any
     }
 
-    #[inline]
+    #[inline(always)]
     pub(crate) fn set_built_in(&mut self, dim: usize, value: &'a str) {
+        self.any = true;
+        self.strings = true;
         self.built_in[dim] = Some(value);
     }
 
-    /// Sets `key` to `value`, replacing a value set before for the same key.
-    #[inline]
+    /// Sets `key` to `value`. A key set twice keeps its last value: lookups read the
+    /// attributes in order, so the later one wins, and only when all
+    /// [`MAX_ATTRIBUTES`] places are taken are repeated keys merged to make room.
+    #[inline(always)]
     pub(crate) fn set_attr(&mut self, key: &'a str, value: &'a str) {
         self.any = true;
+        self.strings = true;
         let len = usize::from(self.attr_len);
-        if let Some(a) = self.attrs[..len].iter_mut().find(|(k, _)| *k == key) {
-            a.1 = value;
-        } else if len < MAX_ATTRIBUTES {
+        if len < MAX_ATTRIBUTES {
             self.attrs[len] = (key, value);
             self.attr_len += 1;
         } else {
+            self.set_attr_full(key, value);
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn set_attr_full(&mut self, key: &'a str, value: &'a str) {
+        let mut kept = 0;
+        for i in 0..usize::from(self.attr_len) {
+            let (k, v) = self.attrs[i];
+            if let Some(earlier) = self.attrs[..kept].iter_mut().find(|(e, _)| *e == k) {
+                earlier.1 = v;
+            } else {
+                self.attrs[kept] = (k, v);
+                kept += 1;
+            }
+        }
+        if let Some(earlier) = self.attrs[..kept].iter_mut().find(|(e, _)| *e == key) {
+            earlier.1 = value;
+        } else if kept < MAX_ATTRIBUTES {
+            self.attrs[kept] = (key, value);
+            kept += 1;
+        } else {
             self.too_many = true;
+        }
+        self.attr_len = kept as u8;
+    }
+
+    /// Sets a value through its handle. A requested model is kept as text, since
+    /// whether a selection fell back compares it with the served model's name.
+    #[inline(always)]
+    pub(crate) fn set_handle(&mut self, v: &'a DimensionValue) {
+        if v.dim == REQUESTED_DIM {
+            return self.set_built_in(REQUESTED_DIM, &v.value);
+        }
+        self.any = true;
+        // Monitor ids count from 1: 0 is "no handle yet".
+        self.foreign |= self.monitor != 0 && self.monitor != v.monitor;
+        self.monitor = v.monitor;
+        self.handles = Combo(self.handles.0 & !v.mask | v.bits);
+        self.folded |= v.is_folded();
+        self.handle_key = &v.key;
+    }
+
+    /// The values set as text alone.
+    pub(crate) fn without_handles(&self) -> Self {
+        Self {
+            handles: Combo::default(),
+            ..*self
         }
     }
 
@@ -50,7 +113,8 @@ impl<'a> Tags<'a> {
             .filter_map(|(i, v)| v.map(|v| (i, v)))
     }
 
-    /// The attributes set, as `(key, value)`.
+    /// The attributes set, as `(key, value)`, in the order set (a key may come twice;
+    /// its last value is the one that counts).
     pub(crate) fn attributes(&self) -> &[(&'a str, &'a str)] {
         &self.attrs[..usize::from(self.attr_len)]
     }

@@ -2,8 +2,7 @@
 //!
 //! As the model registry does, the value-to-id map is an immutable map behind an
 //! `ArcSwap`, copied under a writer mutex to add a value (at most the cap's number of
-//! times). The hot path rarely gets here: the per-thread combination cache answers
-//! first.
+//! times). The hot path rarely gets here: the per-thread value cache answers first.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -48,10 +47,20 @@ impl Values {
     }
 
     /// The id of `value` (taking one if there is room) and whether it overflowed the
-    /// cap, which is counted.
+    /// cap, which is counted as a selection folded.
     pub(super) fn id(&self, value: &str) -> (u16, bool) {
+        let id = self.intern(value);
+        if id == OTHER_ID {
+            self.count_folded();
+        }
+        (id, id == OTHER_ID)
+    }
+
+    /// The id of `value`, taking one if there is room; past the cap, `__other__`'s,
+    /// and the value counts among the distinct values folded.
+    pub(super) fn intern(&self, value: &str) -> u16 {
         if let Some(id) = self.map.load().get(value) {
-            return (*id, false);
+            return *id;
         }
         let id = if self.full.load(Ordering::Acquire) {
             // The map loaded above may predate the value that filled the cap: look
@@ -60,14 +69,15 @@ impl Values {
         } else {
             self.add(value)
         };
-        id.map_or_else(
-            || {
-                self.overflowed.fetch_add(1, Ordering::Relaxed);
-                self.overflow_values.insert(value);
-                (OTHER_ID, true)
-            },
-            |id| (id, false),
-        )
+        id.unwrap_or_else(|| {
+            self.overflow_values.insert(value);
+            OTHER_ID
+        })
+    }
+
+    /// Counts a selection folded into `__other__`.
+    pub(super) fn count_folded(&self) {
+        self.overflowed.fetch_add(1, Ordering::Relaxed);
     }
 
     #[cold]

@@ -611,13 +611,13 @@ impl Inner {
                 let Some(d) = cell.dims() else {
                     return;
                 };
-                for (combo, totals) in &d.combos {
+                for (combo, totals) in d.combos() {
                     for (dim, id) in combo.ids() {
                         let key = (keys[dim].to_string(), self.dims.value(dim, id).to_string());
                         open_dims.entry(key).or_default().add_open(totals);
                     }
                 }
-                for (id, buckets) in d.provider_latency() {
+                for (id, buckets) in cell.provider_latency() {
                     let dim = crate::dimension::PROVIDER_DIM;
                     let key = (keys[dim].to_string(), self.dims.value(dim, id).to_string());
                     if let Some(c) = open_dims.get_mut(&key) {
@@ -801,6 +801,23 @@ impl Monitor {
             refused,
             monitor: self.clone(),
         }
+    }
+
+    /// A handle for `value` of dimension `key` (`provider`, `operation`,
+    /// `requested_model` or a declared key), to set on selections with
+    /// [`Selection::value`] without looking the value up each time. Past the
+    /// dimension's cap the handle is `__other__`'s ([`DimensionValue::is_folded`]).
+    ///
+    /// # Errors
+    ///
+    /// The value's errors as recording would give them: an undeclared key, an empty
+    /// value, one over 128 bytes, one with a control character, or `__other__`.
+    pub fn dimension_value(
+        &self,
+        key: &str,
+        value: &str,
+    ) -> Result<crate::DimensionValue, RecordError> {
+        self.inner.dims.handle(key, value)
     }
 
     /// Seals every minute that has ended (plus the grace period), applies retention,
