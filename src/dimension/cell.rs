@@ -153,19 +153,21 @@ impl DimCell {
     /// without it, and `before` the cell's selections before it.
     #[inline]
     pub(crate) fn add(&mut self, combo: Combo, e: &Event, counts: &Dense<u32>, before: u64) {
-        use hashbrown::hash_table::Entry as Slot;
         let hash = combo.hash();
-        let entry = match self
-            .combos
-            .entry(hash, |x| x.combo == combo, |x| x.combo.hash())
-        {
-            Slot::Occupied(o) => o.into_mut(),
-            Slot::Vacant(v) => v
-                .insert(Entry {
-                    combo,
-                    dense: UNSET,
-                    totals: DimTotals::default(),
-                })
+        // `find_entry`, not `entry`: a hit reserves nothing and tracks no free slot.
+        let entry = match self.combos.find_entry(hash, |x| x.combo == combo) {
+            Ok(found) => found.into_mut(),
+            Err(absent) => absent
+                .into_table()
+                .insert_unique(
+                    hash,
+                    Entry {
+                        combo,
+                        dense: UNSET,
+                        totals: DimTotals::default(),
+                    },
+                    |x| x.combo.hash(),
+                )
                 .into_mut(),
         };
         entry.totals.add(e);

@@ -224,15 +224,25 @@ impl Dimensions {
     }
 
     /// The ids of a selection's dimension values; `None` when it set none.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn resolve(
         &self,
         tags: &Tags<'_>,
         model: &str,
     ) -> Result<Option<Combo>, RecordError> {
+        // The one test a selection without dimensions pays, in the caller's code.
         if tags.is_empty() {
             return Ok(None);
         }
+        // Handles of this monitor alone, none folded: the ids are the combination.
+        if !(tags.strings | tags.foreign | tags.folded) & (tags.monitor == self.id) {
+            return Ok(Some(tags.handles));
+        }
+        self.resolve_set(tags, model)
+    }
+
+    #[inline]
+    fn resolve_set(&self, tags: &Tags<'_>, model: &str) -> Result<Option<Combo>, RecordError> {
         if tags.handles != Combo::default() {
             return self.resolve_handles(tags, model).map(Some);
         }
