@@ -101,8 +101,13 @@ impl Sealer {
                 &agg,
                 keeps.then_some(layout),
             ));
-            let Store { dims, tiers, .. } = store;
-            dims.insert(tiers, (dim, value), minute, agg);
+            let Store {
+                dims,
+                tiers,
+                journal,
+                ..
+            } = store;
+            dims.insert(tiers, (dim, value), minute, agg, journal.as_mut());
         }
         self.provider_latency.clear();
         out

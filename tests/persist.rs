@@ -216,12 +216,93 @@ fn a_scoped_budget_threshold_fires_once_per_period_across_a_restart() {
         team_spend(&m, 90);
     }
     assert_eq!(events.thresholds(), [0.85]);
-    // The team's history is not kept across a restart (README), so its spend starts
-    // again; what already fired is kept, and does not fire twice.
+    // The team's spend is kept across the restart, and what already fired does not
+    // fire twice: $6 more makes 96%.
     let events = Events::default();
     let m = open_with(&path, &clock, config, &events);
-    team_spend(&m, 96);
+    team_spend(&m, 6);
     assert_eq!(events.thresholds(), [0.95], "85% fired before the restart");
+    drop(m);
+    let _ = std::fs::remove_dir_all(&d);
+}
+
+#[test]
+fn dimension_history_survives_a_restart_and_undeclared_dimensions_are_dropped() {
+    let d = dir("dimensions");
+    let path = d.join("store.redb");
+    let config = |keys: &str| {
+        Config::from_json_str(&format!(
+            r#"{{"monitoring": {{"alerting": {{"enabled": false}}}},
+                "recording": {{"dimensions": [{keys}]}}}}"#
+        ))
+        .unwrap()
+    };
+    let declared =
+        config(r#"{"key": "team", "maxValues": 3}, {"key": "feature", "maxValues": 10}"#);
+    let clock = ManualClock::new(common::start());
+    let dims = ["provider", "team", "feature", "requested_model"];
+    let windows = [10 * MIN, 90 * MIN, 26 * 60 * MIN];
+    let snapshot = |m: &Monitor| {
+        windows
+            .iter()
+            .flat_map(|w| dims.iter().map(|d| m.summary_by(d, *w)))
+            .collect::<Vec<_>>()
+    };
+    let before = {
+        let m = open(&path, &clock, declared.clone());
+        // 17 hours of minutes: hours and days roll up. The first minute sees all four
+        // teams, so the store holds an `__other__` row before the kept `search` one.
+        for i in 0..5_000u64 {
+            let s = Selection::new(
+                ["gpt-4o", "claude"][(i % 2) as usize],
+                Duration::from_millis(10 + i % 700),
+            )
+            .cost_usd(0.01 * (i % 4) as f64)
+            .error(i % 9 == 0)
+            .tokens(100, 10)
+            .provider(["openai", "anthropic"][(i % 2) as usize])
+            .attr(
+                "team",
+                ["search", "ads", "infra", "mobile"][(i % 4) as usize],
+            )
+            .attr("feature", ["draft", "answer"][(i / 3 % 2) as usize])
+            .requested_model("gpt-4o");
+            m.record_selection(&s).unwrap();
+            if i % 5 == 4 {
+                clock.advance(MIN);
+                m.tick();
+            }
+        }
+        clock.advance(2 * MIN);
+        m.tick();
+        let before = snapshot(&m);
+        assert!(before[0]["openai"].count > 0 && before[5].contains_key("__other__"));
+        before
+    };
+    let m = open(&path, &clock, declared.clone());
+    assert_eq!(snapshot(&m), before);
+    // The cap keeps the values kept before the restart: `mobile` stays folded, and
+    // `search` (sorted after `__other__` in the store) stays kept.
+    for team in ["mobile", "search"] {
+        let s = Selection::new("gpt-4o", Duration::from_millis(5)).attr("team", team);
+        m.record_selection(&s).unwrap();
+    }
+    let teams = m.summary_by("team", 10 * MIN);
+    assert!(!teams.contains_key("mobile"));
+    assert_eq!(teams["search"].count, before[1]["search"].count + 1);
+    assert_eq!(teams["__other__"].count, before[1]["__other__"].count + 1);
+    assert_eq!(m.health().dimensions["team"].values, 3);
+    drop(m);
+    // A dimension no longer declared: its history is dropped from the store, and
+    // declaring it again does not bring it back.
+    drop(open(
+        &path,
+        &clock,
+        config(r#"{"key": "feature", "maxValues": 10}"#),
+    ));
+    let m = open(&path, &clock, declared);
+    assert!(m.summary_by("team", 26 * 60 * MIN).is_empty());
+    assert_eq!(m.summary_by("feature", 26 * 60 * MIN), before[10]);
     drop(m);
     let _ = std::fs::remove_dir_all(&d);
 }

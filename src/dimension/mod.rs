@@ -178,11 +178,13 @@ impl Dimensions {
         self.keys.iter().position(|k| &**k == key)
     }
 
-    /// Takes an id for `value` of `dimension` now (for a scoped budget, so that its
-    /// value is kept even if the cap fills before it is first recorded).
+    /// Takes an id for `value` of `dimension` now, counting no selection: for a
+    /// scoped budget, so that its value is kept even if the cap fills before it is
+    /// first recorded, and for history restored from a store, so that values kept
+    /// before a restart stay kept. `__other__` is no value to keep.
     pub(crate) fn reserve(&self, dimension: &str, value: &str) {
-        if let Some(dim) = self.index(dimension) {
-            self.values[dim].id(value);
+        if let Some(dim) = self.index(dimension).filter(|_| value != OTHER_VALUE) {
+            self.values[dim].intern(value);
         }
     }
 

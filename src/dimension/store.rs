@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use super::DimTotals;
 use crate::hdr::CompactCounts;
-use crate::store::{Plan, Tier};
+use crate::store::{Journal, Plan, Tier};
 
 /// One dimension value's sealed bucket.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -44,14 +44,22 @@ pub(crate) struct DimStore {
 }
 
 impl DimStore {
-    /// Merges one sealed minute of one value into every tier.
+    /// Merges one sealed minute of one value into every tier, noting the buckets it
+    /// changed in `journal`.
     pub(crate) fn insert(
         &mut self,
         tiers: &[Tier],
         key: (usize, Arc<str>),
         minute: u64,
         agg: DimAgg,
+        mut journal: Option<&mut Journal>,
     ) {
+        if let Some(j) = journal.as_deref_mut() {
+            for (i, tier) in tiers.iter().enumerate() {
+                j.dims
+                    .insert((i, key.0, key.1.clone(), tier.start_of(minute)));
+            }
+        }
         let buckets = self
             .series
             .entry(key)
@@ -68,14 +76,56 @@ impl DimStore {
         }
     }
 
-    /// Drops buckets past retention, and values left with none.
-    pub(crate) fn prune(&mut self, tiers: &[Tier], newest: u64) {
+    /// Puts back one bucket a persistent store held, in tier `tier`.
+    #[cfg(feature = "persist")]
+    pub(crate) fn restore(
+        &mut self,
+        tiers: usize,
+        (tier, key): (usize, (usize, Arc<str>)),
+        start: u64,
+        agg: DimAgg,
+    ) {
+        let buckets = self
+            .series
+            .entry(key)
+            .or_insert_with(|| vec![BTreeMap::new(); tiers]);
+        let bucket = buckets[tier].entry(start).or_default();
+        let before = if bucket.totals.count == 0 {
+            0
+        } else {
+            bucket.bytes()
+        };
+        bucket.merge(&agg);
+        self.bytes = (self.bytes + bucket.bytes()).saturating_sub(before);
+    }
+
+    /// The bucket of `value` of dimension `dim` in tier `tier` starting at `start`.
+    #[cfg(feature = "persist")]
+    pub(crate) fn bucket(
+        &self,
+        tier: usize,
+        dim: usize,
+        value: &str,
+        start: u64,
+    ) -> Option<&DimAgg> {
+        self.series
+            .get(&(dim, Arc::from(value)))?
+            .get(tier)?
+            .get(&start)
+    }
+
+    /// Drops buckets past retention, and values left with none, noting them in
+    /// `journal`.
+    pub(crate) fn prune(&mut self, tiers: &[Tier], newest: u64, mut journal: Option<&mut Journal>) {
         let bytes = &mut self.bytes;
-        self.series.retain(|_, series| {
-            for (tier, buckets) in tiers.iter().zip(series.iter_mut()) {
+        self.series.retain(|(dim, value), series| {
+            for (i, (tier, buckets)) in tiers.iter().zip(series.iter_mut()).enumerate() {
                 while let Some(entry) = buckets.first_entry() {
                     if tier.retains(*entry.key(), newest) {
                         break;
+                    }
+                    if let Some(j) = journal.as_deref_mut() {
+                        j.dims.insert((i, *dim, value.clone(), *entry.key()));
                     }
                     *bytes = bytes.saturating_sub(entry.get().bytes());
                     entry.remove();
@@ -149,9 +199,12 @@ mod tests {
         ];
         let mut s = DimStore::default();
         let key = (3, Arc::<str>::from("search"));
-        s.insert(&tiers, key.clone(), 61, agg(2));
-        s.insert(&tiers, key.clone(), 62, agg(3));
-        s.insert(&tiers, key.clone(), 62, agg(1));
+        let mut journal = Journal::default();
+        s.insert(&tiers, key.clone(), 61, agg(2), Some(&mut journal));
+        s.insert(&tiers, key.clone(), 62, agg(3), Some(&mut journal));
+        s.insert(&tiers, key.clone(), 62, agg(1), None);
+        // Minutes 61 and 62, and their hour.
+        assert_eq!(journal.dims.len(), 3);
         let series = &s.series[&key];
         assert_eq!(series[0][&62].totals.count, 4);
         assert_eq!(series[1][&60].totals.count, 6);
@@ -162,10 +215,10 @@ mod tests {
             .map(DimAgg::bytes)
             .sum();
         assert_eq!(s.footprint(), walked);
-        s.prune(&tiers, 100);
+        s.prune(&tiers, 100, Some(&mut journal));
         assert!(s.series[&key][0].is_empty());
         assert_eq!(s.series[&key][1][&60].totals.count, 6);
-        s.prune(&tiers, 60 + 600 + 60);
+        s.prune(&tiers, 60 + 600 + 60, None);
         assert!(s.series.is_empty());
         assert_eq!(s.footprint(), 0);
     }

@@ -199,6 +199,7 @@ impl Inner {
         let mut health = persistence.health();
         loaded.apply(
             store,
+            &self.dims,
             self.alerts.get_mut(),
             self.budgets.get_mut(),
             &mut self.tick_state.get_mut().rules,
@@ -229,7 +230,7 @@ impl Inner {
             let mut store = self.store.write();
             let alerts = self.alerts.lock();
             let budgets = self.budgets.lock();
-            p.gather(&mut store, &alerts, &budgets, rules)
+            p.gather(&mut store, &self.dims, &alerts, &budgets, rules)
         };
         if let Err(journal) = p.commit(changes, crate::clock::from_unix_nanos(now)) {
             let mut store = self.store.write();

@@ -1,4 +1,5 @@
-//! The at-rest form of a stored bucket and of an hour's band counters.
+//! The at-rest form of a stored bucket, of a dimension value's bucket, and of an
+//! hour's band counters.
 //!
 //! A bucket (format 3) is a format byte, its 30 counters as little-endian `u64`s, its
 //! latency counts in their compact form (varint pairs) behind a varint length, a byte
@@ -18,6 +19,7 @@ use std::sync::Arc;
 
 use crate::aggregate::{Aggregate, SumCount, Totals};
 use crate::bands::{BANDS, BandTotals, Bands};
+use crate::dimension::{DimAgg, DimTotals};
 use crate::failure::KINDS;
 use crate::feedback::Scores;
 use crate::hdr::CompactCounts;
@@ -334,6 +336,85 @@ pub(crate) fn decode_bucket(bytes: &[u8], buckets: usize) -> Result<Aggregate, S
     })
 }
 
+/// The dimension bucket's format: a format byte, its 13 counters as little-endian
+/// `u64`s, and its latency counts (empty for dimensions that keep none) behind a varint
+/// length.
+const DIM_FORMAT: u8 = 1;
+
+pub(crate) fn encode_dim(a: &DimAgg) -> Vec<u8> {
+    let t = &a.totals;
+    let latency = a.latency.as_bytes();
+    let mut out = Vec::with_capacity(1 + 13 * 8 + 2 + latency.len());
+    out.push(DIM_FORMAT);
+    for v in [t.count, t.errors, t.cache_hits] {
+        put(&mut out, v);
+    }
+    put_sum(&mut out, &t.cost);
+    for v in [
+        t.latency_sum_us,
+        t.latency_min_us,
+        t.latency_max_us,
+        t.input_tokens,
+        t.output_tokens,
+        t.cached_input_tokens,
+        t.reasoning_tokens,
+        t.fallbacks,
+    ] {
+        put(&mut out, v);
+    }
+    put_bytes(&mut out, latency);
+    out
+}
+
+/// Decodes a dimension bucket whose latency counts, when it has any, must fit a layout
+/// of `buckets` buckets.
+pub(crate) fn decode_dim(bytes: &[u8], buckets: usize) -> Result<DimAgg, String> {
+    let (&format, rest) = bytes.split_first().ok_or("an empty bucket")?;
+    if format != DIM_FORMAT {
+        return Err(format!(
+            "dimension bucket format {format}, expected {DIM_FORMAT}"
+        ));
+    }
+    let mut r = Reader(rest);
+    let totals = DimTotals {
+        count: r.u64()?,
+        errors: r.u64()?,
+        cache_hits: r.u64()?,
+        cost: r.sum()?,
+        latency_sum_us: r.u64()?,
+        latency_min_us: r.u64()?,
+        latency_max_us: r.u64()?,
+        input_tokens: r.u64()?,
+        output_tokens: r.u64()?,
+        cached_input_tokens: r.u64()?,
+        reasoning_tokens: r.u64()?,
+        fallbacks: r.u64()?,
+    };
+    for (what, part) in [
+        ("errors", totals.errors),
+        ("cache hits", totals.cache_hits),
+        ("fallbacks", totals.fallbacks),
+        ("costs", totals.cost.count),
+    ] {
+        if part > totals.count {
+            return Err(format!(
+                "{what} {part} exceed the bucket's {} selections",
+                totals.count
+            ));
+        }
+    }
+    let counts = r.bytes()?;
+    let latency = if counts.is_empty() {
+        CompactCounts::default()
+    } else {
+        decode_counts(counts, buckets, totals.count, "latency")?
+    };
+    if !r.0.is_empty() {
+        return Err("bytes after the dimension bucket".into());
+    }
+    Ok(DimAgg { totals, latency })
+}
+
 pub(crate) fn encode_bands(b: &Bands) -> Vec<u8> {
     let mut out = Vec::with_capacity(1 + BANDS * 10 * 8);
     out.push(BANDS_FORMAT);
@@ -417,6 +498,49 @@ mod tests {
             })),
             scores,
         }
+    }
+
+    #[test]
+    fn dimension_buckets_round_trip_and_refuse_contradictions() {
+        let totals = DimTotals {
+            count: 7,
+            errors: 2,
+            cache_hits: 3,
+            cost: SumCount { sum: 12, count: 7 },
+            latency_sum_us: 900,
+            latency_min_us: 3,
+            latency_max_us: 600,
+            input_tokens: 100,
+            output_tokens: 50,
+            cached_input_tokens: 40,
+            reasoning_tokens: 10,
+            fallbacks: 1,
+        };
+        for latency in [
+            CompactCounts::default(),
+            CompactCounts::from_sorted([(0, 2), (130, 4), (1_000, 1)]),
+        ] {
+            let a = DimAgg { totals, latency };
+            assert_eq!(decode_dim(&encode_dim(&a), 2_000), Ok(a));
+        }
+        let bad = |f: fn(&mut DimAgg)| {
+            let mut a = DimAgg {
+                totals,
+                latency: CompactCounts::from_sorted([(0, 7)]),
+            };
+            f(&mut a);
+            decode_dim(&encode_dim(&a), 2_000)
+        };
+        assert!(bad(|a| a.totals.fallbacks = 8).is_err());
+        assert!(bad(|a| a.totals.errors = 8).is_err());
+        assert!(bad(|a| a.latency = CompactCounts::from_sorted([(0, 6)])).is_err());
+        assert!(bad(|a| a.latency = CompactCounts::from_sorted([(2_000, 7)])).is_err());
+        let good = encode_dim(&DimAgg {
+            totals,
+            latency: CompactCounts::default(),
+        });
+        assert!(decode_dim(&good[..good.len() - 3], 2_000).is_err());
+        assert!(decode_dim(&[2], 2_000).is_err());
     }
 
     #[test]

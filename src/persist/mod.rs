@@ -23,6 +23,7 @@
 //! |---|---|---|
 //! | `buckets` | (tier, start minute, model) | counters and compact latency counts |
 //! | `bands` | (hour start minute, model) | complexity band counters |
+//! | `dimension_buckets` | (tier, start minute, dimension, value) | a dimension value's counters and, for providers, latency counts |
 //! | `alert_history`, `alert_events`, `incident_history` | sequence number | one entry, JSON |
 //! | `meta` | `alerts`, `budgets`, `scoped_budgets`, `layout`, `format` | open alerts and silences, fired budget thresholds (the fleet's, the scoped budgets'), the histogram layout |
 //! | `rules` | rule id | what [`Rule::save_state`](crate::Rule::save_state) returned |
@@ -68,6 +69,7 @@ use crate::alerts::{AlertEvent, AlertManager, Incident, ResolvedAlert, SavedAler
 use crate::bands::Bands;
 use crate::config::AggregationLevel;
 use crate::cost::{BudgetTracker, SavedBudgets};
+use crate::dimension::{DimAgg, Dimensions};
 use crate::error::ConfigError;
 use crate::hdr::BucketLayout;
 use crate::health::PersistenceHealth;
@@ -80,6 +82,9 @@ use crate::store::{Journal, Store};
 // model.
 const BUCKETS: TableDefinition<(u8, u64, &str), &[u8]> = TableDefinition::new("buckets");
 const BANDS: TableDefinition<(u64, &str), &[u8]> = TableDefinition::new("bands");
+// Keyed by the dimension's name, not its index: declarations may change between runs.
+const DIM_BUCKETS: TableDefinition<(u8, u64, &str, &str), &[u8]> =
+    TableDefinition::new("dimension_buckets");
 const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
 const RULES: TableDefinition<&str, &[u8]> = TableDefinition::new("rules");
 const ALERT_HISTORY: TableDefinition<u64, &[u8]> = TableDefinition::new("alert_history");
@@ -162,6 +167,8 @@ from_redb!(
 pub(crate) struct Loaded {
     pub buckets: Vec<(AggregationLevel, Arc<str>, u64, Aggregate)>,
     pub bands: Vec<(Arc<str>, u64, Bands)>,
+    /// (tier, dimension, value, start, bucket).
+    pub dims: Vec<(AggregationLevel, Arc<str>, Arc<str>, u64, DimAgg)>,
     pub alerts: Option<SavedAlerts>,
     pub history: Vec<(u64, ResolvedAlert)>,
     pub events: Vec<(u64, AlertEvent)>,
@@ -178,6 +185,7 @@ impl Loaded {
     pub(crate) fn apply(
         self,
         store: &mut Store,
+        dims: &Dimensions,
         alerts: &mut AlertManager,
         budgets: &mut BudgetTracker,
         rules: &mut [GuardedRule],
@@ -201,6 +209,23 @@ impl Loaded {
         health.loaded_through = newest.map(crate::seal::minute_start);
         for (model, hour, bands) in self.bands {
             store.bands.restore(&model, hour, bands);
+        }
+        let tiers = store.tiers.len();
+        for (level, key, value, start, agg) in self.dims {
+            let tier = store.tiers.iter().position(|t| t.level == level);
+            match (tier, dims.index(&key)) {
+                (Some(tier), Some(dim)) => {
+                    // The value keeps its place under the cap, as before the restart.
+                    dims.reserve(&key, &value);
+                    store.dims.restore(tiers, (tier, (dim, value)), start, agg);
+                }
+                // A tier or a dimension no longer configured: deleted at the next commit.
+                _ => store
+                    .journal
+                    .get_or_insert_with(Journal::default)
+                    .dim_orphans
+                    .push((level, key, value, start)),
+            }
         }
         if let Some(saved) = self.alerts {
             *alerts = AlertManager::restore(saved, self.history, self.events, self.incidents);
@@ -255,6 +280,7 @@ pub(crate) struct Changes {
     journal: Journal,
     buckets: Vec<Put<(u8, u64, Arc<str>)>>,
     bands: Vec<Put<(u64, Arc<str>)>>,
+    dims: Vec<Put<(u8, u64, Arc<str>, Arc<str>)>>,
     alerts: Vec<u8>,
     history: Vec<(u64, Vec<u8>)>,
     events: Vec<(u64, Vec<u8>)>,
@@ -356,6 +382,7 @@ impl Persistence {
     pub(crate) fn gather(
         &self,
         store: &mut Store,
+        dims: &Dimensions,
         alerts: &AlertManager,
         budgets: &BudgetTracker,
         rules: Option<&[GuardedRule]>,
@@ -378,6 +405,16 @@ impl Persistence {
         for (model, hour) in &journal.bands {
             let value = store.bands.get(model, *hour).map(codec::encode_bands);
             changes.bands.push(((*hour, model.clone()), value));
+        }
+        for (tier, dim, value, start) in &journal.dims {
+            let code = level_code(store.tiers[*tier].level);
+            let bucket = store.dims.bucket(*tier, *dim, value, *start);
+            let key = (code, *start, dims.keys()[*dim].clone(), value.clone());
+            changes.dims.push((key, bucket.map(codec::encode_dim)));
+        }
+        for (level, key, value, start) in &journal.dim_orphans {
+            let key = (level_code(*level), *start, key.clone(), value.clone());
+            changes.dims.push((key, None));
         }
         changes.journal = journal;
         changes.alerts = json(&alerts.saved());
@@ -450,6 +487,14 @@ impl Persistence {
             for ((hour, model), value) in &c.bands {
                 let key = (*hour, &**model);
                 match value {
+                    Some(v) => t.insert(key, v.as_slice()).map(drop)?,
+                    None => t.remove(key).map(drop)?,
+                }
+            }
+            let mut t = tx.open_table(DIM_BUCKETS)?;
+            for ((code, start, dim, value), bucket) in &c.dims {
+                let key = (*code, *start, &**dim, &**value);
+                match bucket {
                     Some(v) => t.insert(key, v.as_slice()).map(drop)?,
                     None => t.remove(key).map(drop)?,
                 }
@@ -546,6 +591,7 @@ fn open_and_read(
         // Every table exists from here on, so reading never meets a missing one.
         tx.open_table(BUCKETS)?;
         tx.open_table(BANDS)?;
+        tx.open_table(DIM_BUCKETS)?;
         tx.open_table(RULES)?;
         tx.open_table(ALERT_HISTORY)?;
         tx.open_table(ALERT_EVENTS)?;
@@ -582,6 +628,16 @@ fn read(db: &Database, buckets: usize) -> Result<Loaded, OpenError> {
         let bands = codec::decode_bands(v.value())
             .map_err(|e| damaged(&format!("bands {model} {hour}"), e))?;
         loaded.bands.push((intern(model), hour, bands));
+    }
+    for row in tx.open_table(DIM_BUCKETS)?.iter()? {
+        let (k, v) = row?;
+        let (code, start, dim, value) = k.value();
+        let what = || format!("dimension bucket {dim}={value} {start}");
+        let level = level_of(code).ok_or_else(|| damaged(&what(), format!("tier {code}")))?;
+        let agg = codec::decode_dim(v.value(), buckets).map_err(|e| damaged(&what(), e))?;
+        loaded
+            .dims
+            .push((level, intern(dim), intern(value), start, agg));
     }
     fn log<T: serde::de::DeserializeOwned>(
         tx: &redb::ReadTransaction,

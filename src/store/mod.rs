@@ -68,9 +68,15 @@ pub(crate) struct Journal {
     pub buckets: HashSet<(usize, Arc<str>, u64)>,
     /// (model, hour start minute).
     pub bands: HashSet<(Arc<str>, u64)>,
+    /// (tier index, dimension index, value, bucket start minute).
+    pub dims: HashSet<(usize, usize, Arc<str>, u64)>,
     #[cfg(feature = "persist")]
     /// Buckets a store held for tiers no longer configured, to delete.
     pub orphans: Vec<(AggregationLevel, Arc<str>, u64)>,
+    #[cfg(feature = "persist")]
+    /// Dimension buckets a store held for tiers or dimensions no longer configured, to
+    /// delete: (tier, dimension key, value, start).
+    pub dim_orphans: Vec<(AggregationLevel, Arc<str>, Arc<str>, u64)>,
 }
 
 #[cfg(feature = "persist")]
@@ -79,7 +85,9 @@ impl Journal {
     pub(crate) fn absorb(&mut self, failed: Journal) {
         self.buckets.extend(failed.buckets);
         self.bands.extend(failed.bands);
+        self.dims.extend(failed.dims);
         self.orphans.extend(failed.orphans);
+        self.dim_orphans.extend(failed.dim_orphans);
     }
 }
 
@@ -205,7 +213,7 @@ impl Store {
                 j.bands.insert((model.clone(), hour));
             }
         });
-        self.dims.prune(&self.tiers, newest);
+        self.dims.prune(&self.tiers, newest, journal.as_deref_mut());
         let mut emptied = Vec::new();
         for (name, history) in &mut self.models {
             for (i, (tier, buckets)) in self.tiers.iter().zip(history.tiers.iter_mut()).enumerate()
