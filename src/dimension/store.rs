@@ -52,9 +52,9 @@ impl DimStore {
         key: (usize, Arc<str>),
         minute: u64,
         agg: DimAgg,
-        mut journal: Option<&mut Journal>,
+        journal: Option<&mut Journal>,
     ) {
-        if let Some(j) = journal.as_deref_mut() {
+        if let Some(j) = journal {
             for (i, tier) in tiers.iter().enumerate() {
                 j.dims
                     .insert((i, key.0, key.1.clone(), tier.start_of(minute)));

@@ -237,7 +237,7 @@ impl Inner {
             store
                 .journal
                 .get_or_insert_with(Default::default)
-                .absorb(journal);
+                .absorb(*journal);
         }
     }
 

@@ -162,13 +162,15 @@ from_redb!(
     redb::CommitError
 );
 
+/// A dimension value's stored bucket: tier, dimension, value, start minute, counters.
+pub(crate) type LoadedDimBucket = (AggregationLevel, Arc<str>, Arc<str>, u64, DimAgg);
+
 /// What a store held at start, ready to be put back.
 #[derive(Default)]
 pub(crate) struct Loaded {
     pub buckets: Vec<(AggregationLevel, Arc<str>, u64, Aggregate)>,
     pub bands: Vec<(Arc<str>, u64, Bands)>,
-    /// (tier, dimension, value, start, bucket).
-    pub dims: Vec<(AggregationLevel, Arc<str>, Arc<str>, u64, DimAgg)>,
+    pub dims: Vec<LoadedDimBucket>,
     pub alerts: Option<SavedAlerts>,
     pub history: Vec<(u64, ResolvedAlert)>,
     pub events: Vec<(u64, AlertEvent)>,
@@ -270,6 +272,9 @@ pub(crate) struct Persistence {
     rules_saved: std::sync::atomic::AtomicU64,
 }
 
+/// A dimension bucket's key: tier code, start minute, dimension, value.
+type DimKey = (u8, u64, Arc<str>, Arc<str>);
+
 /// A key and its new value, or `None` to delete it.
 type Put<K> = (K, Option<Vec<u8>>);
 
@@ -280,7 +285,7 @@ pub(crate) struct Changes {
     journal: Journal,
     buckets: Vec<Put<(u8, u64, Arc<str>)>>,
     bands: Vec<Put<(u64, Arc<str>)>>,
-    dims: Vec<Put<(u8, u64, Arc<str>, Arc<str>)>>,
+    dims: Vec<Put<DimKey>>,
     alerts: Vec<u8>,
     history: Vec<(u64, Vec<u8>)>,
     events: Vec<(u64, Vec<u8>)>,
@@ -446,7 +451,7 @@ impl Persistence {
 
     /// Writes `changes` in one transaction. On failure the journal is handed back, to
     /// be merged into the store's and written by the next commit.
-    pub(crate) fn commit(&self, changes: Changes, at: SystemTime) -> Result<(), Journal> {
+    pub(crate) fn commit(&self, changes: Changes, at: SystemTime) -> Result<(), Box<Journal>> {
         let started = Instant::now();
         let result = self.write(&changes);
         let took = started.elapsed();
@@ -465,7 +470,7 @@ impl Persistence {
                     "commit at {} failed: {e}; its changes are written again at the next tick",
                     crate::calendar::rfc3339_time(at)
                 ));
-                Err(changes.journal)
+                Err(Box::new(changes.journal))
             }
         }
     }
