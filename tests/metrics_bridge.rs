@@ -26,7 +26,9 @@ fn the_bridge_emits_the_same_families_with_exact_counts() {
             let mut s = Selection::new("gpt-4o", Duration::from_millis(100 + i * 10))
                 .error(i % 10 == 0)
                 .cost_usd(0.01)
-                .tokens(200, 50);
+                .tokens(200, 50)
+                .cached_input_tokens(150)
+                .reasoning_tokens(i % 2 * 10);
             if i % 20 == 0 {
                 s = s.error_kind(ErrorKind::Timeout);
             }
@@ -46,6 +48,7 @@ fn the_bridge_emits_the_same_families_with_exact_counts() {
     let mut input_tokens = 0.0;
     let mut timeouts = 0;
     let mut ttfts = 0;
+    let (mut cached, mut reasoning) = (0, 0);
     for (key, _, _, value) in snapshotter.snapshot().into_vec() {
         let name = key.key().name().to_owned();
         if let Some(model) = key
@@ -86,6 +89,14 @@ fn the_bridge_emits_the_same_families_with_exact_counts() {
             {
                 input_tokens += v.iter().map(|s| s.into_inner()).sum::<f64>();
             }
+            (
+                MetricKind::Counter,
+                "modelmeter_cached_input_tokens_total",
+                DebugValue::Counter(n),
+            ) => cached += n,
+            (MetricKind::Counter, "modelmeter_reasoning_tokens_total", DebugValue::Counter(n)) => {
+                reasoning += n
+            }
             (MetricKind::Gauge, "modelmeter_cost_usd_total", DebugValue::Gauge(g)) => {
                 cost += g.into_inner()
             }
@@ -98,4 +109,5 @@ fn the_bridge_emits_the_same_families_with_exact_counts() {
     assert_eq!(durations, 120);
     assert!((cost - 1.2).abs() < 1e-9, "{cost}");
     assert!((input_tokens - 24_000.0).abs() < 1e-6, "{input_tokens}");
+    assert_eq!((cached, reasoning), (120 * 150, 60 * 10));
 }

@@ -132,7 +132,10 @@ fn drive(clock: &ManualClock, monitor: &Monitor) -> BTreeMap<&'static str, Sent>
             }
             let with_tokens = i % 2 == 0;
             if with_tokens {
-                s = s.tokens(1_000 + i, 20);
+                s = s
+                    .tokens(1_000 + i, 20)
+                    .cached_input_tokens(i)
+                    .reasoning_tokens(i % 3);
             }
             // 4 ms and 700 ms: well inside TTFT buckets 0.005 and 0.75.
             let ttft = match i % 5 {
@@ -159,6 +162,8 @@ fn drive(clock: &ManualClock, monitor: &Monitor) -> BTreeMap<&'static str, Sent>
             if with_tokens {
                 e.input_tokens += 1_000 + i;
                 e.token_selections += 1;
+                e.cached_input_tokens += i;
+                e.reasoning_tokens += i % 3;
             }
         }
         clock.advance(Duration::from_secs(60));
@@ -176,6 +181,8 @@ struct Sent {
     buckets: [u64; 15],
     input_tokens: u64,
     token_selections: u64,
+    cached_input_tokens: u64,
+    reasoning_tokens: u64,
     rate_limited: u64,
     other_errors: u64,
     ttft_buckets: [u64; 17],
@@ -311,6 +318,26 @@ fn received(
                             }
                             _ => {}
                         }
+                    }
+                }
+                (
+                    name @ ("modelmeter.cached_input_tokens" | "modelmeter.reasoning_tokens"),
+                    metric::Data::Sum(s),
+                ) => {
+                    assert!(s.is_monotonic);
+                    assert_eq!(m.unit, "{token}");
+                    for p in &s.data_points {
+                        let model = string(&p.attributes, "gen_ai.request.model").unwrap();
+                        let Some(number_data_point::Value::AsInt(v)) = p.value else {
+                            panic!("{name}: not an int")
+                        };
+                        let e = got.entry(model).or_default();
+                        let slot = if name.contains("cached") {
+                            &mut e.cached_input_tokens
+                        } else {
+                            &mut e.reasoning_tokens
+                        };
+                        add_or_set(slot, v as u64, temporality);
                     }
                 }
                 ("modelmeter.cost", metric::Data::Sum(s)) => {

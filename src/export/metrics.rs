@@ -20,7 +20,9 @@ use crate::error::ExportError;
 ///   streamed selections;
 /// - `modelmeter_selections_total`, `modelmeter_errors_total`,
 ///   `modelmeter_errors_by_type_total` (`error_type`), `modelmeter_retries_total`,
-///   `modelmeter_fallbacks_total`, `modelmeter_cache_hits_total` (counters);
+///   `modelmeter_fallbacks_total`, `modelmeter_cache_hits_total`,
+///   `modelmeter_cached_input_tokens_total`, `modelmeter_reasoning_tokens_total`
+///   (counters);
 /// - `modelmeter_cost_usd_total`: a gauge incremented by each minute's spend, because
 ///   `metrics` counters are integers;
 /// - `modelmeter_latency_seconds` (gauge, `quantile`): 5-minute quantiles;
@@ -68,6 +70,17 @@ impl Exporter for MetricsExporter {
                 for (kind, sum) in [("input", b.input_tokens), ("output", b.output_tokens)] {
                     histogram!("gen_ai_client_token_usage", MODEL => model.clone(), "gen_ai_token_type" => kind)
                         .record_many(sum as f64 / b.count as f64, b.count as usize);
+                }
+            }
+            for (name, n) in [
+                (
+                    "modelmeter_cached_input_tokens_total",
+                    b.cached_input_tokens,
+                ),
+                ("modelmeter_reasoning_tokens_total", b.reasoning_tokens),
+            ] {
+                if n > 0 {
+                    counter!(name, MODEL => model.clone()).increment(n);
                 }
             }
             counter!("modelmeter_selections_total", MODEL => model.clone()).increment(b.count);

@@ -21,6 +21,7 @@
 //! | `modelmeter.errors` | monotonic sum | `{selection}` | `gen_ai.request.model`, `error.type` (the [`ErrorKind`](crate::ErrorKind) name; `_OTHER` for `Other`) |
 //! | `modelmeter.cache_hits` | monotonic sum | `{selection}` | `gen_ai.request.model` |
 //! | `modelmeter.cost` | monotonic sum | `USD` | `gen_ai.request.model` |
+//! | `modelmeter.cached_input_tokens`, `modelmeter.reasoning_tokens` | monotonic sum | `{token}` | `gen_ai.request.model`; models that reported tokens |
 //!
 //! Delta duration points carry the exact fastest and slowest latency (`min`, `max`).
 //! The histograms use explicit buckets with the GenAI semantic conventions' advised
@@ -291,6 +292,8 @@ struct Instruments {
     errors: Vec<NumberDataPoint>,
     cache_hits: Vec<NumberDataPoint>,
     cost: Vec<NumberDataPoint>,
+    cached_input_tokens: Vec<NumberDataPoint>,
+    reasoning_tokens: Vec<NumberDataPoint>,
 }
 
 const MODEL: &str = "gen_ai.request.model";
@@ -393,6 +396,13 @@ impl Instruments {
         }
         self.cache_hits
             .push(point(model_attr.clone(), int(c.cache_hits)));
+        // Parts of the input and output tokens, sent for models that reported tokens.
+        if token_count > 0 {
+            self.cached_input_tokens
+                .push(point(model_attr.clone(), int(c.cached_input_tokens)));
+            self.reasoning_tokens
+                .push(point(model_attr.clone(), int(c.reasoning_tokens)));
+        }
         self.cost.push(point(
             model_attr,
             number_data_point::Value::AsDouble(c.cost_usd()),
@@ -470,6 +480,22 @@ impl Instruments {
             self.cache_hits,
         ));
         out.push(sum("modelmeter.cost", "Spend.", "USD", self.cost));
+        for (name, description, points) in [
+            (
+                "modelmeter.cached_input_tokens",
+                "Input tokens served from the provider's prompt cache.",
+                self.cached_input_tokens,
+            ),
+            (
+                "modelmeter.reasoning_tokens",
+                "Output tokens spent reasoning.",
+                self.reasoning_tokens,
+            ),
+        ] {
+            if !points.is_empty() {
+                out.push(sum(name, description, "{token}", points));
+            }
+        }
         out
     }
 }
