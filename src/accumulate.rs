@@ -75,9 +75,10 @@ pub(crate) struct OpenCell {
     stream: Option<Box<OpenStreams>>,
     /// Named feedback scores (empty unless feedback carried one).
     pub scores: Scores,
-    /// Counters by dimension combination, allocated at the first selection with a
-    /// provider, operation, requested model or attribute, and kept across reuse.
-    pub dims: Option<Box<DimCell>>,
+    /// Counters by dimension combination: in the cell, not boxed, which spares the
+    /// hot path a dependent load; empty, it allocates nothing, and its memory is kept
+    /// across reuse.
+    pub dims: DimCell,
 }
 
 impl OpenCell {
@@ -91,16 +92,14 @@ impl OpenCell {
             counts: Dense::new(buckets),
             stream: None,
             scores: Scores::default(),
-            dims: None,
+            dims: DimCell::new(buckets),
         }
     }
 
     /// Adds a selection without dimensions.
     #[inline]
     fn add(&mut self, e: &Event, stream: Option<&StreamEvent>) {
-        if let Some(d) = self.dims.as_deref_mut() {
-            d.add_plain(&self.counts);
-        }
+        self.dims.add_plain(&self.counts);
         self.add_counts(e, stream);
     }
 
@@ -129,10 +128,7 @@ impl OpenCell {
     /// Adds a selection with dimensions: its combination, then the model's counters.
     #[inline]
     fn add_with_dims(&mut self, e: &Event, stream: Option<&StreamEvent>, combo: Combo) {
-        let buckets = self.counts.len();
-        self.dims
-            .get_or_insert_with(|| Box::new(DimCell::new(buckets)))
-            .add(combo, e, &self.counts, self.totals.count);
+        self.dims.add(combo, e, &self.counts, self.totals.count);
         self.add_counts(e, stream);
     }
 
@@ -140,14 +136,12 @@ impl OpenCell {
     pub(crate) fn provider_latency(
         &self,
     ) -> impl Iterator<Item = (u16, impl Iterator<Item = (usize, u64)> + '_)> + '_ {
-        self.dims
-            .iter()
-            .flat_map(|d| d.provider_latency(&self.counts))
+        self.dims.provider_latency(&self.counts)
     }
 
     /// The dimension counters, when a selection in the cell carried any.
     pub(crate) fn dims(&self) -> Option<&DimCell> {
-        self.dims.as_deref().filter(|d| !d.is_empty())
+        Some(&self.dims).filter(|d| !d.is_empty())
     }
 
     /// Adds feedback on a selection of this minute, counting no selection.
@@ -185,9 +179,7 @@ impl OpenCell {
             s.clear();
         }
         self.scores.clear();
-        if let Some(d) = &mut self.dims {
-            d.clear();
-        }
+        self.dims.clear();
         self.totals = Totals::default();
     }
 
@@ -197,7 +189,7 @@ impl OpenCell {
             + std::mem::size_of::<[u32; 2 * SLOTS]>()
             + self.stream.as_ref().map_or(0, |s| s.heap_bytes())
             + self.scores.heap_bytes()
-            + self.dims.as_ref().map_or(0, |d| d.heap_bytes())
+            + self.dims.heap_bytes()
     }
 }
 

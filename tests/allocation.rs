@@ -102,3 +102,68 @@ fn recording_allocates_nothing_after_warm_up() {
     });
     assert_eq!(bad, 0);
 }
+
+#[test]
+fn recording_dimensions_allocates_nothing_after_each_values_first_event() {
+    let clock = ManualClock::new(std::time::UNIX_EPOCH + Duration::from_secs(1_795_392_000));
+    let monitor = Monitor::builder()
+        .clock(clock.clone())
+        .background(false)
+        .dimension("team", 100)
+        .dimension("feature", 100)
+        .build()
+        .unwrap();
+    let models = ["gpt-4o", "gpt-4o-mini", "claude-3-5-sonnet-20241022", "haiku"];
+    let providers = ["openai", "azure.ai.openai", "anthropic", "aws.bedrock"];
+    let teams: Vec<String> = (0..40).map(|i| format!("team-{i}")).collect();
+    let features = ["summarize", "classify", "a-feature-name-longer-than-16-bytes"];
+    let team_handles: Vec<_> = teams
+        .iter()
+        .map(|t| monitor.dimension_value("team", t).unwrap())
+        .collect();
+    let feature_handles: Vec<_> = features
+        .iter()
+        .map(|f| monitor.dimension_value("feature", f).unwrap())
+        .collect();
+    let record = |i: u64| {
+        let m = (i % 4) as usize;
+        let s = Selection::new(models[m], Duration::from_micros(50 + i * 37 % 900_000))
+            .cost_usd(0.002)
+            .tokens(100, 20);
+        // Text, with a provider per model but one shared by two, and a requested model
+        // longer than 16 bytes; and the same through handles.
+        let text = s
+            .provider(providers[m / 2 * 2 + (i % 2) as usize])
+            .requested_model(models[2])
+            .attr("team", &teams[(i % 40) as usize])
+            .attr("feature", features[(i / 40 % 3) as usize]);
+        monitor.record_selection(&text).unwrap();
+        let handled = s
+            .value(&team_handles[(i % 40) as usize])
+            .value(&feature_handles[(i / 7 % 3) as usize])
+            .operation("chat");
+        monitor.record_selection(&handled).unwrap();
+    };
+    // Warm-up: every value's first event, and the first minutes' cells.
+    for minute in 0..3 {
+        for i in 0..2_000 {
+            record(minute * 2_000 + i);
+        }
+        clock.advance(Duration::from_secs(60));
+        monitor.tick();
+    }
+    let mut during_records = 0;
+    for minute in 0..60u64 {
+        during_records += allocations_during(|| {
+            for i in 0..2_000 {
+                record(minute * 2_000 + i);
+            }
+        });
+        clock.advance(Duration::from_secs(60));
+        monitor.tick();
+    }
+    assert_eq!(
+        during_records, 0,
+        "recording with dimensions allocated after warm-up"
+    );
+}

@@ -13,6 +13,7 @@
 //! `__other__` are never cached, so each of their selections is counted.
 
 use std::cell::RefCell;
+use std::sync::Arc;
 
 use super::{Combo, Tags};
 
@@ -80,8 +81,9 @@ pub(super) fn tail(s: &[u8]) -> u64 {
 #[derive(Clone, Default)]
 struct Entry {
     words: Words,
-    /// The whole value, when longer than 16 bytes.
-    long: Option<Box<str>>,
+    /// The whole value, when longer than 16 bytes: the registry's own copy, shared, so
+    /// that caching a value again after an eviction allocates nothing.
+    long: Option<Arc<str>>,
     id: u16,
 }
 
@@ -139,8 +141,15 @@ pub(super) fn lookup(
         .flatten()
 }
 
-/// Remembers that `value` of dimension `dim` has id `id`.
-pub(super) fn insert(monitor: u64, dim: usize, value: &str, id: u16) {
+/// Remembers that `value` of dimension `dim` has id `id`; `name` gives the registry's
+/// copy of the value, asked for only when it is longer than 16 bytes.
+pub(super) fn insert(
+    monitor: u64,
+    dim: usize,
+    value: &str,
+    id: u16,
+    name: impl FnOnce() -> Arc<str>,
+) {
     let _ = CACHE.try_with(|cache| {
         if let Ok(mut cache) = cache.try_borrow_mut() {
             if cache.monitor != monitor {
@@ -150,7 +159,7 @@ pub(super) fn insert(monitor: u64, dim: usize, value: &str, id: u16) {
             let words = Words::of(dim, value);
             cache.slots[words.slot()] = Entry {
                 words,
-                long: words.is_long().then(|| value.into()),
+                long: words.is_long().then(name),
                 id,
             };
         }
@@ -179,7 +188,7 @@ mod tests {
         ];
         for dim in [3, 4] {
             for (i, v) in values.iter().enumerate() {
-                insert(9, dim, v, i as u16 + 2);
+                insert(9, dim, v, i as u16 + 2, || Arc::from(*v));
             }
         }
         for dim in [3, 4] {
@@ -193,10 +202,10 @@ mod tests {
                     got.is_none() || got.map(|c| c.id(dim)) == Some(i as u16 + 2),
                     "{v}"
                 );
-                insert(9, dim, v, i as u16 + 2);
+                insert(9, dim, v, i as u16 + 2, || Arc::from(*v));
                 assert_eq!(lookup(9, &tags, at).map(|c| c.id(dim)), Some(i as u16 + 2));
                 assert_eq!(lookup(8, &tags, at), None);
-                insert(9, dim, v, i as u16 + 2);
+                insert(9, dim, v, i as u16 + 2, || Arc::from(*v));
             }
         }
     }

@@ -347,7 +347,7 @@ impl Dimensions {
                 // Overflowing values are not cached: there may be unboundedly many of
                 // them, and each selection must be counted.
                 if !overflow {
-                    local::insert(self.id, dim, value, id);
+                    local::insert(self.id, dim, value, id, || self.values[dim].name(id));
                 }
                 combo = combo.with(dim, id);
             }
