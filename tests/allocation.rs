@@ -113,10 +113,19 @@ fn recording_dimensions_allocates_nothing_after_each_values_first_event() {
         .dimension("feature", 100)
         .build()
         .unwrap();
-    let models = ["gpt-4o", "gpt-4o-mini", "claude-3-5-sonnet-20241022", "haiku"];
+    let models = [
+        "gpt-4o",
+        "gpt-4o-mini",
+        "claude-3-5-sonnet-20241022",
+        "haiku",
+    ];
     let providers = ["openai", "azure.ai.openai", "anthropic", "aws.bedrock"];
     let teams: Vec<String> = (0..40).map(|i| format!("team-{i}")).collect();
-    let features = ["summarize", "classify", "a-feature-name-longer-than-16-bytes"];
+    let features = [
+        "summarize",
+        "classify",
+        "a-feature-name-longer-than-16-bytes",
+    ];
     let team_handles: Vec<_> = teams
         .iter()
         .map(|t| monitor.dimension_value("team", t).unwrap())
