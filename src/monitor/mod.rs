@@ -807,7 +807,8 @@ impl Monitor {
     /// A handle for `value` of dimension `key` (`provider`, `operation`,
     /// `requested_model` or a declared key), to set on selections with
     /// [`Selection::value`] without looking the value up each time. Past the
-    /// dimension's cap the handle is `__other__`'s ([`DimensionValue::is_folded`]).
+    /// dimension's cap the handle is `__other__`'s
+    /// ([`DimensionValue::is_folded`](crate::DimensionValue::is_folded)).
     ///
     /// # Errors
     ///
