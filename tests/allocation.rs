@@ -34,6 +34,28 @@ fn allocations_during(f: impl FnOnce()) -> u64 {
     ALLOCS.with(Cell::get) - before
 }
 
+/// Allocations made by `record` over `minutes` minutes of `per_minute` events, sealed
+/// as they go: only the ticks, not counted, may allocate.
+fn steady_state_allocations(
+    clock: &ManualClock,
+    monitor: &Monitor,
+    minutes: u64,
+    per_minute: u64,
+    record: impl Fn(u64),
+) -> u64 {
+    let mut during_records = 0;
+    for minute in 0..minutes {
+        during_records += allocations_during(|| {
+            for i in 0..per_minute {
+                record(minute * per_minute + i);
+            }
+        });
+        clock.advance(Duration::from_secs(60));
+        monitor.tick();
+    }
+    during_records
+}
+
 #[test]
 fn recording_allocates_nothing_after_warm_up() {
     let clock = ManualClock::new(std::time::UNIX_EPOCH + Duration::from_secs(1_795_392_000));
@@ -80,19 +102,9 @@ fn recording_allocates_nothing_after_warm_up() {
         record(i);
     }
     monitor.tick();
-    // Steady state: hours of minutes, sealed as they go; only ticks may allocate.
-    let mut during_records = 0;
-    for minute in 0..180u64 {
-        during_records += allocations_during(|| {
-            for i in 0..500 {
-                record(minute * 500 + i);
-            }
-        });
-        clock.advance(Duration::from_secs(60));
-        monitor.tick();
-    }
     assert_eq!(
-        during_records, 0,
+        steady_state_allocations(&clock, &monitor, 180, 500, record),
+        0,
         "record_selection allocated after warm-up"
     );
     // And a rejected event allocates nothing either.
@@ -161,18 +173,9 @@ fn recording_dimensions_allocates_nothing_after_each_values_first_event() {
         clock.advance(Duration::from_secs(60));
         monitor.tick();
     }
-    let mut during_records = 0;
-    for minute in 0..60u64 {
-        during_records += allocations_during(|| {
-            for i in 0..2_000 {
-                record(minute * 2_000 + i);
-            }
-        });
-        clock.advance(Duration::from_secs(60));
-        monitor.tick();
-    }
     assert_eq!(
-        during_records, 0,
+        steady_state_allocations(&clock, &monitor, 60, 2_000, record),
+        0,
         "recording with dimensions allocated after warm-up"
     );
 }

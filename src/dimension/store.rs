@@ -60,30 +60,19 @@ impl DimStore {
                     .insert((i, key.0, key.1.clone(), tier.start_of(minute)));
             }
         }
-        let buckets = self
-            .series
-            .entry(key)
-            .or_insert_with(|| vec![BTreeMap::new(); tiers.len()]);
-        for (tier, buckets) in tiers.iter().zip(buckets.iter_mut()) {
-            let bucket = buckets.entry(tier.start_of(minute)).or_default();
-            let before = if bucket.totals.count == 0 {
-                0
-            } else {
-                bucket.bytes()
-            };
-            bucket.merge(&agg);
-            self.bytes = (self.bytes + bucket.bytes()).saturating_sub(before);
+        for (i, tier) in tiers.iter().enumerate() {
+            self.merge(tiers.len(), (i, key.clone()), tier.start_of(minute), &agg);
         }
     }
 
-    /// Puts back one bucket a persistent store held, in tier `tier`.
-    #[cfg(feature = "persist")]
-    pub(crate) fn restore(
+    /// Merges `agg` into one bucket, creating it (and the value's series of `tiers`
+    /// tiers) if needed, and keeps the byte count.
+    fn merge(
         &mut self,
         tiers: usize,
         (tier, key): (usize, (usize, Arc<str>)),
         start: u64,
-        agg: DimAgg,
+        agg: &DimAgg,
     ) {
         let buckets = self
             .series
@@ -95,8 +84,20 @@ impl DimStore {
         } else {
             bucket.bytes()
         };
-        bucket.merge(&agg);
+        bucket.merge(agg);
         self.bytes = (self.bytes + bucket.bytes()).saturating_sub(before);
+    }
+
+    /// Puts back one bucket a persistent store held, in tier `tier`.
+    #[cfg(feature = "persist")]
+    pub(crate) fn restore(
+        &mut self,
+        tiers: usize,
+        (tier, key): (usize, (usize, Arc<str>)),
+        start: u64,
+        agg: DimAgg,
+    ) {
+        self.merge(tiers, (tier, key), start, &agg);
     }
 
     /// The bucket of `value` of dimension `dim` in tier `tier` starting at `start`.
