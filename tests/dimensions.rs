@@ -813,4 +813,17 @@ fn handles_refuse_bad_values_at_once_and_other_monitors_at_recording() {
     let ops = monitor.summary_by("operation", Duration::from_secs(60));
     assert_eq!(ops["chat"].count, 3);
     assert!(!ops.contains_key("embeddings"));
+    // A requested-model handle wins over text too, for the fallback as well: served by
+    // the model it names, the selection did not fall back.
+    let asked = monitor
+        .dimension_value("requested_model", "gpt-4o")
+        .unwrap();
+    let s = Selection::new("gpt-4o", Duration::from_millis(10))
+        .value(&asked)
+        .requested_model("gpt-4o-mini");
+    monitor.record_selection(&s).unwrap();
+    let requested = monitor.summary_by("requested_model", Duration::from_secs(60));
+    assert_eq!(requested["gpt-4o"].count, 1);
+    assert_eq!(requested["gpt-4o"].fallbacks, 0);
+    assert!(!requested.contains_key("gpt-4o-mini"));
 }

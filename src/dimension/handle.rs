@@ -38,6 +38,9 @@ pub struct DimensionValue {
     pub(super) mask: u128,
     pub(super) key: Arc<str>,
     pub(super) value: Arc<str>,
+    /// The value again for a requested model, which a selection compares with the
+    /// model that served it; `None` for the other dimensions.
+    pub(super) requested: Option<Arc<str>>,
 }
 
 impl DimensionValue {

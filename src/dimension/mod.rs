@@ -28,8 +28,8 @@
 //! per-thread cache keyed by each value's content, so a value seen before costs one
 //! probe and no shared write. A [`DimensionValue`] handle, made once with
 //! [`Monitor::dimension_value`](crate::Monitor::dimension_value), carries its id and
-//! spares even that (about 13 ns for a provider and two attributes, against 40 ns as
-//! text; `BENCHMARKS.md`). The counters go into the model's open cell, under the shard
+//! spares even that (12 to 19 ns for a provider and two attributes, against 40 to 50
+//! ns as text; `BENCHMARKS.md`). The counters go into the model's open cell, under the shard
 //! lock `record_selection` already holds, keyed by the combination; the sealer splits
 //! each combination into its dimensions once a minute. While every selection in a cell
 //! came from one provider, the cell's own latency histogram is that provider's, so
@@ -313,6 +313,7 @@ impl Dimensions {
             mask: Combo::default().with(dim, u16::MAX).0,
             key: self.keys[dim].clone(),
             value: value.into(),
+            requested: (dim == REQUESTED_DIM).then(|| value.into()),
         })
     }
 
