@@ -39,8 +39,8 @@ pub struct DimensionValue {
     pub(super) key: Arc<str>,
     pub(super) value: Arc<str>,
     /// The value again for a requested model, which a selection compares with the
-    /// model that served it; `None` for the other dimensions.
-    pub(super) requested: Option<Arc<str>>,
+    /// model that served it; empty for the other dimensions.
+    pub(super) requested: Arc<str>,
 }
 
 impl DimensionValue {

@@ -313,7 +313,7 @@ impl Dimensions {
             mask: Combo::default().with(dim, u16::MAX).0,
             key: self.keys[dim].clone(),
             value: value.into(),
-            requested: (dim == REQUESTED_DIM).then(|| value.into()),
+            requested: if dim == REQUESTED_DIM { value } else { "" }.into(),
         })
     }
 

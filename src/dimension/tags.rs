@@ -25,8 +25,8 @@ pub(crate) struct Tags<'a> {
     pub folded: bool,
     /// The key of the last handle set, to name in an error.
     pub handle_key: &'a str,
-    /// The requested model set through a handle.
-    requested: Option<&'a str>,
+    /// The requested model set through a handle; empty when none was.
+    requested: &'a str,
 }
 
 impl<'a> Tags<'a> {
@@ -90,10 +90,16 @@ impl<'a> Tags<'a> {
     pub(crate) fn set_handle(&mut self, v: &'a DimensionValue) {
         // Whether a selection fell back compares the requested model's name with the
         // served model's: a requested-model handle carries its name.
-        self.requested = v.requested.as_deref().or(self.requested);
+        // A select, not a branch: empty means "not a requested model".
+        let name: &'a str = &v.requested;
+        self.requested = if name.is_empty() {
+            self.requested
+        } else {
+            name
+        };
         self.any = true;
         // Monitor ids count from 1: 0 is "no handle yet".
-        self.foreign |= self.monitor != 0 && self.monitor != v.monitor;
+        self.foreign |= (self.monitor != 0) & (self.monitor != v.monitor);
         self.monitor = v.monitor;
         self.handles = Combo(self.handles.0 & !v.mask | v.bits);
         self.folded |= v.is_folded();
@@ -124,6 +130,9 @@ impl<'a> Tags<'a> {
 
     /// The requested model, when set (through a handle, which wins, or as text).
     pub(crate) fn requested_model(&self) -> Option<&'a str> {
-        self.requested.or(self.built_in[REQUESTED_DIM])
+        match self.requested {
+            "" => self.built_in[REQUESTED_DIM],
+            name => Some(name),
+        }
     }
 }
