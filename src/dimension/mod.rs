@@ -29,9 +29,9 @@
 //! probe and no shared write. A [`DimensionValue`] handle, made once with
 //! [`Monitor::dimension_value`](crate::Monitor::dimension_value), carries its id and
 //! spares even that (12 to 19 ns for a provider and two attributes, against 40 to 54
-//! ns as text; `BENCHMARKS.md`). The counters go into the model's open cell, under the shard
-//! lock `record_selection` already holds, keyed by the combination; the sealer splits
-//! each combination into its dimensions once a minute. While every selection in a cell
+//! ns as text; `BENCHMARKS.md`). The counters go into the model's open cell, under
+//! the shard lock `record_selection` already holds, keyed by the combination; the
+//! sealer splits each combination into its dimensions once a minute. While every selection in a cell
 //! came from one provider, the cell's own latency histogram is that provider's, so
 //! recording writes no second one.
 
@@ -270,20 +270,22 @@ impl Dimensions {
                 key: tags.handle_key.to_owned(),
             });
         }
+        let combo = if tags.strings {
+            // A handle wins over text set for the same dimension.
+            let text = self.resolve(&tags.without_handles(), model)?;
+            tags.handles
+                .ids()
+                .fold(text.unwrap_or_default(), |combo, (dim, id)| {
+                    combo.with(dim, id)
+                })
+        } else {
+            tags.handles
+        };
+        // Counted once the selection is accepted, as text values are.
         if tags.folded {
             self.count_folded(tags.handles);
         }
-        if !tags.strings {
-            return Ok(tags.handles);
-        }
-        let combo = self
-            .resolve(&tags.without_handles(), model)?
-            .unwrap_or_default();
-        // A handle wins over text set for the same dimension.
-        Ok(tags
-            .handles
-            .ids()
-            .fold(combo, |combo, (dim, id)| combo.with(dim, id)))
+        Ok(combo)
     }
 
     #[cold]
@@ -305,6 +307,7 @@ impl Dimensions {
             })?;
         check_value(key, value)?;
         let id = self.values[dim].intern(value);
+        let value: Arc<str> = value.into();
         Ok(DimensionValue {
             monitor: self.id,
             dim,
@@ -312,8 +315,12 @@ impl Dimensions {
             bits: Combo::default().with(dim, id).0,
             mask: Combo::default().with(dim, u16::MAX).0,
             key: self.keys[dim].clone(),
-            value: value.into(),
-            requested: if dim == REQUESTED_DIM { value } else { "" }.into(),
+            requested: if dim == REQUESTED_DIM {
+                value.clone()
+            } else {
+                Arc::from("")
+            },
+            value,
         })
     }
 
@@ -440,6 +447,23 @@ mod tests {
         let (_, kept, cap, folded, _) = d.health().nth(team).unwrap();
         assert_eq!((kept, cap, folded), (2, 2, 2));
         assert_eq!(d.resolve(&sel().tags, "m").unwrap(), None);
+    }
+
+    #[test]
+    fn a_folded_handle_is_counted_only_when_its_selection_is_accepted() {
+        let d = dims(1);
+        d.handle("team", "a").unwrap();
+        let b = d.handle("team", "b").unwrap();
+        assert!(b.is_folded());
+        let folded = || d.health().nth(3).unwrap().3;
+        assert_eq!(folded(), 0, "making a handle is no selection");
+        let refused = sel().value(&b).provider("");
+        assert!(d.resolve(&refused.tags, "m").is_err());
+        assert_eq!(folded(), 0);
+        d.resolve(&sel().value(&b).provider("openai").tags, "m")
+            .unwrap();
+        d.resolve(&sel().value(&b).tags, "m").unwrap();
+        assert_eq!(folded(), 2);
     }
 
     #[test]

@@ -106,11 +106,13 @@ impl DimStore {
         &self,
         tier: usize,
         dim: usize,
-        value: &str,
+        value: &Arc<str>,
         start: u64,
     ) -> Option<&DimAgg> {
+        // The key's own `Arc`, cloned: a lookup by `&str` would copy the value into a
+        // new one, for every changed bucket at every commit.
         self.series
-            .get(&(dim, Arc::from(value)))?
+            .get(&(dim, value.clone()))?
             .get(tier)?
             .get(&start)
     }

@@ -106,6 +106,11 @@ impl<'a> Tags<'a> {
         self.handle_key = &v.key;
     }
 
+    #[cfg(test)]
+    fn keys(&self) -> Vec<(&'a str, &'a str)> {
+        self.attributes().to_vec()
+    }
+
     /// The values set as text alone.
     pub(crate) fn without_handles(&self) -> Self {
         Self {
@@ -134,5 +139,30 @@ impl<'a> Tags<'a> {
             "" => self.built_in[REQUESTED_DIM],
             name => Some(name),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_repeated_key_keeps_its_last_value_and_frees_its_place_when_needed() {
+        let mut t = Tags::default();
+        for (k, v) in [("team", "a"), ("x", "1"), ("team", "b"), ("y", "2")] {
+            t.set_attr(k, v);
+        }
+        // Four places taken, one key twice: a fifth key merges the repeat away.
+        t.set_attr("z", "3");
+        assert!(!t.too_many);
+        assert_eq!(
+            t.keys(),
+            [("team", "b"), ("x", "1"), ("y", "2"), ("z", "3")]
+        );
+        t.set_attr("team", "c");
+        assert_eq!(t.keys()[0], ("team", "c"));
+        assert!(!t.too_many);
+        t.set_attr("w", "4");
+        assert!(t.too_many, "a fifth distinct key");
     }
 }
