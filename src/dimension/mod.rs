@@ -28,7 +28,7 @@
 //! per-thread cache keyed by each value's content, so a value seen before costs one
 //! probe and no shared write. A [`DimensionValue`] handle, made once with
 //! [`Monitor::dimension_value`](crate::Monitor::dimension_value), carries its id and
-//! spares even that (12 to 19 ns for a provider and two attributes, against 40 to 54
+//! spares even that (12 to 20 ns for a provider and two attributes, against 40 to 75
 //! ns as text; `BENCHMARKS.md`). The counters go into the model's open cell, under
 //! the shard lock `record_selection` already holds, keyed by the combination; the
 //! sealer splits each combination into its dimensions once a minute. While every selection in a cell
