@@ -29,18 +29,18 @@ use std::sync::Arc;
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DimensionValue {
-    pub(super) monitor: u64,
+    /// The monitor's id (from 1) shifted left once, and 1 when the value is folded: a
+    /// selection ORs the marks of its handles (and their complements), which tells
+    /// at recording whether they all came from one monitor and whether any is folded.
+    pub(super) mark: u64,
     pub(super) dim: usize,
     pub(super) id: u16,
-    /// The id in its place in a [`Combo`](super::Combo), and that place's mask: what
-    /// setting the handle on a selection writes.
+    /// The id in its place in a [`Combo`](super::Combo), and the other places' mask:
+    /// what setting the handle on a selection writes and keeps.
     pub(super) bits: u128,
-    pub(super) mask: u128,
+    pub(super) keep: u128,
     pub(super) key: Arc<str>,
     pub(super) value: Arc<str>,
-    /// The value again for a requested model, which a selection compares with the
-    /// model that served it; empty for the other dimensions.
-    pub(super) requested: Arc<str>,
 }
 
 impl DimensionValue {

@@ -242,7 +242,7 @@ impl Dimensions {
             return Ok(None);
         }
         // Handles of this monitor alone, none folded: the ids are the combination.
-        if !(tags.strings | tags.foreign | tags.folded) & (tags.monitor == self.id) {
+        if !tags.strings & tags.handles_only_of(self.id) {
             return Ok(Some(tags.handles));
         }
         self.resolve_set(tags, model)
@@ -265,9 +265,10 @@ impl Dimensions {
     /// [`Dimensions::resolve`] for a selection with handles, and text values maybe.
     #[inline]
     fn resolve_handles(&self, tags: &Tags<'_>, model: &str) -> Result<Combo, RecordError> {
-        if tags.foreign || tags.monitor != self.id {
+        if tags.foreign_to(self.id) {
+            let key = tags.last.map_or("", |v| &v.key);
             return Err(RecordError::ForeignDimensionValue {
-                key: tags.handle_key.to_owned(),
+                key: key.to_owned(),
             });
         }
         let combo = if tags.strings {
@@ -282,7 +283,7 @@ impl Dimensions {
             tags.handles
         };
         // Counted once the selection is accepted, as text values are.
-        if tags.folded {
+        if tags.folded() {
             self.count_folded(tags.handles);
         }
         Ok(combo)
@@ -307,20 +308,14 @@ impl Dimensions {
             })?;
         check_value(key, value)?;
         let id = self.values[dim].intern(value);
-        let value: Arc<str> = value.into();
         Ok(DimensionValue {
-            monitor: self.id,
+            mark: self.id << 1 | u64::from(id == values::OTHER_ID),
             dim,
             id,
             bits: Combo::default().with(dim, id).0,
-            mask: Combo::default().with(dim, u16::MAX).0,
+            keep: !Combo::default().with(dim, u16::MAX).0,
             key: self.keys[dim].clone(),
-            requested: if dim == REQUESTED_DIM {
-                value.clone()
-            } else {
-                Arc::from("")
-            },
-            value,
+            value: value.into(),
         })
     }
 

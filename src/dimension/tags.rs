@@ -2,6 +2,8 @@
 
 use super::{BUILT_IN, Combo, DimensionValue, MAX_ATTRIBUTES, REQUESTED_DIM};
 
+const _: () = assert!(MAX_ATTRIBUTES == 4, "Tags::set_attr writes places 0 to 3");
+
 /// The dimension values of one [`Selection`](crate::Selection): the built-ins by
 /// index, then up to [`MAX_ATTRIBUTES`] attributes in the order they were set.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
@@ -17,16 +19,15 @@ pub(crate) struct Tags<'a> {
     pub strings: bool,
     /// The ids set through [`DimensionValue`] handles.
     pub handles: Combo,
-    /// The monitor of the handles set.
-    pub monitor: u64,
-    /// The handles set came from more than one monitor.
-    pub foreign: bool,
-    /// A handle set was folded into `__other__`.
-    pub folded: bool,
-    /// The key of the last handle set, to name in an error.
-    pub handle_key: &'a str,
-    /// The requested model set through a handle; empty when none was.
-    requested: &'a str,
+    /// The OR of the marks of the handles set ([`DimensionValue::mark`]), and the OR
+    /// of their complements: the handles came from one monitor when the two share no
+    /// bit above the lowest, and one was folded when the lowest bit of the first is set.
+    pub marks: u64,
+    pub not_marks: u64,
+    /// The last handle set, to name in an error.
+    pub last: Option<&'a DimensionValue>,
+    /// The requested model's handle, when one was set.
+    requested: Option<&'a DimensionValue>,
 }
 
 impl<'a> Tags<'a> {
@@ -50,60 +51,64 @@ impl<'a> Tags<'a> {
     pub(crate) fn set_attr(&mut self, key: &'a str, value: &'a str) {
         self.any = true;
         self.strings = true;
-        let len = usize::from(self.attr_len);
-        if len < MAX_ATTRIBUTES {
-            self.attrs[len] = (key, value);
+        // Constant indices, not `attrs[len]`: a write at a runtime index makes the
+        // compiler keep the selection being built in memory and copy it whole (416
+        // bytes) when the setter returns; with constant ones, where the length is
+        // known, the match folds away.
+        let kv = (key, value);
+        match self.attr_len {
+            0 => self.attrs[0] = kv,
+            1 => self.attrs[1] = kv,
+            2 => self.attrs[2] = kv,
+            3 => self.attrs[3] = kv,
+            _ => {}
+        }
+        if usize::from(self.attr_len) < MAX_ATTRIBUTES {
             self.attr_len += 1;
         } else {
-            self.set_attr_full(key, value);
+            let (attrs, kept) = merge_repeats(self.attrs, key, value);
+            self.attrs = attrs;
+            self.too_many |= kept > MAX_ATTRIBUTES;
+            self.attr_len = kept.min(MAX_ATTRIBUTES) as u8;
         }
-    }
-
-    #[cold]
-    #[inline(never)]
-    fn set_attr_full(&mut self, key: &'a str, value: &'a str) {
-        let mut kept = 0;
-        for i in 0..usize::from(self.attr_len) {
-            let (k, v) = self.attrs[i];
-            if let Some(earlier) = self.attrs[..kept].iter_mut().find(|(e, _)| *e == k) {
-                earlier.1 = v;
-            } else {
-                self.attrs[kept] = (k, v);
-                kept += 1;
-            }
-        }
-        if let Some(earlier) = self.attrs[..kept].iter_mut().find(|(e, _)| *e == key) {
-            earlier.1 = value;
-        } else if kept < MAX_ATTRIBUTES {
-            self.attrs[kept] = (key, value);
-            kept += 1;
-        } else {
-            self.too_many = true;
-        }
-        self.attr_len = kept as u8;
     }
 
     /// Sets a value through its handle. Without a branch: a setter that writes on one
     /// path and not the other makes the compiler keep the selection being built in
-    /// memory and copy it whole through each setter (6 ns for three handles).
+    /// memory and copy it whole through each setter (6 ns for three handles). Each
+    /// line is one or two instructions: the handle carries its words ready-made.
     #[inline(always)]
     pub(crate) fn set_handle(&mut self, v: &'a DimensionValue) {
-        // Whether a selection fell back compares the requested model's name with the
-        // served model's: a requested-model handle carries its name.
-        // A select, not a branch: empty means "not a requested model".
-        let name: &'a str = &v.requested;
-        self.requested = if name.is_empty() {
-            self.requested
-        } else {
-            name
-        };
         self.any = true;
-        // Monitor ids count from 1: 0 is "no handle yet".
-        self.foreign |= (self.monitor != 0) & (self.monitor != v.monitor);
-        self.monitor = v.monitor;
-        self.handles = Combo(self.handles.0 & !v.mask | v.bits);
-        self.folded |= v.is_folded();
-        self.handle_key = &v.key;
+        // Whether a selection fell back compares the requested model's name with the
+        // served model's: a select, not a branch.
+        self.requested = if v.dim == REQUESTED_DIM {
+            Some(v)
+        } else {
+            self.requested
+        };
+        self.marks |= v.mark;
+        self.not_marks |= !v.mark;
+        self.handles = Combo(self.handles.0 & v.keep | v.bits);
+        self.last = Some(v);
+    }
+
+    /// Whether every handle set came from the monitor `id`, none folded (and one was
+    /// set at least).
+    #[inline(always)]
+    pub(crate) fn handles_only_of(&self, id: u64) -> bool {
+        (self.marks == id << 1) & (self.not_marks == !(id << 1))
+    }
+
+    /// Whether the handles set came from more than one monitor, or from one that is
+    /// not `id`.
+    pub(crate) fn foreign_to(&self, id: u64) -> bool {
+        (self.marks & self.not_marks) >> 1 != 0 || self.marks >> 1 != id
+    }
+
+    /// Whether a handle set was folded into `__other__`.
+    pub(crate) fn folded(&self) -> bool {
+        self.marks & 1 != 0
     }
 
     #[cfg(test)]
@@ -136,10 +141,43 @@ impl<'a> Tags<'a> {
     /// The requested model, when set (through a handle, which wins, or as text).
     pub(crate) fn requested_model(&self) -> Option<&'a str> {
         match self.requested {
-            "" => self.built_in[REQUESTED_DIM],
-            name => Some(name),
+            Some(v) => Some(&v.value),
+            None => self.built_in[REQUESTED_DIM],
         }
     }
+}
+
+/// All [`MAX_ATTRIBUTES`] places taken, `key` set again: merges repeated keys (each
+/// keeping its last value) and sets `key`, returning the attributes and how many
+/// there are (one more than [`MAX_ATTRIBUTES`] when a fifth distinct key came).
+/// By value, not through `&mut Tags`: a selection whose address went to a call could
+/// not be kept in registers while it is built, even where this path is never taken.
+#[cold]
+#[inline(never)]
+fn merge_repeats<'a>(
+    mut attrs: [(&'a str, &'a str); MAX_ATTRIBUTES],
+    key: &'a str,
+    value: &'a str,
+) -> ([(&'a str, &'a str); MAX_ATTRIBUTES], usize) {
+    let mut kept = 0;
+    for i in 0..MAX_ATTRIBUTES {
+        let (k, v) = attrs[i];
+        if let Some(earlier) = attrs[..kept].iter_mut().find(|(e, _)| *e == k) {
+            earlier.1 = v;
+        } else {
+            attrs[kept] = (k, v);
+            kept += 1;
+        }
+    }
+    if let Some(earlier) = attrs[..kept].iter_mut().find(|(e, _)| *e == key) {
+        earlier.1 = value;
+    } else if kept < MAX_ATTRIBUTES {
+        attrs[kept] = (key, value);
+        kept += 1;
+    } else {
+        kept += 1;
+    }
+    (attrs, kept)
 }
 
 #[cfg(test)]
