@@ -17,11 +17,11 @@ use std::sync::Arc;
 
 use super::{Combo, Tags};
 
-/// Entries per thread (about 24 KiB).
-const SLOTS: usize = 512;
+/// Sets of two entries per thread (about 24 KiB).
+const SETS: usize = 256;
 
 /// A value as words: `[length << 8 | dimension, first 8 bytes, last 8 bytes]`.
-#[derive(Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub(super) struct Words([u64; 3]);
 
 impl Words {
@@ -46,7 +46,14 @@ impl Words {
     fn slot(&self) -> usize {
         let [a, b, c] = self.0;
         let m = u128::from(a ^ b.rotate_left(29)) * u128::from(c ^ 0x9e37_79b9_7f4a_7c15);
-        ((m as u64) ^ (m >> 64) as u64) as usize % SLOTS
+        ((m as u64) ^ (m >> 64) as u64) as usize % SETS
+    }
+
+    /// Equality in three scalar operations: the derived `==` compares through the
+    /// stack with vector instructions, 20 of them.
+    #[inline(always)]
+    fn same(&self, o: &Words) -> bool {
+        (self.0[0] ^ o.0[0]) | (self.0[1] ^ o.0[1]) | (self.0[2] ^ o.0[2]) == 0
     }
 
     #[inline(always)]
@@ -89,7 +96,11 @@ struct Entry {
 
 struct Cache {
     monitor: u64,
-    slots: Box<[Entry]>,
+    /// Two ways per set, the one inserted last first: two values whose words pick the
+    /// same set (as `team` and `summarize` do) both stay, where a direct-mapped table
+    /// would send every selection with either to the slow path. An array, not a
+    /// slice: a set's index needs no bounds check.
+    sets: Box<[[Entry; 2]; SETS]>,
 }
 
 impl Cache {
@@ -97,27 +108,41 @@ impl Cache {
     #[inline(always)]
     fn find(&self, dim: usize, value: &str) -> Option<u16> {
         let words = Words::of(dim, value);
-        let e = &self.slots[words.slot()];
-        let same = e.words == words && (!words.is_long() || e.long.as_deref() == Some(value));
-        same.then_some(e.id)
+        let [first, second] = &self.sets[words.slot()];
+        if first.holds(&words, value) {
+            Some(first.id)
+        } else if second.holds(&words, value) {
+            Some(second.id)
+        } else {
+            None
+        }
+    }
+}
+
+impl Entry {
+    #[inline(always)]
+    fn holds(&self, words: &Words, value: &str) -> bool {
+        self.words.same(words) && (!words.is_long() || self.long.as_deref() == Some(value))
     }
 }
 
 thread_local! {
     static CACHE: RefCell<Cache> = RefCell::new(Cache {
         monitor: 0,
-        slots: vec![Entry::default(); SLOTS].into_boxed_slice(),
+        sets: Box::new(std::array::from_fn(|_| Default::default())),
     });
 }
 
-/// The ids of every value in `tags`, if this thread has seen each in this monitor;
-/// `attr_dim` maps an attribute key to its dimension.
-#[inline]
-pub(super) fn lookup(
-    monitor: u64,
-    tags: &Tags<'_>,
-    attr_dim: impl Fn(&str) -> Option<usize>,
-) -> Option<Combo> {
+/// The dimension byte under which attribute keys are cached, their dimension index as
+/// their id: a key is found with one probe, as a value is.
+pub(super) const KEY: usize = 0x7f;
+
+/// The ids of every value in `tags` (text alone, at most [`MAX_ATTRIBUTES`]
+/// attributes), if this thread has seen each in this monitor; the empty combination
+/// otherwise, which no selection with a value has. Not inlined: the caller stays small
+/// for selections without text, and the answer comes back in two registers.
+#[inline(never)]
+pub(super) fn lookup(monitor: u64, tags: &Tags<'_>) -> Combo {
     CACHE
         .try_with(|cache| {
             // A failed borrow (re-entry from a destructor) just takes the slow path.
@@ -132,13 +157,14 @@ pub(super) fn lookup(
                 }
             }
             for (key, value) in tags.attributes() {
-                let dim = attr_dim(key)?;
+                let dim = usize::from(cache.find(KEY, key)?);
                 combo = combo.with(dim, cache.find(dim, value)?);
             }
             Some(combo)
         })
         .ok()
         .flatten()
+        .unwrap_or_default()
 }
 
 /// Remembers that `value` of dimension `dim` has id `id`; `name` gives the registry's
@@ -154,14 +180,27 @@ pub(super) fn insert(
         if let Ok(mut cache) = cache.try_borrow_mut() {
             if cache.monitor != monitor {
                 cache.monitor = monitor;
-                cache.slots.fill(Entry::default());
+                cache.sets.fill(Default::default());
             }
             let words = Words::of(dim, value);
-            cache.slots[words.slot()] = Entry {
-                words,
-                long: words.is_long().then(name),
-                id,
-            };
+            let [first, second] = &mut cache.sets[words.slot()];
+            if first.holds(&words, value) {
+                return;
+            }
+            if second.holds(&words, value) {
+                std::mem::swap(first, second);
+                return;
+            }
+            // The entry inserted last moves to the second way, and the second way's
+            // goes.
+            *second = std::mem::replace(
+                first,
+                Entry {
+                    words,
+                    long: words.is_long().then(name),
+                    id,
+                },
+            );
         }
     });
 }
@@ -194,20 +233,39 @@ mod tests {
         for dim in [3, 4] {
             for (i, v) in values.iter().enumerate() {
                 let mut tags = Tags::default();
-                tags.set_attr("k", v);
-                let at = |_: &str| Some(dim);
-                let got = lookup(9, &tags, at);
+                tags.set_attr(if dim == 3 { "k" } else { "j" }, v);
+                insert(9, KEY, "k", 3, || Arc::from("k"));
+                insert(9, KEY, "j", 4, || Arc::from("j"));
+                let got = Some(lookup(9, &tags)).filter(|c| *c != Combo::default());
                 // A slot another value took since is a miss, never a wrong hit.
                 assert!(
                     got.is_none() || got.map(|c| c.id(dim)) == Some(i as u16 + 2),
                     "{v}"
                 );
                 insert(9, dim, v, i as u16 + 2, || Arc::from(*v));
-                assert_eq!(lookup(9, &tags, at).map(|c| c.id(dim)), Some(i as u16 + 2));
-                assert_eq!(lookup(8, &tags, at), None);
+                assert_eq!(lookup(9, &tags).id(dim), i as u16 + 2);
+                assert_eq!(lookup(8, &tags), Combo::default());
                 insert(9, dim, v, i as u16 + 2, || Arc::from(*v));
             }
         }
+    }
+
+    #[test]
+    fn two_values_of_one_set_both_stay() {
+        let mut seen = std::collections::HashMap::new();
+        let (a, b) = (0..10_000)
+            .map(|i| format!("team-{i}"))
+            .find_map(|v| {
+                let other = seen.insert(Words::of(3, &v).slot(), v.clone())?;
+                Some((other, v))
+            })
+            .expect("two values share a set");
+        insert(7, 3, &a, 2, || Arc::from(a.as_str()));
+        insert(7, 3, &b, 3, || Arc::from(b.as_str()));
+        // Inserting one again (after a miss on another value) keeps both.
+        insert(7, 3, &a, 2, || Arc::from(a.as_str()));
+        let id = |v: &str| CACHE.with(|c| c.borrow().find(3, v));
+        assert_eq!((id(&a), id(&b)), (Some(2), Some(3)));
     }
 
     #[test]

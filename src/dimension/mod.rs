@@ -98,13 +98,24 @@ impl Combo {
     /// The value id of dimension `dim`, 0 when the selection did not set it.
     #[inline]
     pub(crate) fn id(self, dim: usize) -> u16 {
-        (self.0 >> (16 * dim)) as u16
+        let half = if dim < 4 { self.0 } else { self.0 >> 64 };
+        (half as u64 >> (16 * (dim % 4))) as u16
     }
 
+    /// The combination with dimension `dim` set to `id`. On the two 64-bit halves:
+    /// a shift of a `u128` by a runtime amount takes about 25 instructions, and the
+    /// lookup of text values sets dimensions known only at runtime.
     #[inline]
     pub(crate) fn with(self, dim: usize, id: u16) -> Self {
-        let shift = 16 * dim;
-        Self(self.0 & !(0xffff << shift) | u128::from(id) << shift)
+        let shift = 16 * (dim % 4);
+        let (lo, hi) = (self.0 as u64, (self.0 >> 64) as u64);
+        let set = |half: u64| half & !(0xffff << shift) | u64::from(id) << shift;
+        let (lo, hi) = if dim < 4 {
+            (set(lo), hi)
+        } else {
+            (lo, set(hi))
+        };
+        Self(u128::from(hi) << 64 | u128::from(lo))
     }
 
     /// A well-mixed 64-bit hash, for the open cell's table.
@@ -129,8 +140,6 @@ pub(crate) struct Dimensions {
     /// Tells thread-local caches apart across monitors.
     id: u64,
     keys: Vec<Arc<str>>,
-    /// The declared attribute keys as `(length, first 8 bytes, last 8 bytes)`.
-    attr_words: Vec<(usize, u64, u64)>,
     values: Vec<Values>,
 }
 
@@ -160,20 +169,9 @@ impl Dimensions {
                 values.push(Values::new(d.max_values));
             }
         }
-        let attr_words = keys[BUILT_IN.len()..]
-            .iter()
-            .map(|k| {
-                (
-                    k.len(),
-                    local::head(k.as_bytes()),
-                    local::tail(k.as_bytes()),
-                )
-            })
-            .collect();
         Self {
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
             keys,
-            attr_words,
             values,
         }
     }
@@ -191,22 +189,6 @@ impl Dimensions {
         if let Some(dim) = self.index(dimension).filter(|_| value != OTHER_VALUE) {
             self.values[dim].intern(value);
         }
-    }
-
-    /// The dimension of a declared attribute key, compared by the words the
-    /// per-thread cache uses (a key is at most 64 bytes).
-    #[inline]
-    fn attr_dim(&self, key: &str) -> Option<usize> {
-        let words = (
-            key.len(),
-            local::head(key.as_bytes()),
-            local::tail(key.as_bytes()),
-        );
-        self.attr_words
-            .iter()
-            .position(|w| *w == words)
-            .map(|i| i + BUILT_IN.len())
-            .filter(|d| key.len() <= 16 || *self.keys[*d] == *key)
     }
 
     /// Every dimension's key, in index order.
@@ -245,19 +227,22 @@ impl Dimensions {
         if !tags.strings & tags.handles_only_of(self.id) {
             return Ok(Some(tags.handles));
         }
+        // Text alone, each value seen before by this thread: one probe per value.
+        if (tags.marks == 0) & !tags.too_many {
+            let combo = local::lookup(self.id, tags);
+            if combo != Combo::default() {
+                return Ok(Some(combo));
+            }
+        }
         self.resolve_set(tags, model)
     }
 
-    #[inline]
+    /// [`Dimensions::resolve`] past its fast paths: handles mixed with text, values
+    /// this thread has not seen, and errors.
+    #[inline(never)]
     fn resolve_set(&self, tags: &Tags<'_>, model: &str) -> Result<Option<Combo>, RecordError> {
-        if tags.handles != Combo::default() {
+        if tags.marks != 0 {
             return self.resolve_handles(tags, model).map(Some);
-        }
-        if !tags.too_many {
-            let attr_dim = |key: &str| self.attr_dim(key);
-            if let Some(combo) = local::lookup(self.id, tags, attr_dim) {
-                return Ok(Some(combo));
-            }
         }
         self.resolve_slow(tags, model).map(Some)
     }
@@ -357,6 +342,10 @@ impl Dimensions {
                 if !overflow {
                     local::insert(self.id, dim, value, id, || self.values[dim].name(id));
                 }
+                if dim >= BUILT_IN.len() {
+                    let key = &self.keys[dim];
+                    local::insert(self.id, local::KEY, key, dim as u16, || key.clone());
+                }
                 combo = combo.with(dim, id);
             }
         }
@@ -415,6 +404,27 @@ mod tests {
 
     fn sel() -> Selection<'static> {
         Selection::new("m", Duration::from_millis(1))
+    }
+
+    #[test]
+    fn a_combination_sets_each_place_alone() {
+        let mut combo = Combo::default();
+        for dim in 0..DIMS {
+            combo = combo.with(dim, 0x1111 * (dim as u16 + 1));
+        }
+        for dim in 0..DIMS {
+            assert_eq!(combo.id(dim), 0x1111 * (dim as u16 + 1));
+            let changed = combo.with(dim, 0xabcd);
+            for other in 0..DIMS {
+                let want = if other == dim {
+                    0xabcd
+                } else {
+                    combo.id(other)
+                };
+                assert_eq!(changed.id(other), want, "set {dim}, read {other}");
+            }
+        }
+        assert_eq!(combo.ids().count(), DIMS);
     }
 
     #[test]

@@ -120,6 +120,9 @@ impl<'a> Tags<'a> {
     pub(crate) fn without_handles(&self) -> Self {
         Self {
             handles: Combo::default(),
+            marks: 0,
+            not_marks: 0,
+            last: None,
             ..*self
         }
     }
