@@ -15,7 +15,7 @@
 use std::cell::RefCell;
 use std::sync::Arc;
 
-use super::{Combo, Tags};
+use super::{Combo, MAX_ATTRIBUTES, Tags};
 
 /// Sets of two entries per thread (about 24 KiB).
 const SETS: usize = 256;
@@ -101,9 +101,36 @@ struct Cache {
     /// would send every selection with either to the slow path. An array, not a
     /// slice: a set's index needs no bounds check.
     sets: Box<[[Entry; 2]; SETS]>,
+    /// The key last seen in each attribute place, with its dimension.
+    keys: [(Words, u16); MAX_ATTRIBUTES],
 }
 
 impl Cache {
+    /// Built-in dimension `dim`'s id in its place of the combination's low half (0 when
+    /// the selection did not set it), when this thread has the value.
+    #[inline(always)]
+    fn built_in(&self, tags: &Tags<'_>, dim: usize) -> Option<u64> {
+        match tags.built_in[dim] {
+            Some(value) => Some(u64::from(self.find(dim, value)?) << (16 * dim)),
+            None => Some(0),
+        }
+    }
+
+    /// The dimension of the attribute key set in place `place`. A host sets its
+    /// attributes in the same order selection after selection, so the key last seen
+    /// in a place is compared first, with no probe.
+    #[inline(always)]
+    fn key_dim(&mut self, place: usize, key: &str) -> Option<usize> {
+        let words = Words::of(KEY, key);
+        let (last, dim) = self.keys[place];
+        if last.same(&words) && !words.is_long() {
+            return Some(usize::from(dim));
+        }
+        let dim = self.find(KEY, key)?;
+        self.keys[place] = (words, dim);
+        Some(usize::from(dim))
+    }
+
     /// The id of `value` of dimension `dim`, when this thread has it.
     #[inline(always)]
     fn find(&self, dim: usize, value: &str) -> Option<u16> {
@@ -130,6 +157,7 @@ thread_local! {
     static CACHE: RefCell<Cache> = RefCell::new(Cache {
         monitor: 0,
         sets: Box::new(std::array::from_fn(|_| Default::default())),
+        keys: Default::default(),
     });
 }
 
@@ -146,21 +174,33 @@ pub(super) fn lookup(monitor: u64, tags: &Tags<'_>) -> Combo {
     CACHE
         .try_with(|cache| {
             // A failed borrow (re-entry from a destructor) just takes the slow path.
-            let cache = cache.try_borrow().ok()?;
+            let mut cache = cache.try_borrow_mut().ok()?;
             if cache.monitor != monitor {
                 return None;
             }
-            let mut combo = Combo::default();
-            for (dim, value) in tags.built_in.iter().enumerate() {
-                if let Some(value) = value {
-                    combo = combo.with(dim, cache.find(dim, value)?);
+            // The combination's two halves, each id ORed into its place: every place
+            // is set once (a repeated key goes to the slow path), and a shift of a
+            // `u64` by a runtime amount is one instruction where a `u128`'s is 25.
+            let (mut lo, mut hi) = (0u64, 0u64);
+            // Written out, so that each built-in's place is a constant.
+            lo |= cache.built_in(tags, 0)?;
+            lo |= cache.built_in(tags, 1)?;
+            lo |= cache.built_in(tags, 2)?;
+            let mut seen = 0u32;
+            for (place, &(key, value)) in tags.attributes().iter().enumerate() {
+                let dim = cache.key_dim(place, key)?;
+                if seen & 1 << dim != 0 {
+                    return None;
+                }
+                seen |= 1 << dim;
+                let id = u64::from(cache.find(dim, value)?) << (16 * (dim % 4));
+                if dim < 4 {
+                    lo |= id;
+                } else {
+                    hi |= id;
                 }
             }
-            for (key, value) in tags.attributes() {
-                let dim = usize::from(cache.find(KEY, key)?);
-                combo = combo.with(dim, cache.find(dim, value)?);
-            }
-            Some(combo)
+            Some(Combo(u128::from(hi) << 64 | u128::from(lo)))
         })
         .ok()
         .flatten()
@@ -181,6 +221,7 @@ pub(super) fn insert(
             if cache.monitor != monitor {
                 cache.monitor = monitor;
                 cache.sets.fill(Default::default());
+                cache.keys = Default::default();
             }
             let words = Words::of(dim, value);
             let [first, second] = &mut cache.sets[words.slot()];

@@ -407,6 +407,37 @@ mod tests {
     }
 
     #[test]
+    fn cached_lookups_agree_with_the_slow_path_whatever_the_order_of_the_keys() {
+        let d = Dimensions::new(&Recording {
+            dimensions: vec![
+                DimensionConfig::new("team", 10),
+                DimensionConfig::new("feature", 10),
+                DimensionConfig::new("a-key-longer-than-sixteen-bytes", 10),
+            ],
+            ..Recording::default()
+        });
+        let (team, feature) = (d.index("team").unwrap(), d.index("feature").unwrap());
+        let long = d.index("a-key-longer-than-sixteen-bytes").unwrap();
+        let resolve = |s: Selection<'_>| d.resolve(&s.tags, "m").unwrap().unwrap();
+        let name = |c: Combo, dim: usize| d.value(dim, c.id(dim));
+        for _ in 0..3 {
+            // The first round takes the slow path; the others hit the cache.
+            let a = resolve(sel().attr("team", "a").attr("feature", "x").provider("p"));
+            let b = resolve(sel().attr("feature", "x").provider("p").attr("team", "a"));
+            assert_eq!(a, b);
+            let twice = resolve(sel().attr("team", "a").attr("team", "b"));
+            assert_eq!(&*name(twice, team), "b", "the last value of a repeated key");
+            let c = resolve(
+                sel()
+                    .attr("a-key-longer-than-sixteen-bytes", "v")
+                    .attr("team", "c"),
+            );
+            assert_eq!((&*name(c, long), &*name(c, team)), ("v", "c"));
+            assert_eq!(c.id(feature), 0);
+        }
+    }
+
+    #[test]
     fn a_combination_sets_each_place_alone() {
         let mut combo = Combo::default();
         for dim in 0..DIMS {
