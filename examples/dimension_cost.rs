@@ -8,7 +8,8 @@
 //! and the best batch of each kind over N rounds (the argument, default 3,000) is
 //! kept: on a shared machine the minimum of many short interleaved runs filters out the
 //! interference that makes two separate criterion runs disagree by more than the
-//! difference sought. As in `benches/record.rs`, the plain selections go to a monitor
+//! difference sought. Beside it, the median over the rounds of what each kind's batch
+//! added to the plain batch of the same round. As in `benches/record.rs`, the plain selections go to a monitor
 //! of their own, and the other two to one with the dimensions declared (each model
 //! served by one provider, as in most deployments).
 //!
@@ -99,25 +100,38 @@ fn main() {
             run();
         });
     }
-    let mut best = [Duration::MAX; 3];
+    // Every batch is kept: the best of each kind, and the median of each round's
+    // difference from the plain batch of the same round (which interference in one
+    // round mostly cancels).
+    let mut times: [Vec<Duration>; 3] = Default::default();
     for round in 0..rounds {
         for k in 0..3 {
             let k = (k + round) % 3;
-            best[k] = best[k].min(kinds[k].1());
+            times[k].push(kinds[k].1());
         }
     }
     let per = |d: Duration| d.as_nanos() as f64 / events.len() as f64;
-    let plain = per(best[0]);
+    let best = |k: usize| per(*times[k].iter().min().expect("a round"));
+    let median_added = |k: usize| {
+        let mut added: Vec<f64> = (0..rounds)
+            .map(|r| per(times[k][r]) - per(times[0][r]))
+            .collect();
+        added.sort_by(f64::total_cmp);
+        added[rounds / 2]
+    };
+    let plain = best(0);
     println!(
-        "best of {rounds} interleaved batches of {}, built and recorded:",
+        "{rounds} interleaved rounds of batches of {}, built and recorded:",
         events.len()
     );
+    println!("  kind     best batch          added  ratio   median added in a round");
     for (k, (name, _)) in kinds.iter().enumerate() {
-        let ns = per(best[k]);
+        let ns = best(k);
         println!(
-            "  {name:<8} {ns:6.1} ns per selection  {:+5.1} ns  {:.2}x",
+            "  {name:<8} {ns:6.1} ns/selection  {:+5.1} ns  {:.2}x  {:+5.1} ns",
             ns - plain,
-            ns / plain
+            ns / plain,
+            median_added(k),
         );
     }
 }

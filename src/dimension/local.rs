@@ -165,8 +165,8 @@ thread_local! {
 /// their id: a key is found with one probe, as a value is.
 pub(super) const KEY: usize = 0x7f;
 
-/// The ids of every value in `tags` (text alone, at most [`MAX_ATTRIBUTES`]
-/// attributes), if this thread has seen each in this monitor; the empty combination
+/// The ids of every value in `tags` (text alone), if this thread has seen each in this
+/// monitor and no attribute past [`MAX_ATTRIBUTES`] was set; the empty combination
 /// otherwise, which no selection with a value has. Not inlined: the caller stays small
 /// for selections without text, and the answer comes back in two registers.
 #[inline(never)]
@@ -175,7 +175,7 @@ pub(super) fn lookup(monitor: u64, tags: &Tags<'_>) -> Combo {
         .try_with(|cache| {
             // A failed borrow (re-entry from a destructor) just takes the slow path.
             let mut cache = cache.try_borrow_mut().ok()?;
-            if cache.monitor != monitor {
+            if (cache.monitor != monitor) | tags.too_many {
                 return None;
             }
             // The combination's two halves, each id ORed into its place: every place

@@ -212,26 +212,21 @@ impl Dimensions {
         self.values[dim].name(id)
     }
 
-    /// The ids of a selection's dimension values; `None` when it set none.
+    /// The ids of the dimension values of a selection that set some
+    /// ([`Tags::is_empty`] is false: the caller tests that, in the code a selection
+    /// without dimensions runs).
     #[inline(always)]
-    pub(crate) fn resolve(
-        &self,
-        tags: &Tags<'_>,
-        model: &str,
-    ) -> Result<Option<Combo>, RecordError> {
-        // The one test a selection without dimensions pays, in the caller's code.
-        if tags.is_empty() {
-            return Ok(None);
-        }
+    pub(crate) fn resolve(&self, tags: &Tags<'_>, model: &str) -> Result<Combo, RecordError> {
+        debug_assert!(!tags.is_empty());
         // Handles of this monitor alone, none folded: the ids are the combination.
         if !tags.strings & tags.handles_only_of(self.id) {
-            return Ok(Some(tags.handles));
+            return Ok(tags.handles);
         }
         // Text alone, each value seen before by this thread: one probe per value.
-        if (tags.marks == 0) & !tags.too_many {
+        if tags.marks == 0 {
             let combo = local::lookup(self.id, tags);
             if combo != Combo::default() {
-                return Ok(Some(combo));
+                return Ok(combo);
             }
         }
         self.resolve_set(tags, model)
@@ -240,11 +235,11 @@ impl Dimensions {
     /// [`Dimensions::resolve`] past its fast paths: handles mixed with text, values
     /// this thread has not seen, and errors.
     #[inline(never)]
-    fn resolve_set(&self, tags: &Tags<'_>, model: &str) -> Result<Option<Combo>, RecordError> {
+    fn resolve_set(&self, tags: &Tags<'_>, model: &str) -> Result<Combo, RecordError> {
         if tags.marks != 0 {
-            return self.resolve_handles(tags, model).map(Some);
+            return self.resolve_handles(tags, model);
         }
-        self.resolve_slow(tags, model).map(Some)
+        self.resolve_slow(tags, model)
     }
 
     /// [`Dimensions::resolve`] for a selection with handles, and text values maybe.
@@ -261,9 +256,7 @@ impl Dimensions {
             let text = self.resolve(&tags.without_handles(), model)?;
             tags.handles
                 .ids()
-                .fold(text.unwrap_or_default(), |combo, (dim, id)| {
-                    combo.with(dim, id)
-                })
+                .fold(text, |combo, (dim, id)| combo.with(dim, id))
         } else {
             tags.handles
         };
@@ -418,7 +411,7 @@ mod tests {
         });
         let (team, feature) = (d.index("team").unwrap(), d.index("feature").unwrap());
         let long = d.index("a-key-longer-than-sixteen-bytes").unwrap();
-        let resolve = |s: Selection<'_>| d.resolve(&s.tags, "m").unwrap().unwrap();
+        let resolve = |s: Selection<'_>| d.resolve(&s.tags, "m").unwrap();
         let name = |c: Combo, dim: usize| d.value(dim, c.id(dim));
         for _ in 0..3 {
             // The first round takes the slow path; the others hit the cache.
@@ -463,26 +456,21 @@ mod tests {
         let d = dims(2);
         let a = d
             .resolve(&sel().provider("openai").attr("team", "a").tags, "m")
-            .unwrap()
             .unwrap();
         let again = d
             .resolve(&sel().attr("team", "a").provider("openai").tags, "m")
-            .unwrap()
             .unwrap();
         assert_eq!(a, again);
         assert_eq!(&*d.value(PROVIDER_DIM, a.id(PROVIDER_DIM)), "openai");
         let team = d.index("team").unwrap();
         assert_eq!(&*d.value(team, a.id(team)), "a");
         d.resolve(&sel().attr("team", "b").tags, "m").unwrap();
-        let c = d
-            .resolve(&sel().attr("team", "c").tags, "m")
-            .unwrap()
-            .unwrap();
+        let c = d.resolve(&sel().attr("team", "c").tags, "m").unwrap();
         assert_eq!(&*d.value(team, c.id(team)), OTHER_VALUE);
         d.resolve(&sel().attr("team", "c").tags, "m").unwrap();
         let (_, kept, cap, folded, _) = d.health().nth(team).unwrap();
         assert_eq!((kept, cap, folded), (2, 2, 2));
-        assert_eq!(d.resolve(&sel().tags, "m").unwrap(), None);
+        assert!(sel().tags.is_empty());
     }
 
     #[test]
