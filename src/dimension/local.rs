@@ -17,8 +17,9 @@ use std::sync::Arc;
 
 use super::{Combo, MAX_ATTRIBUTES, Tags};
 
-/// Sets of two entries per thread (about 24 KiB).
+/// Sets of two entries per thread (about 24 KiB); a power of two.
 const SETS: usize = 256;
+const _: () = assert!(SETS.is_power_of_two());
 
 /// A value as words: `[length << 8 | dimension, first 8 bytes, last 8 bytes]`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -42,11 +43,13 @@ impl Words {
         Words([(n as u64) << 8 | dim as u64 | 1 << 7, a, b])
     }
 
+    /// The set: the top bits of one 64-bit product, which every bit of the three
+    /// words reaches.
     #[inline(always)]
     fn slot(&self) -> usize {
         let [a, b, c] = self.0;
-        let m = u128::from(a ^ b.rotate_left(29)) * u128::from(c ^ 0x9e37_79b9_7f4a_7c15);
-        ((m as u64) ^ (m >> 64) as u64) as usize % SETS
+        let m = (a ^ b ^ c.rotate_left(32)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        (m >> (64 - SETS.trailing_zeros())) as usize
     }
 
     /// Equality in three scalar operations: the derived `==` compares through the
