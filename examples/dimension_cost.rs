@@ -13,7 +13,8 @@
 //! of their own, and the other two to one with the dimensions declared (each model
 //! served by one provider, as in most deployments).
 //!
-//! `cargo run --release --example dimension_cost [rounds]`
+//! `cargo run --release --example dimension_cost [rounds]`; with `KIND=plain` (or `text`,
+//! `handles`), that kind alone, untimed, for callgrind's instruction counts.
 use modelmeter::{Monitor, Selection};
 use std::hint::black_box;
 use std::time::{Duration, Instant};
@@ -95,6 +96,18 @@ fn main() {
             t.elapsed()
         }),
     ];
+    // `KIND=plain|text|handles`: that kind's batches alone, untimed, for instruction
+    // counts (`valgrind --tool=callgrind`, two round counts, the difference).
+    if let Ok(kind) = std::env::var("KIND") {
+        let (_, run) = kinds
+            .iter()
+            .find(|(name, _)| *name == kind)
+            .expect("KIND is plain, text or handles");
+        (0..rounds).for_each(|_| {
+            run();
+        });
+        return;
+    }
     for _ in 0..200 {
         kinds.iter().for_each(|(_, run)| {
             run();
