@@ -190,7 +190,9 @@ pub(super) fn lookup(monitor: u64, tags: &Tags<'_>) -> Combo {
             lo |= cache.built_in(tags, 1)?;
             lo |= cache.built_in(tags, 2)?;
             let mut seen = 0u32;
-            for (place, &(key, value)) in tags.attributes().iter().enumerate() {
+            for place in 0..usize::from(tags.attr_len) {
+                // Every place before `attr_len` is set.
+                let (key, value) = tags.attrs[place]?;
                 let dim = cache.key_dim(place, key)?;
                 if seen & 1 << dim != 0 {
                     return None;

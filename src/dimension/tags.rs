@@ -9,7 +9,9 @@ const _: () = assert!(MAX_ATTRIBUTES == 4, "Tags::set_attr writes places 0 to 3"
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub(crate) struct Tags<'a> {
     pub built_in: [Option<&'a str>; BUILT_IN.len()],
-    pub attrs: [(&'a str, &'a str); MAX_ATTRIBUTES],
+    /// `None` past `attr_len`: a selection without attributes initializes one word
+    /// per place, not four.
+    pub attrs: [Option<(&'a str, &'a str)>; MAX_ATTRIBUTES],
     pub attr_len: u8,
     /// An attribute past [`MAX_ATTRIBUTES`] was set: the selection is refused.
     pub too_many: bool,
@@ -55,7 +57,7 @@ impl<'a> Tags<'a> {
         // compiler keep the selection being built in memory and copy it whole (416
         // bytes) when the setter returns; with constant ones, where the length is
         // known, the match folds away.
-        let kv = (key, value);
+        let kv = Some((key, value));
         match self.attr_len {
             0 => self.attrs[0] = kv,
             1 => self.attrs[1] = kv,
@@ -66,8 +68,9 @@ impl<'a> Tags<'a> {
         if usize::from(self.attr_len) < MAX_ATTRIBUTES {
             self.attr_len += 1;
         } else {
-            let (attrs, kept) = merge_repeats(self.attrs, key, value);
-            self.attrs = attrs;
+            let all = self.attrs.map(|a| a.unwrap_or_default());
+            let (attrs, kept) = merge_repeats(all, key, value);
+            self.attrs = attrs.map(Some);
             self.too_many |= kept > MAX_ATTRIBUTES;
             self.attr_len = kept.min(MAX_ATTRIBUTES) as u8;
         }
@@ -113,7 +116,7 @@ impl<'a> Tags<'a> {
 
     #[cfg(test)]
     fn keys(&self) -> Vec<(&'a str, &'a str)> {
-        self.attributes().to_vec()
+        self.attributes().collect()
     }
 
     /// The values set as text alone.
@@ -137,8 +140,11 @@ impl<'a> Tags<'a> {
 
     /// The attributes set, as `(key, value)`, in the order set (a key may come twice;
     /// its last value is the one that counts).
-    pub(crate) fn attributes(&self) -> &[(&'a str, &'a str)] {
-        &self.attrs[..usize::from(self.attr_len)]
+    pub(crate) fn attributes(&self) -> impl Iterator<Item = (&'a str, &'a str)> + '_ {
+        self.attrs[..usize::from(self.attr_len)]
+            .iter()
+            .flatten()
+            .copied()
     }
 
     /// The requested model, when set (through a handle, which wins, or as text).
