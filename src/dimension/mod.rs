@@ -25,15 +25,15 @@
 //! ## On the hot path
 //!
 //! A selection's dimension values are resolved to small integer ids through a
-//! per-thread cache keyed by each value's content, so a value seen before costs one
-//! probe and no shared write. A [`DimensionValue`] handle, made once with
-//! [`Monitor::dimension_value`](crate::Monitor::dimension_value), carries its id and
-//! spares even that (12 to 20 ns for a provider and two attributes, against 40 to 75
-//! ns as text; `BENCHMARKS.md`). The counters go into the model's open cell, under
-//! the shard lock `record_selection` already holds, keyed by the combination; the
-//! sealer splits each combination into its dimensions once a minute. While every selection in a cell
-//! came from one provider, the cell's own latency histogram is that provider's, so
-//! recording writes no second one.
+//! per-thread cache keyed by each value's content (attribute keys too), so a value
+//! seen before costs one probe and no shared write. A [`DimensionValue`] handle, made
+//! once with [`Monitor::dimension_value`](crate::Monitor::dimension_value), carries
+//! its id and spares even that: a provider and two attributes cost about 11 ns as
+//! handles and 21 ns as text by the best batch (`BENCHMARKS.md`). The counters go
+//! into the model's open cell, under the shard lock `record_selection` already holds,
+//! keyed by the combination; the sealer splits each combination into its dimensions
+//! once a minute. While every selection in a cell came from one provider, the cell's
+//! own latency histogram is that provider's, so recording writes no second one.
 
 mod bucket;
 mod cell;
