@@ -1,12 +1,14 @@
 //! Each thread's cache of the dimension values it has recorded.
 //!
-//! A direct-mapped table of [`SLOTS`] entries, addressed by the value's content and
+//! A table of [`SETS`] sets of two entries, addressed by the value's content and
 //! dimension: its length and its first and last 8 bytes, which hold all of a value of
 //! up to 16 bytes (the usual provider, team or feature name); a longer value is also
 //! compared whole. So a hit reads the host's string once, copies nothing and writes
 //! nothing shared, and means the value was checked and interned before. A value that
-//! lands on a taken slot replaces it; the one it replaced only costs a slow lookup next
-//! time.
+//! lands on a full set takes the first way and pushes out the second; the one pushed
+//! out only costs a slow lookup next time. Declared attribute keys are cached the same
+//! way, under a dimension byte of their own ([`KEY`]), with their dimension as id, and
+//! each attribute place remembers the key last seen there.
 //!
 //! The table belongs to one monitor at a time (switching monitors empties it). Values
 //! are never evicted from a monitor, so an entry cannot go stale; values folded into
@@ -52,8 +54,8 @@ impl Words {
         (m >> (64 - SETS.trailing_zeros())) as usize
     }
 
-    /// Equality in three scalar operations: the derived `==` compares through the
-    /// stack with vector instructions, 20 of them.
+    /// Equality in three scalar operations (the derived `==` compared through the
+    /// stack with vector instructions).
     #[inline(always)]
     fn same(&self, o: &Words) -> bool {
         (self.0[0] ^ o.0[0]) | (self.0[1] ^ o.0[1]) | (self.0[2] ^ o.0[2]) == 0
@@ -170,8 +172,8 @@ pub(super) const KEY: usize = 0x7f;
 
 /// The ids of every value in `tags` (text alone), if this thread has seen each in this
 /// monitor and no attribute past [`MAX_ATTRIBUTES`] was set; the empty combination
-/// otherwise, which no selection with a value has. Not inlined: the caller stays small
-/// for selections without text, and the answer comes back in two registers.
+/// otherwise, which no selection with a value has. Not inlined: the answer comes back
+/// in two registers.
 #[inline(never)]
 pub(super) fn lookup(monitor: u64, tags: &Tags<'_>) -> Combo {
     CACHE

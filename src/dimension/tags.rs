@@ -159,8 +159,6 @@ impl<'a> Tags<'a> {
 /// All [`MAX_ATTRIBUTES`] places taken, `key` set again: merges repeated keys (each
 /// keeping its last value) and sets `key`, returning the attributes and how many
 /// there are (one more than [`MAX_ATTRIBUTES`] when a fifth distinct key came).
-/// By value, not through `&mut Tags`: a selection whose address went to a call could
-/// not be kept in registers while it is built, even where this path is never taken.
 #[cold]
 #[inline(never)]
 fn merge_repeats<'a>(

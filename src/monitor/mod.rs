@@ -319,11 +319,12 @@ impl Inner {
             .inspect_err(|e| self.reject(e))
     }
 
-    /// The rest of [`Inner::record`] for a selection with dimension values: its own
-    /// function, so that a plain selection's code holds none of it (merging the two
-    /// paths' results cost a plain selection 7 instructions). Pricing and the stream
-    /// event come after the values are checked, as for a plain selection after its
-    /// own checks: a refused selection is counted nowhere else.
+    /// The rest of [`Inner::record`] for a selection with dimension values, reached
+    /// by one test and running to the end on its own: a plain selection's path merges
+    /// nothing from it (merging the two paths' results had cost a plain selection 7
+    /// instructions). Pricing and the stream event come after the values are checked,
+    /// as a plain selection's come after its own checks: a refused selection is
+    /// counted nowhere else.
     #[inline]
     fn record_with_dims(
         &self,
