@@ -119,9 +119,9 @@ fn record(c: &mut Criterion) {
     };
     g.bench_function("str_lookup_dimension_values", |b| b.iter(values_batch));
 
-    // Issue 14's budget read off one measurement: each sample times a batch of plain
-    // selections (`str_lookup`'s) and a batch with dimensions back to back, the order
-    // alternating, and counts only the difference. Two benchmarks run one after the
+    // Issue 14's budget read off one measurement: each sample times batches of plain
+    // selections (`str_lookup`'s) and batches with dimensions back to back, the order
+    // alternating, and counts only the difference of their totals. Two benchmarks run one after the
     // other, seconds apart, drift on a shared machine by more than the 15 ns sought;
     // two batches a few microseconds apart do not. Per selection: the time / 1,024.
     let plain_batch = || {
@@ -135,17 +135,21 @@ fn record(c: &mut Criterion) {
             f();
             t.elapsed()
         };
-        (0..iters)
-            .map(|k| {
-                let (plain, with) = if k % 2 == 0 {
-                    (time(&plain_batch), time(with))
-                } else {
-                    let with = time(with);
-                    (time(&plain_batch), with)
-                };
-                with.saturating_sub(plain)
-            })
-            .sum::<std::time::Duration>()
+        // The two totals, subtracted once: a pause of the machine lands in either
+        // batch alike and cancels out on average. Subtracting pair by pair, clamped
+        // at zero, had kept every pause in a batch with dimensions and dropped every
+        // one in a plain batch, and so read high whenever the machine was busy.
+        let (mut plain, mut dims) = (std::time::Duration::ZERO, std::time::Duration::ZERO);
+        for k in 0..iters {
+            if k % 2 == 0 {
+                plain += time(&plain_batch);
+                dims += time(with);
+            } else {
+                dims += time(with);
+                plain += time(&plain_batch);
+            }
+        }
+        dims.saturating_sub(plain)
     };
     g.bench_function("dimensions_overhead", |b| {
         b.iter_custom(|iters| overhead(&text_batch, iters))
