@@ -1,7 +1,6 @@
 //! The counters of one dimension combination, and an open cell's combinations.
 
-use hashbrown::HashTable;
-
+use super::combos::{Combos, Slot};
 use super::{Combo, PROVIDER_DIM};
 use crate::aggregate::{Event, SumCount, Totals};
 use crate::stream::Dense;
@@ -102,7 +101,11 @@ impl DimTotals {
 
 /// One combination's counters in an open cell, with the index of its provider's
 /// latency counts once the cell needs them.
+///
+/// 128 bytes, aligned to 64: two cache lines, where an entry at any 16-byte boundary
+/// would straddle three half the time.
 #[derive(Debug)]
+#[repr(align(64))]
 struct Entry {
     combo: Combo,
     /// Index in [`DimCell::providers`]; [`UNSET`] until the cell is mixed.
@@ -111,6 +114,26 @@ struct Entry {
 }
 
 const UNSET: u16 = u16::MAX;
+
+impl Default for Entry {
+    fn default() -> Self {
+        Self {
+            combo: Combo::default(),
+            dense: UNSET,
+            totals: DimTotals::default(),
+        }
+    }
+}
+
+impl Slot for Entry {
+    fn combo(&self) -> Combo {
+        self.combo
+    }
+
+    fn set_combo(&mut self, combo: Combo) {
+        self.combo = combo;
+    }
+}
 
 /// Whose latency the cell's own histogram holds. While every selection in the cell
 /// came from one provider, the cell's histogram is that provider's, and recording
@@ -130,8 +153,7 @@ enum Sole {
 /// combination or provider seen in an earlier minute allocates nothing.
 #[derive(Debug)]
 pub(crate) struct DimCell {
-    /// A table without a hasher of its own: [`Combo::hash`] is one multiply.
-    combos: HashTable<Entry>,
+    combos: Combos<Entry>,
     sole: Sole,
     /// Latency counts per provider id, once the cell is mixed; entries stay (emptied)
     /// across minutes.
@@ -142,7 +164,7 @@ pub(crate) struct DimCell {
 impl DimCell {
     pub(crate) fn new(buckets: usize) -> Self {
         Self {
-            combos: HashTable::new(),
+            combos: Combos::new(),
             sole: Sole::Fresh,
             providers: Vec::new(),
             buckets,
@@ -153,23 +175,7 @@ impl DimCell {
     /// without it, and `before` the cell's selections before it.
     #[inline]
     pub(crate) fn add(&mut self, combo: Combo, e: &Event, counts: &Dense<u32>, before: u64) {
-        let hash = combo.hash();
-        // `find_entry`, not `entry`: a hit reserves nothing and tracks no free slot.
-        let entry = match self.combos.find_entry(hash, |x| x.combo == combo) {
-            Ok(found) => found.into_mut(),
-            Err(absent) => absent
-                .into_table()
-                .insert_unique(
-                    hash,
-                    Entry {
-                        combo,
-                        dense: UNSET,
-                        totals: DimTotals::default(),
-                    },
-                    |x| x.combo.hash(),
-                )
-                .into_mut(),
-        };
+        let entry = self.combos.entry(combo);
         entry.totals.add(e);
         let provider = combo.id(PROVIDER_DIM);
         match self.sole {
@@ -232,15 +238,15 @@ impl DimCell {
     }
 
     pub(crate) fn clear(&mut self) {
-        // `clear` keeps the table's memory. The providers are emptied, not removed,
-        // so that they allocate nothing next minute.
+        // The table keeps its memory when cleared. The providers are emptied, not
+        // removed, so that they allocate nothing next minute.
         self.combos.clear();
         self.sole = Sole::Fresh;
         self.providers.iter_mut().for_each(|(_, d)| d.clear());
     }
 
     pub(crate) fn heap_bytes(&self) -> usize {
-        self.combos.capacity() * (std::mem::size_of::<Entry>() + 1)
+        self.combos.heap_bytes()
             + self
                 .providers
                 .iter()
@@ -296,3 +302,5 @@ fn dense_index(providers: &mut Vec<(u16, Dense<u32>)>, buckets: usize, provider:
     // A cell holds at most the provider cap (`MAX_VALUES_CAP`) of them.
     u16::try_from(i).expect("providers are capped below u16::MAX")
 }
+
+const _: () = assert!(std::mem::size_of::<Entry>() == 128);

@@ -37,6 +37,7 @@
 
 mod bucket;
 mod cell;
+mod combos;
 mod handle;
 mod local;
 mod store;
