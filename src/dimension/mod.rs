@@ -407,11 +407,13 @@ mod tests {
                 DimensionConfig::new("team", 10),
                 DimensionConfig::new("feature", 10),
                 DimensionConfig::new("a-key-longer-than-sixteen-bytes", 10),
+                DimensionConfig::new("user", 10),
             ],
             ..Recording::default()
         });
         let (team, feature) = (d.index("team").unwrap(), d.index("feature").unwrap());
         let long = d.index("a-key-longer-than-sixteen-bytes").unwrap();
+        let user = d.index("user").unwrap();
         let resolve = |s: Selection<'_>| d.resolve(&s.tags, "m").unwrap();
         let name = |c: Combo, dim: usize| d.value(dim, c.id(dim));
         for _ in 0..3 {
@@ -428,6 +430,25 @@ mod tests {
             );
             assert_eq!((&*name(c, long), &*name(c, team)), ("v", "c"));
             assert_eq!(c.id(feature), 0);
+            // All four places, and a key repeated in the last one.
+            let all = resolve(
+                sel()
+                    .attr("user", "u")
+                    .attr("a-key-longer-than-sixteen-bytes", "w")
+                    .attr("feature", "y")
+                    .attr("team", "d"),
+            );
+            let names = [user, long, feature, team].map(|dim| name(all, dim));
+            assert_eq!(names.each_ref().map(|n| &**n), ["u", "w", "y", "d"]);
+            let last = resolve(
+                sel()
+                    .attr("team", "a")
+                    .attr("feature", "x")
+                    .attr("user", "u")
+                    .attr("team", "e"),
+            );
+            assert_eq!(&*name(last, team), "e", "the last value of a repeated key");
+            assert_eq!((&*name(last, feature), &*name(last, user)), ("x", "u"));
         }
     }
 
