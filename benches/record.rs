@@ -121,9 +121,9 @@ fn record(c: &mut Criterion) {
 
     // Issue 14's budget read off one measurement: each sample times batches of plain
     // selections (`str_lookup`'s) and batches with dimensions back to back, the order
-    // alternating, and counts only the difference of their totals. Two benchmarks run one after the
-    // other, seconds apart, drift on a shared machine by more than the 15 ns sought;
-    // two batches a few microseconds apart do not. Per selection: the time / 1,024.
+    // alternating, and counts only the difference of their totals. Two benchmarks run
+    // one after the other, seconds apart, drift on a shared machine by more than the
+    // 15 ns sought; two batches a few microseconds apart do not. Per selection: the time / 1,024.
     let plain_batch = || {
         for e in &evs {
             monitor.record_selection(black_box(&e.selection())).unwrap();

@@ -207,7 +207,8 @@ pub(super) fn lookup(monitor: u64, tags: &Tags<'_>) -> Combo {
             lo |= cache.built_in(tags, 1)?;
             lo |= cache.built_in(tags, 2)?;
             // The attribute places written out too, each a constant (a loop over them,
-            // which the compiler kept, was 22 instructions more with two attributes).
+            // which the compiler kept, was 22 instructions more with two attributes),
+            // and nested: four flat tests of `n` measured 82 more.
             let (n, mut seen, mut hi) = (tags.attr_len, 0u32, 0u64);
             let mut attribute = |place| cache.attribute(tags, place, &mut seen);
             if n > 0 {

@@ -29,7 +29,7 @@
 //! seen before costs one probe and no shared write. A [`DimensionValue`] handle, made
 //! once with [`Monitor::dimension_value`](crate::Monitor::dimension_value), carries
 //! its id and spares even that: a provider and two attributes cost about 9 ns as
-//! handles and 19 ns as text by the best batch (`BENCHMARKS.md`). The counters go
+//! handles and 18 ns as text by the best batch (`BENCHMARKS.md`). The counters go
 //! into the model's open cell, under the shard lock `record_selection` already holds,
 //! keyed by the combination in a table of its own (`combos`); the sealer splits each combination into its dimensions
 //! once a minute. While every selection in a cell came from one provider, the cell's
